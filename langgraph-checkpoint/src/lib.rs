@@ -1,0 +1,33 @@
+//! Checkpoints: the stored model, the [`Checkpointer`] contract and the savers.
+//!
+//! The engine snapshots a run at every superstep as a [`Checkpoint`] (channel versions, next
+//! tasks, barriers) plus [`Blob`]s for the channels that changed, and records each finished
+//! task's output as a [`PendingWrite`] so that a crash or an interrupt never re-runs a task
+//! that had finished. Everything here is plain data in JSON; no engine logic lives in this
+//! crate.
+//!
+//! # Example
+//!
+//! ```
+//! use langgraph_checkpoint::{Checkpoint, CheckpointMetadata, Source};
+//!
+//! let mut cp = Checkpoint::empty();
+//! cp.next.push("agent".to_string());
+//! let meta = CheckpointMetadata::new(Source::Loop, 0);
+//! assert_eq!(meta.source.as_str(), "loop");
+//! let json = serde_json::to_string(&cp).unwrap();
+//! assert!(json.contains("\"next\":[\"agent\"]"));
+//! ```
+
+mod error;
+mod model;
+pub mod resolve;
+mod saver;
+
+pub use error::CheckpointError;
+pub use model::{
+    Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, ERROR, FORMAT_VERSION, Fence,
+    Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutWrites, RESUME,
+    SendRecord, Source, WRITES, new_checkpoint_id,
+};
+pub use saver::Checkpointer;

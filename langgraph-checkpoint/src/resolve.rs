@@ -1,0 +1,113 @@
+//! Rebuilding full channel values from full blobs and delta chains (pure functions).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::model::BlobValue;
+
+/// Appends `items` to `acc`: arrays are concatenated, strings joined. Anything else is an
+/// error (a delta can only extend an array or a string).
+pub fn extend_json(acc: &mut Value, items: Value) -> Result<(), String> {
+    match (acc, items) {
+        (Value::Array(a), Value::Array(b)) => {
+            a.extend(b);
+            Ok(())
+        }
+        (Value::String(a), Value::String(b)) => {
+            a.push_str(&b);
+            Ok(())
+        }
+        (a, b) => Err(format!(
+            "a delta of kind {} cannot extend a value of kind {}",
+            kind(&b),
+            kind(a)
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Resolves the value stored at `version` by following delta bases through `blobs` (a map from
+/// version to stored blob value of one channel).
+pub fn resolve_chain(version: &str, blobs: &HashMap<String, BlobValue>) -> Result<Value, String> {
+    let mut deltas: Vec<&Value> = Vec::new();
+    let mut cur = version;
+    // A chain can never be longer than the number of blobs; a longer walk means a cycle.
+    for _ in 0..=blobs.len() {
+        match blobs.get(cur) {
+            None => return Err(format!("missing stored value for version {cur}")),
+            Some(BlobValue::Full { value }) => {
+                let mut acc = value.clone();
+                for items in deltas.into_iter().rev() {
+                    extend_json(&mut acc, items.clone())?;
+                }
+                return Ok(acc);
+            }
+            Some(BlobValue::Delta { base, items, .. }) => {
+                deltas.push(items);
+                cur = base;
+            }
+        }
+    }
+    Err(format!("delta chain of version {version} has a cycle"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn full(v: Value) -> BlobValue {
+        BlobValue::Full { value: v }
+    }
+    fn delta(base: &str, items: Value, depth: u32) -> BlobValue {
+        BlobValue::Delta {
+            base: base.into(),
+            items,
+            depth,
+        }
+    }
+
+    #[test]
+    fn follows_deltas_in_order() {
+        let mut m = HashMap::new();
+        m.insert("1".to_string(), full(json!([1])));
+        m.insert("2".to_string(), delta("1", json!([2, 3]), 1));
+        m.insert("3".to_string(), delta("2", json!([4]), 2));
+        assert_eq!(resolve_chain("3", &m).unwrap(), json!([1, 2, 3, 4]));
+        assert_eq!(resolve_chain("1", &m).unwrap(), json!([1]));
+    }
+
+    #[test]
+    fn strings_concatenate() {
+        let mut m = HashMap::new();
+        m.insert("a".to_string(), full(json!("ab")));
+        m.insert("b".to_string(), delta("a", json!("cd"), 1));
+        assert_eq!(resolve_chain("b", &m).unwrap(), json!("abcd"));
+    }
+
+    #[test]
+    fn broken_chains_are_errors_not_panics() {
+        let mut m = HashMap::new();
+        m.insert("2".to_string(), delta("1", json!([2]), 1));
+        assert!(resolve_chain("2", &m).unwrap_err().contains("missing"));
+        m.insert("1".to_string(), delta("2", json!([1]), 1));
+        assert!(resolve_chain("2", &m).unwrap_err().contains("cycle"));
+        m.insert("1".to_string(), full(json!({"a": 1})));
+        assert!(
+            resolve_chain("2", &m)
+                .unwrap_err()
+                .contains("cannot extend")
+        );
+    }
+}

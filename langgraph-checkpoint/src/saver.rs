@@ -1,0 +1,91 @@
+//! The `Checkpointer` contract that every saver implements.
+
+use std::sync::Arc;
+
+use crate::error::CheckpointError;
+use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites};
+
+/// Stores and loads checkpoints of threads.
+///
+/// A thread is a sequence (a tree, after forks) of checkpoints, one per superstep, in one or
+/// more namespaces (`""` for the root graph, `"node:task"` paths for subgraphs). Savers are
+/// shared by many runs at once, so every method takes `&self`.
+///
+/// **Concurrency.** A run first reads the thread's [`Head`] and then *claims* the thread
+/// (`claim`, or a [`Fence`] with `claim: true` on its first write). Every later write carries
+/// the fence; a saver must reject, with [`CheckpointError::Conflict`] and without storing
+/// anything, a write whose fence epoch is not the thread's current epoch or whose
+/// `expected_head` is not the namespace's newest checkpoint. This is what turns two concurrent
+/// runs on one thread into one run and one typed error instead of a silent fork.
+///
+/// **What this trait does not do:** it never interprets channel values (they are JSON), never
+/// plans tasks and never runs user code; it stores and returns plain data.
+#[async_trait::async_trait]
+pub trait Checkpointer: Send + Sync + 'static {
+    /// The thread's epoch and the newest checkpoint of namespace `ns`, read atomically.
+    async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError>;
+
+    /// One checkpoint by id, with resolved values and its pending writes.
+    async fn get(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: &str,
+    ) -> Result<Option<CheckpointTuple>, CheckpointError>;
+
+    /// Checkpoints of a namespace, newest first, filtered and limited by `opts`.
+    async fn list(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        opts: &ListOptions,
+    ) -> Result<Vec<CheckpointTuple>, CheckpointError>;
+
+    /// Claims the thread for a writer that read epoch `seen_epoch`: the epoch becomes
+    /// `seen_epoch + 1` unless another writer claimed it first (then `Conflict`).
+    async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError>;
+
+    /// Stores a checkpoint, its new blobs and the final writes of its superstep atomically.
+    async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError>;
+
+    /// Stores writes of tasks against an existing checkpoint.
+    async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError>;
+
+    /// Deletes every checkpoint, blob and write of a thread, in all namespaces.
+    async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError>;
+}
+
+#[async_trait::async_trait]
+impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
+    async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
+        (**self).head(thread_id, ns).await
+    }
+    async fn get(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: &str,
+    ) -> Result<Option<CheckpointTuple>, CheckpointError> {
+        (**self).get(thread_id, ns, checkpoint_id).await
+    }
+    async fn list(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        opts: &ListOptions,
+    ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+        (**self).list(thread_id, ns, opts).await
+    }
+    async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
+        (**self).claim(thread_id, seen_epoch).await
+    }
+    async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
+        (**self).put(put).await
+    }
+    async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError> {
+        (**self).put_writes(writes).await
+    }
+    async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
+        (**self).delete_thread(thread_id).await
+    }
+}

@@ -1,0 +1,379 @@
+//! `CompiledGraph`: the runnable graph and its state API.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use futures::future::BoxFuture;
+use langgraph_checkpoint::{Checkpointer, ListOptions};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::config::RunConfig;
+use crate::error::{GraphError, RunError};
+use crate::graph::StateGraph;
+use crate::graph::compile::lower;
+use crate::graph::draw;
+use crate::pregel::events::EventTx;
+use crate::pregel::plan::Program;
+use crate::pregel::run_loop::{Finished, Loop};
+use crate::pregel::start::run;
+use crate::snapshot::StateSnapshot;
+use crate::state::{FromState, State, StateUpdate};
+use crate::stream::{StreamEvent, StreamModes};
+use crate::types::{Command, Input, Interrupt};
+
+pub(crate) struct Inner<S: State> {
+    pub(crate) prog: Program<S>,
+    pub(crate) saver: Option<Arc<dyn Checkpointer>>,
+}
+
+/// A validated, immutable graph: run it with [`invoke`](Self::invoke) or
+/// [`stream`](Self::stream), inspect and edit its threads with the state API.
+///
+/// It is `Send + Sync + 'static` and cheap to clone (an `Arc`); many runs may use it at once.
+pub struct CompiledGraph<S: State, O = S> {
+    pub(crate) inner: Arc<Inner<S>>,
+    _out: PhantomData<fn() -> O>,
+}
+
+impl<S: State, O> Clone for CompiledGraph<S, O> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            _out: PhantomData,
+        }
+    }
+}
+
+impl<S: State, O> fmt::Debug for CompiledGraph<S, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledGraph")
+            .field("name", &self.inner.prog.name)
+            .field("nodes", &self.inner.prog.shape.names)
+            .field("checkpointer", &self.inner.saver.is_some())
+            .finish()
+    }
+}
+
+/// What a run returned: the output value and, if the run paused, the pending interrupts.
+///
+/// Derefs to the value, so `out.field` reads the output directly.
+#[derive(Debug, Clone)]
+pub struct RunOutput<O> {
+    /// The output (the state, or the graph's output projection).
+    pub value: O,
+    /// Pending interrupts, when the run paused on `ctx.interrupt` (empty otherwise).
+    pub interrupts: Vec<Interrupt>,
+    /// True when the run paused (an interrupt or a static breakpoint) instead of finishing.
+    pub paused: bool,
+    /// The last checkpoint of the run, with a checkpointer.
+    pub checkpoint_id: Option<String>,
+}
+
+/// A run's result as an enum, for `match`.
+#[derive(Debug, Clone)]
+pub enum Outcome<O> {
+    /// The graph finished.
+    Done(O),
+    /// The run paused; resume it with `resume` or `Input::Continue`.
+    Interrupted {
+        /// The state so far.
+        value: O,
+        /// The pending interrupts (empty at a static breakpoint).
+        interrupts: Vec<Interrupt>,
+    },
+}
+
+impl<O> RunOutput<O> {
+    /// True when the run paused.
+    pub fn is_interrupted(&self) -> bool {
+        self.paused
+    }
+    /// The output value.
+    pub fn into_value(self) -> O {
+        self.value
+    }
+    /// Converts into an [`Outcome`].
+    pub fn into_outcome(self) -> Outcome<O> {
+        if self.paused {
+            Outcome::Interrupted {
+                value: self.value,
+                interrupts: self.interrupts,
+            }
+        } else {
+            Outcome::Done(self.value)
+        }
+    }
+}
+
+impl<O> Deref for RunOutput<O> {
+    type Target = O;
+    fn deref(&self) -> &O {
+        &self.value
+    }
+}
+
+const STREAM_BUFFER: usize = 64;
+
+impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
+    pub(crate) fn build(
+        g: StateGraph<S, O>,
+        saver: Option<Arc<dyn Checkpointer>>,
+    ) -> Result<Self, GraphError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                prog: lower(g)?,
+                saver,
+            }),
+            _out: PhantomData,
+        })
+    }
+
+    fn output(f: Finished<S>) -> RunOutput<O> {
+        RunOutput {
+            value: O::from_state(f.state),
+            interrupts: f.interrupts,
+            paused: f.paused,
+            checkpoint_id: f.checkpoint_id,
+        }
+    }
+
+    /// Runs the graph to its end (or pause).
+    ///
+    /// `input` is the state, its update type, a projection, a [`Command`] or an
+    /// [`Input`]. With a checkpointer, `config` must name a thread.
+    pub async fn invoke(
+        &self,
+        input: impl Into<Input<S>>,
+        config: &RunConfig,
+    ) -> Result<RunOutput<O>, RunError> {
+        let f = run(
+            &self.inner.prog,
+            self.inner.saver.as_ref(),
+            input.into(),
+            config.clone(),
+            String::new(),
+            None,
+        )
+        .await?;
+        Ok(Self::output(f))
+    }
+
+    /// Resumes the thread's pending interrupt with `answer` (one pending interrupt; use
+    /// [`Command::resume_by_id`] for several).
+    pub async fn resume(
+        &self,
+        config: &RunConfig,
+        answer: impl Serialize,
+    ) -> Result<RunOutput<O>, RunError> {
+        let cmd =
+            Command::<S>::try_resume(answer).map_err(|e| RunError::serde("the resume value", e))?;
+        self.invoke(cmd, config).await
+    }
+
+    /// Continues the thread from its checkpoint (past a static breakpoint).
+    pub async fn continue_run(&self, config: &RunConfig) -> Result<RunOutput<O>, RunError> {
+        self.invoke(Input::Continue, config).await
+    }
+
+    /// Runs the graph and streams events of the given modes. Dropping the stream cancels the
+    /// run (checkpoints already queued are not half-written: each is one transaction).
+    pub fn stream(
+        &self,
+        input: impl Into<Input<S>>,
+        config: &RunConfig,
+        modes: impl Into<StreamModes>,
+    ) -> RunStream<S> {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let inner = self.inner.clone();
+        let input = input.into();
+        let config = config.clone();
+        let events = EventTx::new(tx, modes.into());
+        let fut = async move {
+            run(
+                &inner.prog,
+                inner.saver.as_ref(),
+                input,
+                config,
+                String::new(),
+                Some(events),
+            )
+            .await
+        };
+        RunStream {
+            rx,
+            run: Some(Box::pin(fut)),
+            error: None,
+        }
+    }
+
+    fn saver(&self, op: &'static str) -> Result<&Arc<dyn Checkpointer>, RunError> {
+        self.inner
+            .saver
+            .as_ref()
+            .ok_or(RunError::NoCheckpointer(op))
+    }
+
+    /// The thread's state at its latest checkpoint (or at `config.checkpoint_id`). On the
+    /// latest checkpoint, writes of tasks that finished in an interrupted or failed superstep
+    /// are shown applied. A thread without checkpoints gives an empty snapshot.
+    pub async fn get_state(&self, config: &RunConfig) -> Result<StateSnapshot<S>, RunError> {
+        let saver = self.saver("get_state")?;
+        let thread = config
+            .thread_id
+            .as_deref()
+            .ok_or(RunError::NoThread("get_state"))?;
+        let head = saver.head(thread, "").await?;
+        let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
+        let tuple = match &config.checkpoint_id {
+            Some(id) if Some(id) != head_id.as_ref() => saver.get(thread, "", id).await?,
+            _ => head.checkpoint,
+        };
+        match tuple {
+            None => Ok(StateSnapshot::empty()),
+            Some(t) => {
+                let is_head = Some(&t.checkpoint.id) == head_id.as_ref();
+                StateSnapshot::from_tuple(&t, is_head)
+            }
+        }
+    }
+
+    /// The thread's checkpoints, newest first, as stored (filter, before and limit in
+    /// `options`).
+    pub async fn state_history(
+        &self,
+        config: &RunConfig,
+        options: &ListOptions,
+    ) -> Result<Vec<StateSnapshot<S>>, RunError> {
+        let saver = self.saver("state_history")?;
+        let thread = config
+            .thread_id
+            .as_deref()
+            .ok_or(RunError::NoThread("state_history"))?;
+        saver
+            .list(thread, "", options)
+            .await?
+            .iter()
+            .map(|t| StateSnapshot::from_tuple(t, false))
+            .collect()
+    }
+
+    /// Applies `update` to the thread as if node `as_node` had written it (its edges fire),
+    /// writing a checkpoint with source `update` on top of the latest checkpoint, or of
+    /// `config.checkpoint_id` (a fork). Without `as_node`, the node that wrote the base
+    /// checkpoint is used. Returns the configuration of the new checkpoint.
+    pub async fn update_state(
+        &self,
+        config: &RunConfig,
+        update: impl Into<S::Update>,
+        as_node: Option<&str>,
+    ) -> Result<RunConfig, RunError> {
+        let saver = self.saver("update_state")?.clone();
+        let scope = Arc::new(crate::context::RunScope {
+            config: config.clone(),
+            run_id: config
+                .run_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            ns: String::new(),
+            custom: None,
+        });
+        let mut lp = Loop::new(&self.inner.prog, scope, None, None);
+        let id = lp.update_state(saver, update.into(), as_node).await?;
+        Ok(config.clone().checkpoint_id(id))
+    }
+
+    /// Like [`update_state`](Self::update_state) with a JSON update (from a UI or an API);
+    /// unknown keys are an error.
+    pub async fn update_state_json(
+        &self,
+        config: &RunConfig,
+        update: serde_json::Value,
+        as_node: Option<&str>,
+    ) -> Result<RunConfig, RunError> {
+        let update: S::Update =
+            serde_json::from_value(update).map_err(|e| RunError::serde("the update", e))?;
+        self.update_state(config, update, as_node).await
+    }
+
+    /// Mermaid source of the graph (edges, dotted conditional routes, joins, command targets).
+    pub fn draw_mermaid(&self) -> String {
+        draw::mermaid(&self.inner.prog.shape, &self.inner.prog.name)
+    }
+
+    /// A plain-text listing of the graph's edges.
+    pub fn draw_ascii(&self) -> String {
+        draw::ascii(&self.inner.prog.shape)
+    }
+
+    /// The node names, in insertion order.
+    pub fn nodes(&self) -> impl Iterator<Item = &str> {
+        self.inner.prog.shape.names.iter().map(|n| &**n)
+    }
+
+    /// The graph's name.
+    pub fn name(&self) -> &str {
+        &self.inner.prog.name
+    }
+
+    /// The checkpointer, if the graph has one.
+    pub fn checkpointer(&self) -> Option<&Arc<dyn Checkpointer>> {
+        self.inner.saver.as_ref()
+    }
+
+    /// JSON schema of the state.
+    pub fn state_schema(&self) -> serde_json::Value {
+        S::json_schema()
+    }
+
+    /// JSON schema of the update type (what nodes, inputs and `update_state_json` accept).
+    pub fn update_schema(&self) -> serde_json::Value {
+        <S::Update as StateUpdate>::json_schema()
+    }
+}
+
+/// The events of a running graph; see [`CompiledGraph::stream`].
+///
+/// Yields `Ok(event)` items, then `Err(e)` once if the run failed. The run makes progress only
+/// while the stream is polled; a slow consumer slows the run down (backpressure).
+pub struct RunStream<S: State> {
+    rx: mpsc::Receiver<StreamEvent<S>>,
+    run: Option<BoxFuture<'static, Result<Finished<S>, RunError>>>,
+    error: Option<RunError>,
+}
+
+impl<S: State> Stream for RunStream<S> {
+    type Item = Result<StreamEvent<S>, RunError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Poll::Ready(Some(ev)) = this.rx.poll_recv(cx) {
+                return Poll::Ready(Some(Ok(ev)));
+            }
+            match &mut this.run {
+                Some(fut) => match fut.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        this.run = None;
+                        this.rx.close();
+                        if let Err(e) = result {
+                            this.error = Some(e);
+                        }
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+                None => {
+                    return match this.rx.poll_recv(cx) {
+                        Poll::Ready(Some(ev)) => Poll::Ready(Some(Ok(ev))),
+                        _ => Poll::Ready(this.error.take().map(Err)),
+                    };
+                }
+            }
+        }
+    }
+}

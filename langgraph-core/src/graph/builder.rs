@@ -1,0 +1,299 @@
+//! `StateGraph`: the builder.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use langgraph_checkpoint::Checkpointer;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::compiled::CompiledGraph;
+use crate::error::GraphError;
+use crate::node::{ErasedNode, InputNode, Node, PayloadNodeBox, StateNodeBox, ViewNodeBox};
+use crate::pregel::retry::RetryPolicy;
+use crate::state::{FromState, State};
+use crate::types::{IntoRoute, Route};
+
+pub(crate) type RouterFn<S> = Arc<dyn Fn(&S) -> Route + Send + Sync>;
+
+pub(crate) struct NodeSpec<S: State> {
+    pub(crate) name: String,
+    pub(crate) node: Arc<dyn ErasedNode<S>>,
+    pub(crate) deferred: bool,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+pub(crate) struct RouteSpec<S: State> {
+    pub(crate) from: String,
+    pub(crate) router: RouterFn<S>,
+    /// Declared destinations (node names or END).
+    pub(crate) targets: Vec<String>,
+    /// Label -> destination, when the router returns labels.
+    pub(crate) path_map: Option<Vec<(String, String)>>,
+}
+
+/// Builds a graph over state `S`; `compile()` validates it and returns the runnable graph.
+///
+/// `O` is the output type of `invoke` (default: the whole state; see [`StateGraph::output`]).
+///
+/// ```
+/// use langgraph_core::{StateGraph, START, END, Route};
+/// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
+/// async fn write(s: &Review) -> ReviewUpdate { ReviewUpdate::new().rounds(s.rounds + 1) }
+/// async fn critique(s: &Review) -> ReviewUpdate { ReviewUpdate::new().notes(vec![format!("round {}", s.rounds)]) }
+/// fn done(s: &Review) -> Route { if s.rounds >= 3 { Route::end() } else { Route::to("write") } }
+///
+/// let graph = StateGraph::<Review>::new()
+///     .node("write", write)
+///     .node("critique", critique)
+///     .edge(START, "write")
+///     .edge("write", "critique")
+///     .route("critique", done, ["write", END])
+///     .compile()
+///     .unwrap();
+/// let out = futures::executor::block_on(graph.invoke(Review::default(), &Default::default())).unwrap();
+/// assert_eq!(out.rounds, 3);
+/// assert_eq!(out.notes, ["round 1", "round 2", "round 3"]);
+/// ```
+pub struct StateGraph<S: State, O = S> {
+    pub(crate) nodes: Vec<NodeSpec<S>>,
+    pub(crate) edges: Vec<(String, String)>,
+    pub(crate) joins: Vec<(Vec<String>, String)>,
+    pub(crate) routes: Vec<RouteSpec<S>>,
+    pub(crate) interrupt_before: Vec<String>,
+    pub(crate) interrupt_after: Vec<String>,
+    /// Per-node settings that name nodes (checked at compile time).
+    pub(crate) settings: Vec<(String, NodeSetting)>,
+    pub(crate) name: String,
+    _out: PhantomData<fn() -> O>,
+}
+
+pub(crate) enum NodeSetting {
+    Defer,
+    Retry(RetryPolicy),
+    Timeout(Duration),
+    GotoTargets(Vec<String>),
+}
+
+impl<S: State> Default for StateGraph<S, S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: State> StateGraph<S, S> {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            joins: Vec::new(),
+            routes: Vec::new(),
+            interrupt_before: Vec::new(),
+            interrupt_after: Vec::new(),
+            settings: Vec::new(),
+            name: S::info().name.to_string(),
+            _out: PhantomData,
+        }
+    }
+}
+
+impl<S: State, O: FromState<S>> StateGraph<S, O> {
+    fn push_node(mut self, name: impl Into<String>, node: Arc<dyn ErasedNode<S>>) -> Self {
+        self.nodes.push(NodeSpec {
+            name: name.into(),
+            node,
+            deferred: false,
+            retry: None,
+            timeout: None,
+        });
+        self
+    }
+
+    /// Adds a node that reads the whole state: an `async fn(&S)`, `async fn(&S, &Ctx)`, or the
+    /// same without `async` (see [`crate::node`]).
+    pub fn node<M: 'static>(self, name: impl Into<String>, node: impl Node<S, M>) -> Self {
+        self.push_node(name, Arc::new(StateNodeBox(node, PhantomData)))
+    }
+
+    /// Adds a node that takes its own input `I`: the target of [`SendTo`](crate::SendTo)s
+    /// (map-reduce workers). It is reached only by `SendTo`, never by a plain edge.
+    pub fn node_with_input<I, M: 'static>(
+        self,
+        name: impl Into<String>,
+        node: impl InputNode<S, I, M>,
+    ) -> Self
+    where
+        I: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    {
+        self.push_node(name, Arc::new(PayloadNodeBox(node, PhantomData)))
+    }
+
+    /// Adds a node that reads a projection `P` of the state (a `#[derive(Projection)]` type):
+    /// it sees only the fields `P` declares.
+    pub fn node_view<P: FromState<S>, M: 'static>(
+        self,
+        name: impl Into<String>,
+        node: impl InputNode<S, P, M>,
+    ) -> Self {
+        self.push_node(name, Arc::new(ViewNodeBox(node, PhantomData)))
+    }
+
+    /// Adds an edge: when `from` finishes, `to` runs in the next superstep. `from` may be
+    /// [`START`](crate::START), `to` may be [`END`](crate::END).
+    ///
+    /// Several plain edges into one node do not wait for each other: the node runs in every
+    /// superstep after one of its sources ran (once per superstep). Use [`join`](Self::join)
+    /// to wait for all sources.
+    pub fn edge(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.edges.push((from.into(), to.into()));
+        self
+    }
+
+    /// Adds a join: `to` runs once after *every* node in `from` has finished since `to` last
+    /// ran, even if they finish in different supersteps.
+    pub fn join<N: Into<String>>(
+        mut self,
+        from: impl IntoIterator<Item = N>,
+        to: impl Into<String>,
+    ) -> Self {
+        self.joins
+            .push((from.into_iter().map(Into::into).collect(), to.into()));
+        self
+    }
+
+    /// Adds a conditional edge: after `from` finishes, `router` picks where to go, among
+    /// `targets` (node names and [`END`](crate::END)). The router sees the state with the
+    /// writes of `from` applied (but not those of parallel tasks). Returning a node that is not
+    /// in `targets` fails the run with [`RunError::UndeclaredTarget`](crate::RunError).
+    pub fn route<R: IntoRoute, T: Into<String>>(
+        mut self,
+        from: impl Into<String>,
+        router: impl Fn(&S) -> R + Send + Sync + 'static,
+        targets: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.routes.push(RouteSpec {
+            from: from.into(),
+            router: Arc::new(move |s| router(s).into_route()),
+            targets: targets.into_iter().map(Into::into).collect(),
+            path_map: None,
+        });
+        self
+    }
+
+    /// Adds a conditional edge whose router returns *labels*, translated by `path_map` into
+    /// node names (or [`END`](crate::END)).
+    pub fn route_map<R: IntoRoute, L: Into<String>, T: Into<String>>(
+        mut self,
+        from: impl Into<String>,
+        router: impl Fn(&S) -> R + Send + Sync + 'static,
+        path_map: impl IntoIterator<Item = (L, T)>,
+    ) -> Self {
+        let map: Vec<(String, String)> = path_map
+            .into_iter()
+            .map(|(l, t)| (l.into(), t.into()))
+            .collect();
+        self.routes.push(RouteSpec {
+            from: from.into(),
+            router: Arc::new(move |s| router(s).into_route()),
+            targets: map.iter().map(|(_, t)| t.clone()).collect(),
+            path_map: Some(map),
+        });
+        self
+    }
+
+    /// Declares where a node's [`Command`](crate::Command)s may go (like LangGraph's
+    /// `Command[Literal[...]]`): used for validation and drawing, and enforced at run time.
+    pub fn goto_targets<T: Into<String>>(
+        mut self,
+        node: impl Into<String>,
+        targets: impl IntoIterator<Item = T>,
+    ) -> Self {
+        self.settings.push((
+            node.into(),
+            NodeSetting::GotoTargets(targets.into_iter().map(Into::into).collect()),
+        ));
+        self
+    }
+
+    /// Makes a node *deferred*: when triggered it waits until no other task is runnable, then
+    /// runs once (a fan-in over branches of different lengths).
+    pub fn defer(mut self, node: impl Into<String>) -> Self {
+        self.settings.push((node.into(), NodeSetting::Defer));
+        self
+    }
+
+    /// Gives a node a retry policy.
+    pub fn retry(mut self, node: impl Into<String>, policy: RetryPolicy) -> Self {
+        self.settings
+            .push((node.into(), NodeSetting::Retry(policy)));
+        self
+    }
+
+    /// Gives a node a timeout per attempt.
+    pub fn timeout(mut self, node: impl Into<String>, after: Duration) -> Self {
+        self.settings
+            .push((node.into(), NodeSetting::Timeout(after)));
+        self
+    }
+
+    /// Pauses every run before these nodes (static breakpoints; resume with
+    /// `Input::Continue`).
+    pub fn interrupt_before<N: Into<String>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
+        self.interrupt_before
+            .extend(nodes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Pauses every run after these nodes.
+    pub fn interrupt_after<N: Into<String>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
+        self.interrupt_after
+            .extend(nodes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Names the graph (used in tracing and drawings; default: the state type's name).
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = name.into().into_owned();
+        self
+    }
+
+    /// Makes `invoke` return `O2` (a `#[derive(Projection)]` of the state) instead of `O`.
+    /// Streams and checkpoints still carry the whole state.
+    pub fn output<O2: FromState<S>>(self) -> StateGraph<S, O2> {
+        StateGraph {
+            nodes: self.nodes,
+            edges: self.edges,
+            joins: self.joins,
+            routes: self.routes,
+            interrupt_before: self.interrupt_before,
+            interrupt_after: self.interrupt_after,
+            settings: self.settings,
+            name: self.name,
+            _out: PhantomData,
+        }
+    }
+
+    /// Validates the graph and returns it ready to run, without a checkpointer. Every problem
+    /// is reported at once.
+    pub fn compile(self) -> Result<CompiledGraph<S, O>, GraphError> {
+        CompiledGraph::build(self, None)
+    }
+
+    /// Validates the graph and returns it ready to run, checkpointing every superstep to
+    /// `saver`.
+    pub fn compile_with(self, saver: impl Checkpointer) -> Result<CompiledGraph<S, O>, GraphError> {
+        CompiledGraph::build(self, Some(Arc::new(saver)))
+    }
+
+    /// Like [`compile_with`](Self::compile_with), for a saver that is already shared.
+    pub fn compile_with_shared(
+        self,
+        saver: Arc<dyn Checkpointer>,
+    ) -> Result<CompiledGraph<S, O>, GraphError> {
+        CompiledGraph::build(self, Some(saver))
+    }
+}

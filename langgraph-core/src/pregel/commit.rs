@@ -1,0 +1,211 @@
+//! Committing a superstep: routing on each task's view, applying writes in task order,
+//! resetting ephemeral channels, planning the next superstep and checkpointing it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use langgraph_checkpoint::Source;
+
+use super::algo::{Resolved, RouteError, resolve_goto, resolve_route};
+use super::plan::NodeId;
+use super::run_loop::Loop;
+use crate::config::Durability;
+use crate::error::RunError;
+use crate::node::NodeOutput;
+use crate::state::{State, StateUpdate};
+use crate::stream::{StreamEvent, StreamMode};
+use crate::types::Command;
+use crate::write_set::{StepWrites, WriteConflict};
+
+impl<S: State> Loop<'_, S> {
+    fn conflict(&self, c: WriteConflict, step: i64, names: &[String]) -> RunError {
+        let who = |w: u32| {
+            names
+                .get(w as usize)
+                .cloned()
+                .unwrap_or_else(|| "the input".to_string())
+        };
+        RunError::InvalidUpdate {
+            channel: S::info()
+                .channels
+                .get(c.channel)
+                .map(|c| c.name.to_string())
+                .unwrap_or_default(),
+            first: who(c.first),
+            second: who(c.second),
+            step,
+        }
+    }
+
+    fn route_error(&self, from: &str, e: RouteError) -> RunError {
+        match e {
+            RouteError::Undeclared { target, declared } => RunError::UndeclaredTarget {
+                from: from.to_string(),
+                target,
+                declared,
+            },
+            RouteError::Unknown { target } => RunError::UnknownNode {
+                context: format!("Command from `{from}`"),
+                name: target,
+            },
+        }
+    }
+
+    /// Evaluates the routers of `from` on `view` into `out`.
+    fn eval_routers(&self, from: usize, view: &S, out: &mut Vec<Resolved>) -> Result<(), RunError> {
+        let shape = &self.prog.shape;
+        let name = if from == shape.start() {
+            crate::types::START
+        } else {
+            shape.name(from as NodeId)
+        };
+        for &r in &shape.out[from].routers {
+            let route = (self.prog.router_fns[r as usize])(view);
+            resolve_route(shape, r as usize, route.targets(), out)
+                .map_err(|e| self.route_error(name, e))?;
+        }
+        Ok(())
+    }
+
+    /// Applies the outputs of finished tasks (task order), routes, plans the next superstep
+    /// and checkpoints it.
+    pub(crate) fn commit(
+        &mut self,
+        step: i64,
+        done: Vec<(usize, NodeOutput<S>)>,
+    ) -> Result<(), RunError> {
+        let shape = &self.prog.shape;
+        let names = self.task_names();
+        let mut routes = std::mem::take(&mut self.routes);
+        routes.resize_with(self.tasks.len(), Vec::new);
+        routes.iter_mut().for_each(Vec::clear);
+        let mut updates: Vec<(usize, S::Update)> = Vec::with_capacity(done.len());
+        for (i, out) in done {
+            let (update, command) = out.into_parts();
+            if let Some(cmd) = command {
+                self.resolve_command(i, &cmd, &mut routes[i])?;
+            }
+            updates.push((i, update));
+        }
+        let writers = updates.iter().filter(|(_, u)| !u.is_empty()).count();
+        let mut after_apply: Vec<usize> = Vec::new();
+        for (i, update) in &updates {
+            let node = self.tasks[*i].node as usize;
+            if shape.out[node].routers.is_empty() {
+                continue;
+            }
+            if update.is_empty() {
+                let mut r = std::mem::take(&mut routes[*i]);
+                self.eval_routers(node, &self.state, &mut r)?;
+                routes[*i] = r;
+            } else if writers == 1 {
+                after_apply.push(*i);
+            } else {
+                let mut view = self.state.clone();
+                let mut scratch = StepWrites::new(S::info().channels.len());
+                let _ = view.apply(update.clone(), &mut scratch);
+                let mut r = std::mem::take(&mut routes[*i]);
+                self.eval_routers(node, &view, &mut r)?;
+                routes[*i] = r;
+            }
+        }
+        let seen = self.persist.as_ref().map(|p| p.versions::<S>());
+        self.writes.clear();
+        for (i, update) in updates {
+            self.writes.set_writer(i as u32);
+            if let Err(c) = self.state.apply(update, &mut self.writes) {
+                self.routes = routes;
+                return Err(self.conflict(c, step, &names));
+            }
+        }
+        for i in after_apply {
+            let node = self.tasks[i].node as usize;
+            let mut r = std::mem::take(&mut routes[i]);
+            self.eval_routers(node, &self.state, &mut r)?;
+            routes[i] = r;
+        }
+        self.reset_ephemeral();
+        self.control.begin_step();
+        for (i, t) in self.tasks.iter().enumerate() {
+            self.control.finished(shape, t.node as usize, &routes[i]);
+        }
+        self.control.end_step(shape);
+        self.routes = routes;
+        self.step = step;
+        self.steps_run += 1;
+        self.saved.clear();
+        let versions_seen = match seen {
+            Some(seen) => names.iter().map(|n| (n.clone(), seen.clone())).collect(),
+            None => BTreeMap::new(),
+        };
+        self.after_commit(Source::Loop, names, versions_seen)
+    }
+
+    fn resolve_command(
+        &self,
+        i: usize,
+        cmd: &Command<S>,
+        out: &mut Vec<Resolved>,
+    ) -> Result<(), RunError> {
+        let shape = &self.prog.shape;
+        let node = self.tasks[i].node;
+        let declared = shape.goto[node as usize].as_deref();
+        resolve_goto(shape, declared, &cmd.goto, out)
+            .map_err(|e| self.route_error(shape.name(node), e))
+    }
+
+    /// Resets ephemeral channels that were written in the previous superstep but not in this
+    /// one.
+    fn reset_ephemeral(&mut self) {
+        let info = S::info();
+        let prev = std::mem::take(&mut self.eph_prev);
+        for ch in prev {
+            if !self.writes.is_written(ch) {
+                self.state.reset_channel(ch);
+                self.writes.replaced(ch);
+            }
+        }
+        self.eph_prev = self
+            .writes
+            .touched()
+            .iter()
+            .copied()
+            .filter(|&c| info.channels[c].reducer == crate::state::ReducerKind::Ephemeral)
+            .collect();
+    }
+
+    /// Emits the values event and writes the checkpoint of a committed step.
+    pub(crate) fn after_commit(
+        &mut self,
+        source: Source,
+        writers: Vec<String>,
+        versions_seen: BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Result<(), RunError> {
+        if let Some(ev) = &mut self.events
+            && ev.wants(StreamMode::Values)
+            && !self.writes.is_empty()
+        {
+            ev.push_now(StreamEvent::Values(self.state.clone()));
+        }
+        if let Some(p) = &mut self.persist {
+            p.record(&self.writes);
+            if p.durability != Durability::Exit || source != Source::Loop {
+                let id = p.put(
+                    &self.state,
+                    &self.control,
+                    &self.prog.shape,
+                    source,
+                    self.step,
+                    writers,
+                    versions_seen,
+                    None,
+                    Vec::new(),
+                )?;
+                self.base = Arc::from(id.as_str());
+            } else {
+                self.unsaved = true;
+            }
+        }
+        Ok(())
+    }
+}

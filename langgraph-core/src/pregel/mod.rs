@@ -1,0 +1,22 @@
+//! The engine (Pregel / bulk-synchronous supersteps).
+//!
+//! - [`plan`]: the compiled program (graph lowered to indices);
+//! - [`algo`]: **pure** planning of the next superstep's tasks (no async, no state type);
+//! - [`runner`]: running one task (attempts, timeout, interrupt detection);
+//! - [`run_loop`]: the superstep loop (`while tick { execute; commit }`);
+//! - [`commit`]: applying a superstep's writes, routing, planning;
+//! - [`start`]: the ways a run starts (input, continue, replay, resume, jump) and
+//!   `update_state`;
+//! - [`persist`] and [`saved`]: checkpoint I/O and stored task records;
+//! - [`events`]: the stream sender; [`retry`]: retry policies.
+
+pub(crate) mod algo;
+pub(crate) mod commit;
+pub(crate) mod events;
+pub(crate) mod persist;
+pub(crate) mod plan;
+pub(crate) mod retry;
+pub(crate) mod run_loop;
+pub(crate) mod runner;
+pub(crate) mod saved;
+pub(crate) mod start;

@@ -1,0 +1,471 @@
+//! Checkpoint I/O of a run: incremental checkpoints (only changed channels, deltas for
+//! append channels), a sequential write queue for the durability modes, and loading.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use langgraph_checkpoint::{
+    Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
+    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SendRecord, Source,
+    new_checkpoint_id,
+};
+use serde_json::{Map, Value, json};
+
+use super::algo::{Control, PushTask};
+use super::plan::{NodeExec, Shape};
+use crate::config::Durability;
+use crate::error::RunError;
+use crate::state::State;
+use crate::write_set::{ChannelChange, StepWrites};
+
+/// Fewest items appended after a full snapshot before the next full snapshot.
+const MIN_DELTA_RUN: usize = 64;
+/// Longest delta chain (bounds the reads needed to rebuild a value).
+const MAX_DELTA_DEPTH: u32 = 256;
+
+type SaveFuture = BoxFuture<'static, Result<(), CheckpointError>>;
+
+/// Saver writes of one run, executed one after another in order.
+#[derive(Default)]
+pub(crate) struct WriteQueue {
+    current: Option<SaveFuture>,
+    queued: VecDeque<SaveFuture>,
+    error: Option<CheckpointError>,
+}
+
+impl WriteQueue {
+    pub(crate) fn push(&mut self, f: SaveFuture) {
+        self.queued.push_back(f);
+    }
+
+    /// Drives the queue; ready when it is empty (or a write failed).
+    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.current.is_none() {
+                match self.queued.pop_front() {
+                    Some(f) => self.current = Some(f),
+                    None => return Poll::Ready(()),
+                }
+            }
+            let Some(cur) = self.current.as_mut() else {
+                continue;
+            };
+            match cur.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => {
+                    self.current = None;
+                    if let Err(e) = r {
+                        // Later writes depend on this one: drop them and report.
+                        self.queued.clear();
+                        self.error.get_or_insert(e);
+                        return Poll::Ready(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until every queued write is stored.
+    pub(crate) async fn flush(&mut self) -> Result<(), CheckpointError> {
+        poll_fn(|cx| self.poll_drive(cx)).await;
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Per-channel bookkeeping for incremental storage.
+#[derive(Debug, Clone, Default)]
+struct ChannelStore {
+    version: Option<Arc<str>>,
+    /// Items stored at `version` (append channels).
+    saved_len: usize,
+    /// Deltas since the last full value.
+    depth: u32,
+    /// Items in the last full value.
+    full_len: usize,
+    /// Change since the last stored checkpoint.
+    dirty: Option<ChannelChange>,
+}
+
+/// The checkpoint side of a run.
+pub(crate) struct Persist {
+    pub(crate) saver: Arc<dyn Checkpointer>,
+    pub(crate) thread_id: String,
+    pub(crate) ns: String,
+    pub(crate) durability: Durability,
+    pub(crate) run_id: String,
+    pub(crate) metadata: Map<String, Value>,
+    pub(crate) parents: BTreeMap<String, String>,
+    /// The epoch read at start; the first write claims `seen_epoch + 1`.
+    seen_epoch: i64,
+    claimed: bool,
+    /// The newest checkpoint of the namespace (expected head of the next write).
+    pub(crate) head: Option<String>,
+    /// The checkpoint the in-memory state corresponds to (parent of the next checkpoint).
+    pub(crate) current: Option<String>,
+    channels: Vec<ChannelStore>,
+    pub(crate) queue: WriteQueue,
+}
+
+impl Persist {
+    pub(crate) fn new(
+        saver: Arc<dyn Checkpointer>,
+        thread_id: String,
+        ns: String,
+        durability: Durability,
+        run_id: String,
+        metadata: Map<String, Value>,
+        seen_epoch: i64,
+        head: Option<String>,
+        channels: usize,
+    ) -> Self {
+        Self {
+            saver,
+            thread_id,
+            ns,
+            durability,
+            run_id,
+            metadata,
+            parents: BTreeMap::new(),
+            seen_epoch,
+            claimed: false,
+            head,
+            current: None,
+            channels: vec![ChannelStore::default(); channels],
+            queue: WriteQueue::default(),
+        }
+    }
+
+    fn next_fence(&mut self) -> Fence {
+        let f = Fence::claim_from(self.seen_epoch);
+        if self.claimed {
+            f.held()
+        } else {
+            self.claimed = true;
+            f
+        }
+    }
+
+    /// Claims the thread now (for runs whose first write comes after nodes ran).
+    pub(crate) async fn claim(&mut self) -> Result<(), RunError> {
+        if !self.claimed {
+            let f = self.saver.claim(&self.thread_id, self.seen_epoch).await?;
+            self.seen_epoch = f.epoch - 1;
+            self.claimed = true;
+        }
+        Ok(())
+    }
+
+    /// Adopts the versions of a loaded checkpoint.
+    pub(crate) fn load_versions<S: State>(&mut self, tuple: &CheckpointTuple, state: &S) {
+        let info = S::info();
+        let deltas = tuple
+            .checkpoint
+            .extra
+            .get("deltas")
+            .and_then(Value::as_object);
+        for (i, c) in info.channels.iter().enumerate() {
+            let store = &mut self.channels[i];
+            *store = ChannelStore::default();
+            store.version = tuple
+                .checkpoint
+                .channel_versions
+                .get(c.name)
+                .map(|v| Arc::from(v.as_str()));
+            if c.delta {
+                store.saved_len = state.channel_len(i);
+                let d = deltas.and_then(|d| d.get(c.name));
+                store.depth = d
+                    .and_then(|d| d.get("depth"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(u64::from(MAX_DELTA_DEPTH)) as u32;
+                store.full_len = d
+                    .and_then(|d| d.get("full_len"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize;
+            }
+        }
+        self.current = Some(tuple.checkpoint.id.clone());
+    }
+
+    /// Accumulates the changes of a superstep (or of the input).
+    pub(crate) fn record(&mut self, writes: &StepWrites) {
+        for &ch in writes.touched() {
+            let Some(change) = writes.change(ch) else {
+                continue;
+            };
+            let store = &mut self.channels[ch];
+            store.dirty = Some(match (store.dirty, change) {
+                (None, c) => c,
+                (Some(ChannelChange::Appended { from }), ChannelChange::Appended { .. }) => {
+                    ChannelChange::Appended { from }
+                }
+                _ => ChannelChange::Replaced,
+            });
+        }
+    }
+
+    /// Builds the next checkpoint from the state and control, with blobs for the changed
+    /// channels, and queues it. Returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn put<S: State>(
+        &mut self,
+        state: &S,
+        control: &Control,
+        shape: &Shape,
+        source: Source,
+        step: i64,
+        writers: Vec<String>,
+        versions_seen: BTreeMap<String, BTreeMap<String, String>>,
+        next_override: Option<Vec<String>>,
+        parent_writes: Vec<PendingWrite>,
+    ) -> Result<String, RunError> {
+        let info = S::info();
+        let id = new_checkpoint_id();
+        let mut blobs = Vec::new();
+        let mut deltas = Map::new();
+        for (i, c) in info.channels.iter().enumerate() {
+            let store = &mut self.channels[i];
+            if let Some(change) = store.dirty.take() {
+                let len = if c.delta { state.channel_len(i) } else { 0 };
+                let value = match (change, &store.version) {
+                    (ChannelChange::Appended { from }, Some(base))
+                        if c.delta
+                            && from == store.saved_len
+                            && store.depth < MAX_DELTA_DEPTH
+                            && len.saturating_sub(store.full_len)
+                                <= MIN_DELTA_RUN.max(store.full_len) =>
+                    {
+                        store.depth += 1;
+                        BlobValue::Delta {
+                            base: base.to_string(),
+                            items: state
+                                .channel_tail_to_json(i, from)
+                                .map_err(|e| RunError::serde(format!("channel `{}`", c.name), e))?,
+                            depth: store.depth,
+                        }
+                    }
+                    _ => {
+                        store.depth = 0;
+                        store.full_len = len;
+                        BlobValue::Full {
+                            value: state
+                                .channel_to_json(i)
+                                .map_err(|e| RunError::serde(format!("channel `{}`", c.name), e))?,
+                        }
+                    }
+                };
+                store.saved_len = len;
+                store.version = Some(Arc::from(id.as_str()));
+                blobs.push(Blob {
+                    channel: c.name.to_string(),
+                    version: id.clone(),
+                    value,
+                });
+            }
+            if c.delta && store.version.is_some() {
+                deltas.insert(
+                    c.name.to_string(),
+                    json!({"depth": store.depth, "full_len": store.full_len}),
+                );
+            }
+        }
+        let mut cp = Checkpoint::empty();
+        cp.id = id.clone();
+        cp.state_version = info.version;
+        for (i, c) in info.channels.iter().enumerate() {
+            if let Some(v) = &self.channels[i].version {
+                cp.channel_versions
+                    .insert(c.name.to_string(), v.to_string());
+            }
+        }
+        cp.versions_seen = versions_seen;
+        cp.next = match next_override {
+            Some(n) => n,
+            None => control
+                .pull
+                .iter()
+                .map(|&n| shape.name(n).to_string())
+                .collect(),
+        };
+        for p in &control.push {
+            cp.sends.push(SendRecord {
+                node: shape.name(p.node).to_string(),
+                arg: p
+                    .arg
+                    .to_json()
+                    .map_err(|e| RunError::serde("a SendTo payload", e))?,
+            });
+        }
+        for (j, seen) in control.barriers.iter().enumerate() {
+            if !seen.is_empty()
+                && let Some(join) = shape.joins.get(j)
+            {
+                cp.barriers.insert(
+                    join.name.clone(),
+                    seen.iter().map(|&n| shape.name(n).to_string()).collect(),
+                );
+            }
+        }
+        cp.deferred = control
+            .deferred
+            .iter()
+            .map(|&n| shape.name(n).to_string())
+            .collect();
+        if !deltas.is_empty() {
+            cp.extra.insert("deltas".into(), Value::Object(deltas));
+        }
+        let mut meta = CheckpointMetadata::new(source, step);
+        meta.parents = self.parents.clone();
+        meta.run_id = Some(self.run_id.clone());
+        meta.writers = writers;
+        meta.extra = self.metadata.clone();
+        let put = PutCheckpoint {
+            thread_id: self.thread_id.clone(),
+            ns: self.ns.clone(),
+            checkpoint: cp,
+            metadata: meta,
+            parent_id: self.current.clone(),
+            expected_head: self.head.clone(),
+            blobs,
+            parent_writes,
+            fence: self.next_fence(),
+        };
+        let saver = self.saver.clone();
+        self.queue
+            .push(Box::pin(async move { saver.put(put).await }));
+        self.head = Some(id.clone());
+        self.current = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Queues task writes against the current checkpoint.
+    pub(crate) fn put_writes(&mut self, writes: Vec<PendingWrite>) {
+        let Some(checkpoint_id) = self.current.clone() else {
+            return;
+        };
+        if writes.is_empty() {
+            return;
+        }
+        let put = PutWrites {
+            thread_id: self.thread_id.clone(),
+            ns: self.ns.clone(),
+            checkpoint_id,
+            writes,
+            fence: self.next_fence(),
+        };
+        let saver = self.saver.clone();
+        self.queue
+            .push(Box::pin(async move { saver.put_writes(put).await }));
+    }
+
+    /// The version of each channel, by name (for `versions_seen`).
+    pub(crate) fn versions<S: State>(&self) -> BTreeMap<String, String> {
+        S::info()
+            .channels
+            .iter()
+            .zip(&self.channels)
+            .filter_map(|(c, s)| {
+                s.version
+                    .as_ref()
+                    .map(|v| (c.name.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// Loads a state value from a checkpoint (migrating old state versions).
+pub(crate) fn load_state<S: State>(t: &CheckpointTuple) -> Result<S, RunError> {
+    let err = |reason: String| RunError::StateLoad {
+        thread_id: t.thread_id.clone(),
+        checkpoint_id: t.checkpoint.id.clone(),
+        reason,
+    };
+    let values: Map<String, Value> = t.values.clone().into_iter().collect();
+    let values = S::migrate(t.checkpoint.state_version, values).map_err(err)?;
+    let info = S::info();
+    let mut state = S::default();
+    for (name, v) in values {
+        match info.index_of(&name) {
+            Some(i) => state.channel_from_json(i, v).map_err(|e| {
+                err(format!(
+                    "stored channel `{name}` does not fit the field's type in {}: {e} (if the \
+                     struct changed, bump `#[state(version = N)]` and add a migration)",
+                    info.name
+                ))
+            })?,
+            None => tracing::warn!(
+                channel = %name,
+                state = info.name,
+                "stored channel has no field in the state type; ignored"
+            ),
+        }
+    }
+    Ok(state)
+}
+
+/// Loads the scheduled tasks, barriers and deferred nodes of a checkpoint.
+pub(crate) fn load_control<S: State>(
+    shape: &Shape,
+    exec: &[NodeExec<S>],
+    t: &CheckpointTuple,
+) -> Result<Control, RunError> {
+    let err = |reason: String| RunError::StateLoad {
+        thread_id: t.thread_id.clone(),
+        checkpoint_id: t.checkpoint.id.clone(),
+        reason,
+    };
+    let node = |name: &str| {
+        shape.id(name).ok_or_else(|| {
+            err(format!(
+                "it schedules node `{name}`, which this graph no longer has"
+            ))
+        })
+    };
+    let mut c = Control::new(shape);
+    c.begin_step();
+    for n in &t.checkpoint.next {
+        if n == crate::types::START {
+            continue;
+        }
+        c.pull.push(node(n)?);
+    }
+    for s in &t.checkpoint.sends {
+        let id = node(&s.node)?;
+        let arg = exec[id as usize]
+            .node
+            .decode_arg(s.arg.clone())
+            .map_err(|e| {
+                err(format!(
+                    "a SendTo payload for `{}` does not decode: {e}",
+                    s.node
+                ))
+            })?;
+        c.push.push(PushTask { node: id, arg });
+    }
+    let by_join: HashMap<&str, usize> = shape
+        .joins
+        .iter()
+        .enumerate()
+        .map(|(i, j)| (j.name.as_str(), i))
+        .collect();
+    for (name, seen) in &t.checkpoint.barriers {
+        let Some(&j) = by_join.get(name.as_str()) else {
+            return Err(err(format!(
+                "it has barrier `{name}`, which this graph no longer has"
+            )));
+        };
+        for s in seen {
+            c.barriers[j].push(node(s)?);
+        }
+    }
+    for d in &t.checkpoint.deferred {
+        c.deferred.push(node(d)?);
+    }
+    Ok(c)
+}

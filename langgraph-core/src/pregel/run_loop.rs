@@ -1,0 +1,549 @@
+//! The superstep loop: `while tick() { execute(); commit() }`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::task::Poll;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, Source, WRITES};
+use serde_json::{Value, json};
+
+use super::algo::{Control, Resolved};
+use super::events::EventTx;
+use super::persist::Persist;
+use super::plan::{NodeId, Program};
+use super::runner::{TaskOutcome, run_task};
+use super::saved::{SavedOutput, TaskRecord};
+use crate::config::Durability;
+use crate::context::{Ctx, RunScope, TaskPath, task_id};
+use crate::error::RunError;
+use crate::node::{NodeOutput, TaskInput};
+use crate::state::State;
+use crate::stream::{StreamEvent, StreamMode};
+use crate::types::{Interrupt, SendArg};
+use crate::write_set::StepWrites;
+
+/// A task of the current superstep.
+pub(crate) struct Task {
+    pub(crate) node: NodeId,
+    pub(crate) path: TaskPath,
+    pub(crate) arg: Option<Arc<dyn SendArg>>,
+}
+
+/// How a run ended (without error).
+pub(crate) struct Finished<S> {
+    pub(crate) state: S,
+    pub(crate) interrupts: Vec<Interrupt>,
+    pub(crate) checkpoint_id: Option<String>,
+    pub(crate) paused: bool,
+}
+
+fn task_input<'a, S>(t: &'a Task, state: &'a S) -> TaskInput<'a, S> {
+    match &t.arg {
+        Some(a) => TaskInput::Arg(a),
+        None => TaskInput::State(state),
+    }
+}
+
+/// One run of a compiled graph.
+pub(crate) struct Loop<'g, S: State> {
+    pub(crate) prog: &'g Program<S>,
+    pub(crate) scope: Arc<RunScope>,
+    pub(crate) state: S,
+    pub(crate) control: Control,
+    pub(crate) writes: StepWrites,
+    /// Ephemeral channels written in the previous superstep.
+    pub(crate) eph_prev: Vec<usize>,
+    /// Step of the checkpoint the state corresponds to.
+    pub(crate) step: i64,
+    pub(crate) steps_run: usize,
+    /// Base of task ids (the current checkpoint id, or the run id).
+    pub(crate) base: Arc<str>,
+    pub(crate) persist: Option<Persist>,
+    pub(crate) events: Option<EventTx<S>>,
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) routes: Vec<Vec<Resolved>>,
+    /// Records saved against the current checkpoint, by task id.
+    pub(crate) saved: HashMap<String, TaskRecord>,
+    pub(crate) skip_breakpoint: bool,
+    /// Durability `exit`: the in-memory state is ahead of the stored checkpoint.
+    pub(crate) unsaved: bool,
+    pub(crate) before: Vec<bool>,
+    pub(crate) after: Vec<bool>,
+}
+
+enum StepEnd<S: State> {
+    Committed,
+    Paused(Finished<S>),
+}
+
+impl<'g, S: State> Loop<'g, S> {
+    pub(crate) fn new(
+        prog: &'g Program<S>,
+        scope: Arc<RunScope>,
+        persist: Option<Persist>,
+        events: Option<EventTx<S>>,
+    ) -> Self {
+        let n = prog.shape.names.len();
+        let pick = |over: &Option<Vec<String>>, compiled: &[NodeId]| {
+            let mut v = vec![false; n];
+            match over {
+                Some(names) => names
+                    .iter()
+                    .filter_map(|x| prog.shape.id(x))
+                    .for_each(|i| v[i as usize] = true),
+                None => compiled.iter().for_each(|&i| v[i as usize] = true),
+            }
+            v
+        };
+        let before = pick(&scope.config.interrupt_before, &prog.interrupt_before);
+        let after = pick(&scope.config.interrupt_after, &prog.interrupt_after);
+        let base: Arc<str> = Arc::from(scope.run_id.as_str());
+        Self {
+            prog,
+            state: S::default(),
+            control: Control::new(&prog.shape),
+            writes: StepWrites::new(S::info().channels.len()),
+            eph_prev: Vec::new(),
+            step: -1,
+            steps_run: 0,
+            base,
+            persist,
+            events,
+            tasks: Vec::new(),
+            routes: Vec::new(),
+            saved: HashMap::new(),
+            skip_breakpoint: false,
+            unsaved: false,
+            before,
+            after,
+            scope,
+        }
+    }
+
+    /// Runs supersteps until the graph finishes, pauses or fails.
+    pub(crate) async fn drive(&mut self) -> Result<Finished<S>, RunError> {
+        loop {
+            if self.control.pull.is_empty() && self.control.push.is_empty() {
+                return self.finish(Vec::new(), false).await;
+            }
+            if self.steps_run >= self.scope.config.recursion_limit {
+                let next = self.next_names();
+                self.flush().await?;
+                return Err(RunError::RecursionLimit {
+                    limit: self.scope.config.recursion_limit,
+                    next,
+                });
+            }
+            let skip = std::mem::take(&mut self.skip_breakpoint);
+            if !skip && self.hits(&self.before) {
+                return self.finish(Vec::new(), true).await;
+            }
+            match self.superstep().await? {
+                StepEnd::Paused(f) => return Ok(f),
+                StepEnd::Committed => self.flush_events().await,
+            }
+            let ran_after = self.tasks.iter().any(|t| self.after[t.node as usize]);
+            if ran_after && !(self.control.pull.is_empty() && self.control.push.is_empty()) {
+                return self.finish(Vec::new(), true).await;
+            }
+        }
+    }
+
+    fn hits(&self, set: &[bool]) -> bool {
+        self.control.pull.iter().any(|&n| set[n as usize])
+            || self.control.push.iter().any(|p| set[p.node as usize])
+    }
+
+    pub(crate) fn next_names(&self) -> Vec<String> {
+        let shape = &self.prog.shape;
+        self.control
+            .pull
+            .iter()
+            .map(|&n| shape.name(n).to_string())
+            .chain(
+                self.control
+                    .push
+                    .iter()
+                    .map(|p| shape.name(p.node).to_string()),
+            )
+            .collect()
+    }
+
+    pub(crate) async fn flush_events(&mut self) {
+        if let Some(ev) = &mut self.events {
+            ev.flush().await;
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), RunError> {
+        if let Some(p) = &mut self.persist {
+            p.queue.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run: stores what the durability mode still owes and returns the state.
+    pub(crate) async fn finish(
+        &mut self,
+        interrupts: Vec<Interrupt>,
+        paused: bool,
+    ) -> Result<Finished<S>, RunError> {
+        if paused
+            && let Some(ev) = &self.events
+            && ev.wants(StreamMode::Updates)
+        {
+            ev.send(StreamEvent::Interrupt(interrupts.clone())).await;
+        }
+        let mut checkpoint_id = None;
+        if let Some(p) = &mut self.persist {
+            if p.durability == Durability::Exit && (self.unsaved || p.head.is_none()) {
+                let writers = Vec::new();
+                self.unsaved = false;
+                p.put(
+                    &self.state,
+                    &self.control,
+                    &self.prog.shape,
+                    Source::Loop,
+                    self.step,
+                    writers,
+                    BTreeMap::new(),
+                    None,
+                    Vec::new(),
+                )?;
+            }
+            p.queue.flush().await?;
+            checkpoint_id = p.current.clone();
+        }
+        Ok(Finished {
+            state: self.state.clone(),
+            interrupts,
+            checkpoint_id,
+            paused,
+        })
+    }
+
+    fn make_ctx(&self, task: &Task, step: i64) -> Ctx {
+        let node = self.prog.shape.names[task.node as usize].clone();
+        let resume: Arc<[Value]> = if self.saved.is_empty() {
+            Arc::from(Vec::new())
+        } else {
+            let id = task_id(&self.base, &self.scope.ns, step, &node, task.path);
+            self.saved
+                .get(&id)
+                .map(|r| Arc::from(r.resume.clone()))
+                .unwrap_or_else(|| Arc::from(Vec::new()))
+        };
+        Ctx::new(
+            self.scope.clone(),
+            node,
+            step,
+            self.base.clone(),
+            task.path,
+            resume,
+        )
+    }
+
+    /// Runs one superstep.
+    async fn superstep(&mut self) -> Result<StepEnd<S>, RunError> {
+        let step = self.step + 1;
+        self.tasks.clear();
+        for n in self.control.pull.drain(..) {
+            self.tasks.push(Task {
+                node: n,
+                path: TaskPath::Pull,
+                arg: None,
+            });
+        }
+        for (i, p) in self.control.push.drain(..).enumerate() {
+            self.tasks.push(Task {
+                node: p.node,
+                path: TaskPath::Push(i as u32),
+                arg: Some(p.arg),
+            });
+        }
+        for t in &self.tasks {
+            let input = match &t.arg {
+                Some(a) => TaskInput::Arg(a),
+                None => TaskInput::State(&self.state),
+            };
+            if let Err(got) = self.prog.exec[t.node as usize].node.accepts(&input) {
+                let expected = match self.prog.exec[t.node as usize].node.input_kind() {
+                    crate::node::InputKind::Payload(ty) => ty,
+                    _ => std::any::type_name::<S>(),
+                };
+                return Err(RunError::InputType {
+                    node: self.prog.shape.name(t.node).to_string(),
+                    expected,
+                    got,
+                });
+            }
+        }
+        let ctxs: Vec<Ctx> = self.tasks.iter().map(|t| self.make_ctx(t, step)).collect();
+        // Tasks whose writes were saved in an earlier attempt of this superstep are reused.
+        let mut outcomes: Vec<Option<TaskOutcome<S>>> = Vec::with_capacity(self.tasks.len());
+        let mut reused = vec![false; self.tasks.len()];
+        for (i, ctx) in ctxs.iter().enumerate() {
+            let record = if self.saved.is_empty() {
+                None
+            } else {
+                self.saved.get(ctx.task_id())
+            };
+            match record.and_then(|r| r.output.as_ref()) {
+                Some(out) => {
+                    let output = out.decode::<S>(&self.prog.shape, &self.prog.exec)?;
+                    outcomes.push(Some(TaskOutcome::Done(output)));
+                    reused[i] = true;
+                }
+                None => outcomes.push(None),
+            }
+        }
+        self.execute(&ctxs, &mut outcomes, &reused).await?;
+        self.settle(step, &ctxs, outcomes, &reused).await
+    }
+
+    /// Runs the tasks that were not reused, concurrently, saving writes as tasks finish.
+    async fn execute(
+        &mut self,
+        ctxs: &[Ctx],
+        outcomes: &mut [Option<TaskOutcome<S>>],
+        reused: &[bool],
+    ) -> Result<(), RunError> {
+        let prog = self.prog;
+        let state = &self.state;
+        let tasks = &self.tasks;
+        let todo = reused.iter().filter(|r| !**r).count();
+        if todo == 0 {
+            return Ok(());
+        }
+        // Fast path: one task, nothing to save or stream while it runs.
+        if todo == 1 && self.events.is_none() {
+            if let Some(i) = reused.iter().position(|r| !*r) {
+                let t = &tasks[i];
+                outcomes[i] = Some(
+                    run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i]).await,
+                );
+            }
+            return Ok(());
+        }
+        let save_early = self
+            .persist
+            .as_ref()
+            .is_some_and(|p| p.durability != Durability::Exit);
+        let limit = self.scope.config.max_concurrency.unwrap_or(usize::MAX);
+        let mut running = FuturesUnordered::new();
+        let start = |i: usize| {
+            let t = &tasks[i];
+            let fut = run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i]);
+            async move { (i, fut.await) }
+        };
+        let mut next = 0;
+        let mut remaining = todo;
+        loop {
+            while running.len() < limit && next < tasks.len() {
+                if !reused[next] {
+                    running.push(start(next));
+                }
+                next += 1;
+            }
+            let persist = &mut self.persist;
+            let done = poll_fn(|cx| {
+                if let Some(p) = persist.as_mut() {
+                    let _ = p.queue.poll_drive(cx);
+                }
+                match running.poll_next_unpin(cx) {
+                    Poll::Ready(x) => Poll::Ready(x),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await;
+            let Some((i, outcome)) = done else { break };
+            remaining -= 1;
+            let failed = matches!(
+                outcome,
+                TaskOutcome::Failed { .. } | TaskOutcome::TimedOut { .. }
+            );
+            if let TaskOutcome::Done(out) = &outcome {
+                let node = prog.shape.name(tasks[i].node);
+                if let Some(ev) = &self.events
+                    && ev.wants(StreamMode::Updates)
+                {
+                    let update = match out {
+                        NodeOutput::Update(u) => u.clone(),
+                        NodeOutput::Command(c) => c.update.clone().unwrap_or_default(),
+                    };
+                    ev.send(StreamEvent::Updates {
+                        node: node.to_string(),
+                        update,
+                    })
+                    .await;
+                }
+                if save_early
+                    && remaining > 0
+                    && let Some(p) = &mut self.persist
+                {
+                    let w = SavedOutput::encode(out, &prog.shape)?;
+                    p.put_writes(vec![PendingWrite {
+                        task_id: ctxs[i].task_id().to_string(),
+                        task_name: node.to_string(),
+                        channel: WRITES.to_string(),
+                        value: w,
+                    }]);
+                    self.saved
+                        .entry(ctxs[i].task_id().to_string())
+                        .or_default()
+                        .stored = true;
+                }
+            }
+            outcomes[i] = Some(outcome);
+            if failed {
+                // Siblings still running are cancelled (dropped); their writes were not saved,
+                // so they will run again when the thread is resumed.
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the superstep's outcomes into a commit, a pause or an error.
+    async fn settle(
+        &mut self,
+        step: i64,
+        ctxs: &[Ctx],
+        outcomes: Vec<Option<TaskOutcome<S>>>,
+        reused: &[bool],
+    ) -> Result<StepEnd<S>, RunError> {
+        let mut done: Vec<(usize, NodeOutput<S>)> = Vec::with_capacity(outcomes.len());
+        let mut interrupts = Vec::new();
+        let mut failure: Option<RunError> = None;
+        // (task index, channel, value) of records to store if the superstep does not commit.
+        let mut records: Vec<(usize, &'static str, Value)> = Vec::new();
+        for (i, o) in outcomes.into_iter().enumerate() {
+            let node = self.prog.shape.name(self.tasks[i].node).to_string();
+            match o {
+                None => {}
+                Some(TaskOutcome::Done(out)) => done.push((i, out)),
+                Some(TaskOutcome::Interrupted(int)) => {
+                    let v = serde_json::to_value(std::slice::from_ref(&int))
+                        .map_err(|e| RunError::serde("an interrupt", e))?;
+                    records.push((i, INTERRUPT, v));
+                    interrupts.push(int);
+                }
+                Some(TaskOutcome::Failed { error, attempts }) => {
+                    let v = json!({"message": error.to_string(), "attempts": attempts});
+                    records.push((i, ERROR, v));
+                    failure.get_or_insert(RunError::Node {
+                        node,
+                        step,
+                        attempts,
+                        source: error.into_inner(),
+                    });
+                }
+                Some(TaskOutcome::TimedOut { after, attempts }) => {
+                    let v = json!({"message": format!("timed out after {after:?}"), "attempts": attempts});
+                    records.push((i, ERROR, v));
+                    failure.get_or_insert(RunError::Timeout { node, step, after });
+                }
+            }
+        }
+        if failure.is_none() && interrupts.is_empty() {
+            self.commit(step, done)?;
+            return Ok(StepEnd::Committed);
+        }
+        // Not committed: keep the finished tasks' writes as pending writes of the current
+        // checkpoint so that resuming never re-runs them.
+        if self.persist.is_some() {
+            for (i, out) in &done {
+                let stored = self
+                    .saved
+                    .get(ctxs[*i].task_id())
+                    .is_some_and(|r| r.stored || r.output.is_some());
+                if !reused[*i] && !stored {
+                    records.push((*i, WRITES, SavedOutput::encode(out, &self.prog.shape)?));
+                }
+            }
+            let control = self.control_for_tasks();
+            let ns = self.scope.ns.clone();
+            let names = self.task_names();
+            let unsaved = std::mem::take(&mut self.unsaved);
+            if let Some(p) = &mut self.persist {
+                let mut base = self.base.clone();
+                if unsaved || p.current.is_none() {
+                    // Durability `exit`: store the checkpoint these tasks run from.
+                    let id = p.put(
+                        &self.state,
+                        &control,
+                        &self.prog.shape,
+                        Source::Loop,
+                        self.step,
+                        Vec::new(),
+                        BTreeMap::new(),
+                        None,
+                        Vec::new(),
+                    )?;
+                    base = Arc::from(id.as_str());
+                }
+                let writes = records
+                    .into_iter()
+                    .map(|(i, channel, value)| PendingWrite {
+                        task_id: task_id(&base, &ns, step, &names[i], self.tasks[i].path),
+                        task_name: names[i].clone(),
+                        channel: channel.to_string(),
+                        value,
+                    })
+                    .collect();
+                p.put_writes(writes);
+                p.queue.flush().await?;
+                self.base = base;
+            }
+        }
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        // Present the state as it will be once the paused tasks finish: with the finished
+        // tasks' writes applied.
+        let mut view = self.state.clone();
+        let mut scratch = StepWrites::new(S::info().channels.len());
+        for (i, out) in done {
+            scratch.set_writer(i as u32);
+            let _ = view.apply(out.into_parts().0, &mut scratch);
+        }
+        let checkpoint_id = self.persist.as_ref().and_then(|p| p.current.clone());
+        if let Some(ev) = &self.events
+            && ev.wants(StreamMode::Updates)
+        {
+            ev.send(StreamEvent::Interrupt(interrupts.clone())).await;
+        }
+        Ok(StepEnd::Paused(Finished {
+            state: view,
+            interrupts,
+            checkpoint_id,
+            paused: true,
+        }))
+    }
+
+    pub(crate) fn task_names(&self) -> Vec<String> {
+        self.tasks
+            .iter()
+            .map(|t| self.prog.shape.name(t.node).to_string())
+            .collect()
+    }
+
+    /// The control as it was before this superstep took its tasks (for exit durability).
+    fn control_for_tasks(&self) -> Control {
+        let mut c = self.control.clone();
+        c.clear_scheduled();
+        for t in &self.tasks {
+            match &t.arg {
+                None => c.pull.push(t.node),
+                Some(a) => c.push.push(super::algo::PushTask {
+                    node: t.node,
+                    arg: a.clone(),
+                }),
+            }
+        }
+        c
+    }
+}

@@ -1,0 +1,159 @@
+//! Task records saved against a checkpoint: outputs, interrupts, resume values, errors.
+
+use std::collections::HashMap;
+
+use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, RESUME, WRITES};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::plan::{NodeExec, Shape};
+use crate::error::RunError;
+use crate::node::NodeOutput;
+use crate::state::State;
+use crate::types::{Command, Interrupt, SendTo, Target};
+
+/// Where a stored command goes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum SavedTarget {
+    Node(String),
+    End,
+    Send { node: String, arg: Value },
+}
+
+/// A task's output as stored in a pending write.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct SavedOutput {
+    update: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    goto: Option<Vec<SavedTarget>>,
+}
+
+impl SavedOutput {
+    /// Encodes a node output as a pending-write value.
+    pub(crate) fn encode<S: State>(out: &NodeOutput<S>, _shape: &Shape) -> Result<Value, RunError> {
+        let (update, goto) = match out {
+            NodeOutput::Update(u) => (serde_json::to_value(u), None),
+            NodeOutput::Command(c) => (
+                match &c.update {
+                    Some(u) => serde_json::to_value(u),
+                    None => Ok(Value::Object(serde_json::Map::new())),
+                },
+                Some(&c.goto),
+            ),
+        };
+        let update = update.map_err(|e| RunError::serde("a task's update", e))?;
+        let goto = match goto {
+            None => None,
+            Some(targets) => Some(
+                targets
+                    .iter()
+                    .map(|t| {
+                        Ok(match t {
+                            Target::Node(n) => SavedTarget::Node(n.to_string()),
+                            Target::End => SavedTarget::End,
+                            Target::Send(s) => SavedTarget::Send {
+                                node: s.node().to_string(),
+                                arg: s
+                                    .arg_json()
+                                    .map_err(|e| RunError::serde("a SendTo payload", e))?,
+                            },
+                        })
+                    })
+                    .collect::<Result<Vec<_>, RunError>>()?,
+            ),
+        };
+        serde_json::to_value(SavedOutput { update, goto })
+            .map_err(|e| RunError::serde("a task's output", e))
+    }
+
+    /// Decodes a stored output back into a node output.
+    pub(crate) fn decode<S: State>(
+        &self,
+        shape: &Shape,
+        exec: &[NodeExec<S>],
+    ) -> Result<NodeOutput<S>, RunError> {
+        let update: S::Update = serde_json::from_value(self.update.clone())
+            .map_err(|e| RunError::serde("a stored task update", e))?;
+        let Some(goto) = &self.goto else {
+            return Ok(NodeOutput::Update(update));
+        };
+        let mut cmd = Command::<S>::new().update(update);
+        for t in goto {
+            cmd = match t {
+                SavedTarget::Node(n) => cmd.and_goto(n.clone()),
+                SavedTarget::End => cmd.and_goto(crate::types::END),
+                SavedTarget::Send { node, arg } => {
+                    let id = shape.id(node).ok_or_else(|| RunError::UnknownNode {
+                        context: "a stored SendTo".into(),
+                        name: node.clone(),
+                    })?;
+                    let arg = exec[id as usize]
+                        .node
+                        .decode_arg(arg.clone())
+                        .map_err(|e| RunError::serde("a stored SendTo payload", e))?;
+                    cmd.send(SendTo::from_arc(node.clone(), arg))
+                }
+            };
+        }
+        Ok(NodeOutput::Command(cmd))
+    }
+
+    /// The stored update as JSON.
+    pub(crate) fn update_json(&self) -> &Value {
+        &self.update
+    }
+}
+
+/// Everything saved about one task of the superstep that follows a checkpoint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TaskRecord {
+    pub(crate) name: String,
+    pub(crate) output: Option<SavedOutput>,
+    pub(crate) interrupts: Vec<Interrupt>,
+    pub(crate) resume: Vec<Value>,
+    pub(crate) error: Option<Value>,
+    /// Set during a run when the output was queued for storage.
+    pub(crate) stored: bool,
+}
+
+impl TaskRecord {
+    /// The interrupts of task `task_id` still waiting for an answer: the task's open
+    /// question, unless an answer for its position was already given.
+    pub(crate) fn pending_interrupts(&self, task_id: &str) -> Vec<&Interrupt> {
+        if self.output.is_some() {
+            return Vec::new();
+        }
+        let open = crate::context::interrupt_id(task_id, self.resume.len());
+        self.interrupts.iter().filter(|i| i.id == open).collect()
+    }
+}
+
+/// Groups pending writes by task id.
+pub(crate) fn records(writes: &[PendingWrite]) -> Result<HashMap<String, TaskRecord>, RunError> {
+    let mut map: HashMap<String, TaskRecord> = HashMap::new();
+    for w in writes {
+        let r = map.entry(w.task_id.clone()).or_default();
+        r.name.clone_from(&w.task_name);
+        match w.channel.as_str() {
+            WRITES => {
+                r.output = Some(
+                    serde_json::from_value(w.value.clone())
+                        .map_err(|e| RunError::serde("a stored task output", e))?,
+                )
+            }
+            INTERRUPT => {
+                let list: Vec<Interrupt> = serde_json::from_value(w.value.clone())
+                    .map_err(|e| RunError::serde("a stored interrupt", e))?;
+                r.interrupts = list;
+            }
+            RESUME => {
+                r.resume = serde_json::from_value(w.value.clone())
+                    .map_err(|e| RunError::serde("stored resume values", e))?;
+            }
+            ERROR => r.error = Some(w.value.clone()),
+            _ => {}
+        }
+    }
+    Ok(map)
+}

@@ -1,0 +1,508 @@
+//! Starting a run: fresh input, new input on a thread, continue, replay (fork), resume, jump;
+//! and `update_state`, which shares the machinery.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use langgraph_checkpoint::{
+    CheckpointError, CheckpointTuple, Checkpointer, PendingWrite, RESUME, Source, WRITES,
+};
+use serde_json::{Value, json};
+
+use super::algo::Resolved;
+use super::events::EventTx;
+use super::persist::{Persist, load_control, load_state};
+use super::plan::{NodeId, Program};
+use super::run_loop::{Finished, Loop};
+use super::saved::records;
+use crate::config::RunConfig;
+use crate::context::{RunScope, TaskPath, task_id};
+use crate::error::RunError;
+use crate::state::{ReducerKind, State};
+use crate::stream::{StreamEvent, StreamMode};
+use crate::types::{Command, Input, Resume, START};
+use crate::write_set::INPUT_WRITER;
+
+/// Runs a compiled program to its end, pause or error.
+pub(crate) async fn run<S: State>(
+    prog: &Program<S>,
+    saver: Option<&Arc<dyn Checkpointer>>,
+    input: Input<S>,
+    config: RunConfig,
+    ns: String,
+    events: Option<EventTx<S>>,
+) -> Result<Finished<S>, RunError> {
+    let run_id = config
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let custom = events.as_ref().and_then(EventTx::custom_sink);
+    let scope = Arc::new(RunScope {
+        config,
+        run_id,
+        ns,
+        custom,
+    });
+    let mut lp = Loop::new(prog, scope, None, events);
+    match saver {
+        None => lp.start_fresh(input)?,
+        Some(s) => lp.start_durable(s.clone(), input).await?,
+    }
+    lp.flush_events().await;
+    lp.drive().await
+}
+
+impl<S: State> Loop<'_, S> {
+    fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
+        self.writes.clear();
+        self.writes.set_writer(INPUT_WRITER);
+        self.state
+            .apply(update, &mut self.writes)
+            .map_err(|c| RunError::InvalidStateUpdate(format!("conflicting input write: {c:?}")))
+    }
+
+    fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
+        let shape = &self.prog.shape;
+        let mut routes: Vec<Resolved> = extra.to_vec();
+        if let Some(out) = shape.out.get(from) {
+            for &r in &out.routers {
+                let route = (self.prog.router_fns[r as usize])(&self.state);
+                super::algo::resolve_route(shape, r as usize, route.targets(), &mut routes)
+                    .map_err(|e| match e {
+                        super::algo::RouteError::Undeclared { target, declared } => {
+                            RunError::UndeclaredTarget {
+                                from: if from == shape.start() {
+                                    START.to_string()
+                                } else {
+                                    shape.name(from as NodeId).to_string()
+                                },
+                                target,
+                                declared,
+                            }
+                        }
+                        super::algo::RouteError::Unknown { target } => RunError::UnknownNode {
+                            context: "a route".into(),
+                            name: target,
+                        },
+                    })?;
+            }
+        }
+        self.control.begin_step();
+        self.control.finished(shape, from, &routes);
+        self.control.end_step(shape);
+        Ok(())
+    }
+
+    fn values_event(&mut self) {
+        if let Some(ev) = &mut self.events
+            && ev.wants(StreamMode::Values)
+        {
+            ev.push_now(StreamEvent::Values(self.state.clone()));
+        }
+    }
+
+    /// A run without a checkpointer: only a fresh input makes sense.
+    pub(crate) fn start_fresh(&mut self, input: Input<S>) -> Result<(), RunError> {
+        match input {
+            Input::Update(u) => {
+                self.apply_input(u)?;
+                let start = self.prog.shape.start();
+                self.route_from(start, &[])?;
+                self.step = 0;
+                self.values_event();
+                Ok(())
+            }
+            Input::Continue | Input::Command(_) => {
+                Err(RunError::NoCheckpointer("continuing or resuming a run"))
+            }
+        }
+    }
+
+    fn load(&mut self, t: &CheckpointTuple) -> Result<(), RunError> {
+        self.state = load_state::<S>(t)?;
+        self.control = load_control(&self.prog.shape, &self.prog.exec, t)?;
+        self.step = t.metadata.step;
+        self.base = Arc::from(t.checkpoint.id.as_str());
+        self.saved = records(&t.pending_writes)?;
+        let info = S::info();
+        self.eph_prev = info
+            .channels
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.reducer == ReducerKind::Ephemeral)
+            .filter(|(_, c)| t.checkpoint.channel_versions.get(c.name) == Some(&t.checkpoint.id))
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(p) = &mut self.persist {
+            p.load_versions(t, &self.state);
+        }
+        Ok(())
+    }
+
+    /// Reads the thread, then starts according to the input.
+    pub(crate) async fn start_durable(
+        &mut self,
+        saver: Arc<dyn Checkpointer>,
+        input: Input<S>,
+    ) -> Result<(), RunError> {
+        let cfg = &self.scope.config;
+        let thread = cfg.thread_id.clone().ok_or(RunError::NoThread(
+            "running a graph that has a checkpointer",
+        ))?;
+        let ns = self.scope.ns.clone();
+        let head = saver.head(&thread, &ns).await?;
+        let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
+        let base = match &cfg.checkpoint_id {
+            Some(id) if Some(id) != head_id.as_ref() => {
+                Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
+                    CheckpointError::NotFound {
+                        thread_id: thread.clone(),
+                        checkpoint_id: id.clone(),
+                    }
+                })?)
+            }
+            _ => head.checkpoint,
+        };
+        let replay = cfg.checkpoint_id.is_some()
+            && base.as_ref().map(|b| &b.checkpoint.id) != head_id.as_ref();
+        self.persist = Some(Persist::new(
+            saver,
+            thread.clone(),
+            ns,
+            cfg.durability,
+            self.scope.run_id.clone(),
+            cfg.metadata.clone(),
+            head.epoch,
+            head_id,
+            S::info().channels.len(),
+        ));
+        if let Some(b) = &base {
+            self.load(b)?;
+        }
+        match input {
+            Input::Update(u) => self.start_input(u, base.is_some()).await,
+            Input::Continue => {
+                if base.is_none() {
+                    return Err(RunError::EmptyInput(format!(
+                        "thread `{thread}` has no checkpoint"
+                    )));
+                }
+                self.start_continue(replay).await
+            }
+            Input::Command(cmd) => {
+                if base.is_none() {
+                    return Err(RunError::EmptyInput(format!(
+                        "a Command needs an existing thread, and thread `{thread}` has no checkpoint"
+                    )));
+                }
+                match cmd.resume.clone() {
+                    Some(resume) => {
+                        if cmd.update.is_some() || !cmd.goto.is_empty() {
+                            return Err(RunError::InvalidResume(
+                                "a Command input either resumes interrupts or updates and jumps, not both".into(),
+                            ));
+                        }
+                        if replay {
+                            return Err(RunError::InvalidResume(
+                                "resume the thread's latest checkpoint; to answer an older one, replay it first".into(),
+                            ));
+                        }
+                        self.apply_resume(resume)?;
+                        self.start_continue(false).await
+                    }
+                    None => self.start_jump(cmd).await,
+                }
+            }
+        }
+    }
+
+    async fn flush_persist(&mut self) -> Result<(), RunError> {
+        if let Some(p) = &mut self.persist {
+            p.queue.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// New input: an input checkpoint, the input applied, a loop checkpoint.
+    async fn start_input(&mut self, update: S::Update, existing: bool) -> Result<(), RunError> {
+        let input_json =
+            serde_json::to_value(&update).map_err(|e| RunError::serde("the run input", e))?;
+        self.control.clear_scheduled();
+        self.saved.clear();
+        let step_in = if existing { self.step + 1 } else { -1 };
+        let ns = self.scope.ns.clone();
+        let Some(p) = &mut self.persist else {
+            return Ok(());
+        };
+        let input_id = p.put(
+            &self.state,
+            &self.control,
+            &self.prog.shape,
+            Source::Input,
+            step_in,
+            Vec::new(),
+            BTreeMap::new(),
+            Some(vec![START.to_string()]),
+            Vec::new(),
+        )?;
+        let start_write = PendingWrite {
+            task_id: task_id(&input_id, &ns, step_in + 1, START, TaskPath::Pull),
+            task_name: START.to_string(),
+            channel: WRITES.to_string(),
+            value: json!({ "update": input_json }),
+        };
+        self.apply_input(update)?;
+        let start = self.prog.shape.start();
+        self.route_from(start, &[])?;
+        self.step = step_in + 1;
+        self.values_event();
+        if let Some(p) = &mut self.persist {
+            p.record(&self.writes);
+            let id = p.put(
+                &self.state,
+                &self.control,
+                &self.prog.shape,
+                Source::Loop,
+                self.step,
+                vec![START.to_string()],
+                BTreeMap::new(),
+                None,
+                vec![start_write],
+            )?;
+            self.base = Arc::from(id.as_str());
+        }
+        // The first write claims the thread: nothing runs unless the claim held.
+        self.flush_persist().await
+    }
+
+    /// Continue from the loaded checkpoint (replaying it as a fork if it is not the head).
+    async fn start_continue(&mut self, replay: bool) -> Result<(), RunError> {
+        self.skip_breakpoint = true;
+        let Some(p) = &mut self.persist else {
+            return Ok(());
+        };
+        if replay {
+            let step = self.step + 1;
+            let id = p.put(
+                &self.state,
+                &self.control,
+                &self.prog.shape,
+                Source::Fork,
+                step,
+                Vec::new(),
+                BTreeMap::new(),
+                None,
+                Vec::new(),
+            )?;
+            self.step = step;
+            self.base = Arc::from(id.as_str());
+            self.saved.clear();
+        } else {
+            p.claim().await?;
+        }
+        self.flush_persist().await
+    }
+
+    /// `Command(update, goto)` as input: apply the update and schedule the destinations
+    /// instead of the pending tasks.
+    async fn start_jump(&mut self, cmd: Command<S>) -> Result<(), RunError> {
+        if let Some(u) = cmd.update {
+            self.apply_input(u)?;
+        } else {
+            self.writes.clear();
+        }
+        let mut routes = Vec::new();
+        super::algo::resolve_goto(&self.prog.shape, None, &cmd.goto, &mut routes).map_err(|e| {
+            match e {
+                super::algo::RouteError::Unknown { target }
+                | super::algo::RouteError::Undeclared { target, .. } => RunError::UnknownNode {
+                    context: "Command input goto".into(),
+                    name: target,
+                },
+            }
+        })?;
+        self.control.clear_scheduled();
+        self.saved.clear();
+        self.control.begin_step();
+        self.control.finished(&self.prog.shape, usize::MAX, &routes);
+        self.control.end_step(&self.prog.shape);
+        if let Some(p) = &mut self.persist {
+            p.record(&self.writes);
+            p.claim().await?;
+        }
+        Ok(())
+    }
+
+    /// Matches resume values with pending interrupts and stores them.
+    fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
+        let mut pending: Vec<(String, crate::types::Interrupt)> = Vec::new();
+        for (tid, r) in &self.saved {
+            for i in r.pending_interrupts(tid) {
+                pending.push((tid.clone(), i.clone()));
+            }
+        }
+        pending.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        let answers: Vec<(String, crate::types::Interrupt, Value)> = match resume {
+            Resume::Value(v) => match pending.len() {
+                0 => Vec::new(),
+                1 => pending
+                    .into_iter()
+                    .map(|(t, i)| (t, i, v.clone()))
+                    .collect(),
+                n => {
+                    return Err(RunError::InvalidResume(format!(
+                        "{n} interrupts are pending ({}); answer them by id with \
+                         Command::resume_by_id",
+                        pending
+                            .iter()
+                            .map(|(_, i)| format!("`{}` from {}", i.id, i.node))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            },
+            Resume::ById(map) => {
+                let mut out = Vec::new();
+                for (id, v) in map {
+                    let Some((t, i)) = pending.iter().find(|(_, i)| i.id == id) else {
+                        return Err(RunError::InvalidResume(format!(
+                            "no pending interrupt has id `{id}`"
+                        )));
+                    };
+                    out.push((t.clone(), i.clone(), v));
+                }
+                out
+            }
+        };
+        let mut writes = Vec::new();
+        for (tid, interrupt, value) in answers {
+            if let Some(schema) = &interrupt.schema {
+                check_schema(schema, &value).map_err(|e| {
+                    RunError::InvalidResume(format!(
+                        "the answer to interrupt `{}` of node `{}` does not match its schema: {e}",
+                        interrupt.id, interrupt.node
+                    ))
+                })?;
+            }
+            let Some(record) = self.saved.get_mut(&tid) else {
+                continue;
+            };
+            record.resume.push(value);
+            writes.push(PendingWrite {
+                task_id: tid,
+                task_name: record.name.clone(),
+                channel: RESUME.to_string(),
+                value: Value::Array(record.resume.clone()),
+            });
+        }
+        if let Some(p) = &mut self.persist {
+            p.put_writes(writes);
+        }
+        Ok(())
+    }
+
+    /// `update_state`: applies `update` as if node `as_node` had written it, with its edges
+    /// firing, and stores a checkpoint with source `update`. Returns the checkpoint id.
+    pub(crate) async fn update_state(
+        &mut self,
+        saver: Arc<dyn Checkpointer>,
+        update: S::Update,
+        as_node: Option<&str>,
+    ) -> Result<String, RunError> {
+        let cfg = &self.scope.config;
+        let thread = cfg
+            .thread_id
+            .clone()
+            .ok_or(RunError::NoThread("update_state"))?;
+        let ns = self.scope.ns.clone();
+        let head = saver.head(&thread, &ns).await?;
+        let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
+        let base = match &cfg.checkpoint_id {
+            Some(id) => Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
+                CheckpointError::NotFound {
+                    thread_id: thread.clone(),
+                    checkpoint_id: id.clone(),
+                }
+            })?),
+            None => head.checkpoint,
+        };
+        self.persist = Some(Persist::new(
+            saver,
+            thread,
+            ns,
+            crate::config::Durability::Sync,
+            self.scope.run_id.clone(),
+            cfg.metadata.clone(),
+            head.epoch,
+            head_id,
+            S::info().channels.len(),
+        ));
+        let shape = &self.prog.shape;
+        let from: usize = match as_node {
+            Some(START) => shape.start(),
+            Some(name) => shape.id(name).ok_or_else(|| {
+                RunError::InvalidStateUpdate(format!("node `{name}` does not exist"))
+            })? as usize,
+            None => match &base {
+                None => shape.start(),
+                Some(b) => match b.metadata.writers.as_slice() {
+                    [w] if w == START => shape.start(),
+                    [w] => shape.id(w).map(|i| i as usize).ok_or_else(|| {
+                        RunError::InvalidStateUpdate(format!(
+                            "the checkpoint was written by `{w}`, which is not a node; pass as_node"
+                        ))
+                    })?,
+                    [] => shape.start(),
+                    many => {
+                        return Err(RunError::InvalidStateUpdate(format!(
+                            "the checkpoint was written by several nodes ({}); pass as_node",
+                            many.join(", ")
+                        )));
+                    }
+                },
+            },
+        };
+        let writer = if from == shape.start() {
+            START.to_string()
+        } else {
+            shape.name(from as NodeId).to_string()
+        };
+        if let Some(b) = &base {
+            self.load(b)?;
+        } else {
+            self.step = -1;
+        }
+        self.apply_input(update)?;
+        self.control.clear_scheduled();
+        self.route_from(from, &[])?;
+        self.step += 1;
+        let Some(p) = &mut self.persist else {
+            return Err(RunError::NoCheckpointer("update_state"));
+        };
+        p.record(&self.writes);
+        let id = p.put(
+            &self.state,
+            &self.control,
+            &self.prog.shape,
+            Source::Update,
+            self.step,
+            vec![writer],
+            BTreeMap::new(),
+            None,
+            Vec::new(),
+        )?;
+        p.queue.flush().await?;
+        Ok(id)
+    }
+}
+
+/// Validates `value` against a JSON schema.
+fn check_schema(schema: &Value, value: &Value) -> Result<(), String> {
+    let v = jsonschema::validator_for(schema).map_err(|e| format!("invalid schema: {e}"))?;
+    let errors: Vec<String> = v.iter_errors(value).map(|e| e.to_string()).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}

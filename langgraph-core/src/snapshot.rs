@@ -1,0 +1,134 @@
+//! `StateSnapshot`: a thread as seen at one checkpoint.
+
+use langgraph_checkpoint::{CheckpointMetadata, CheckpointTuple};
+use serde_json::Value;
+
+use crate::context::{TaskPath, task_id};
+use crate::error::RunError;
+use crate::pregel::persist::load_state;
+use crate::pregel::saved::records;
+use crate::state::State;
+use crate::types::Interrupt;
+use crate::write_set::StepWrites;
+
+/// A task that is due at a checkpoint, with what is known about its execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSnapshot {
+    /// The task's stable id.
+    pub id: String,
+    /// The node.
+    pub name: String,
+    /// Interrupts it raised.
+    pub interrupts: Vec<Interrupt>,
+    /// The error it failed with, if it failed.
+    pub error: Option<String>,
+    /// The update it wrote, if it finished (as JSON).
+    pub result: Option<Value>,
+}
+
+/// The state of a thread at one checkpoint.
+#[derive(Debug, Clone)]
+pub struct StateSnapshot<S> {
+    /// The channel values.
+    pub values: S,
+    /// Nodes that run next (empty when the thread finished).
+    pub next: Vec<String>,
+    /// The tasks due at this checkpoint.
+    pub tasks: Vec<TaskSnapshot>,
+    /// Interrupts raised by those tasks.
+    pub interrupts: Vec<Interrupt>,
+    /// The checkpoint (`None` for a thread that has none).
+    pub checkpoint_id: Option<String>,
+    /// The checkpoint it follows.
+    pub parent_checkpoint_id: Option<String>,
+    /// Source, step, writers and user metadata.
+    pub metadata: Option<CheckpointMetadata>,
+    /// When the checkpoint was written.
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl<S: State> StateSnapshot<S> {
+    /// The snapshot of a thread without checkpoints.
+    pub fn empty() -> Self {
+        Self {
+            values: S::default(),
+            next: Vec::new(),
+            tasks: Vec::new(),
+            interrupts: Vec::new(),
+            checkpoint_id: None,
+            parent_checkpoint_id: None,
+            metadata: None,
+            created_at: None,
+        }
+    }
+
+    /// The superstep counter of the checkpoint (`None` without one).
+    pub fn step(&self) -> Option<i64> {
+        self.metadata.as_ref().map(|m| m.step)
+    }
+
+    /// Builds a snapshot. With `apply_pending`, writes of tasks that already finished are
+    /// applied to the values and those tasks leave `next` (the view of a paused or failed
+    /// superstep).
+    pub(crate) fn from_tuple(t: &CheckpointTuple, apply_pending: bool) -> Result<Self, RunError> {
+        let mut values: S = load_state(t)?;
+        let recs = records(&t.pending_writes)?;
+        let step = t.metadata.step + 1;
+        let cp = &t.checkpoint;
+        let mut due: Vec<(String, TaskPath)> = cp
+            .next
+            .iter()
+            .map(|n| (n.clone(), TaskPath::Pull))
+            .collect();
+        due.extend(
+            cp.sends
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.node.clone(), TaskPath::Push(i as u32))),
+        );
+        let mut tasks = Vec::new();
+        let mut next = Vec::new();
+        let mut scratch = StepWrites::new(S::info().channels.len());
+        for (name, path) in due {
+            let id = task_id(&cp.id, &t.ns, step, &name, path);
+            let rec = recs.get(&id);
+            let result = rec
+                .and_then(|r| r.output.as_ref())
+                .map(|o| o.update_json().clone());
+            let finished = result.is_some();
+            if apply_pending
+                && let Some(r) = rec.and_then(|r| r.output.as_ref())
+                && let Ok(update) = serde_json::from_value::<S::Update>(r.update_json().clone())
+            {
+                scratch.clear();
+                let _ = values.apply(update, &mut scratch);
+            }
+            if !(apply_pending && finished) && !next.contains(&name) {
+                next.push(name.clone());
+            }
+            tasks.push(TaskSnapshot {
+                id,
+                name,
+                interrupts: rec.map(|r| r.interrupts.clone()).unwrap_or_default(),
+                error: rec.and_then(|r| r.error.as_ref()).map(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                }),
+                result,
+            });
+        }
+        let interrupts = tasks.iter().flat_map(|t| t.interrupts.clone()).collect();
+        Ok(Self {
+            values,
+            next,
+            tasks,
+            interrupts,
+            checkpoint_id: Some(cp.id.clone()),
+            parent_checkpoint_id: t.parent_id.clone(),
+            metadata: Some(t.metadata.clone()),
+            created_at: Some(cp.ts),
+        })
+    }
+}
