@@ -20,14 +20,18 @@
 //! ```
 
 mod error;
+mod memory;
 mod model;
 pub mod resolve;
 mod saver;
+mod stats;
 
 pub use error::CheckpointError;
+pub use memory::InMemorySaver;
 pub use model::{
     Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, ERROR, FORMAT_VERSION, Fence,
     Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutWrites, RESUME,
     SendRecord, Source, WRITES, new_checkpoint_id,
 };
 pub use saver::Checkpointer;
+pub use stats::StorageStats;

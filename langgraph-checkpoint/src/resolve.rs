@@ -40,11 +40,20 @@ fn kind(v: &Value) -> &'static str {
 /// Resolves the value stored at `version` by following delta bases through `blobs` (a map from
 /// version to stored blob value of one channel).
 pub fn resolve_chain(version: &str, blobs: &HashMap<String, BlobValue>) -> Result<Value, String> {
+    resolve_with(version, blobs.len() + 1, |v| blobs.get(v))
+}
+
+/// Resolves the value stored at `version`, looking blobs up with `lookup` and following at most
+/// `max_steps` delta links.
+pub fn resolve_with<'a>(
+    version: &str,
+    max_steps: usize,
+    lookup: impl Fn(&str) -> Option<&'a BlobValue>,
+) -> Result<Value, String> {
     let mut deltas: Vec<&Value> = Vec::new();
     let mut cur = version;
-    // A chain can never be longer than the number of blobs; a longer walk means a cycle.
-    for _ in 0..=blobs.len() {
-        match blobs.get(cur) {
+    for _ in 0..max_steps.max(1) {
+        match lookup(cur) {
             None => return Err(format!("missing stored value for version {cur}")),
             Some(BlobValue::Full { value }) => {
                 let mut acc = value.clone();

@@ -73,7 +73,7 @@ pub use node::{IntoNodeOutput, NodeOutput};
 pub use pregel::retry::RetryPolicy;
 pub use snapshot::{StateSnapshot, TaskSnapshot};
 pub use state::{ChannelInfo, FromState, IntoUpdate, ReducerKind, State, StateInfo, StateUpdate};
-pub use stream::{StreamEvent, StreamMode, StreamModes};
+pub use stream::{CheckpointEvent, StreamEvent, StreamMode, StreamModes};
 pub use types::{
     Command, END, Input, Interrupt, IntoRoute, Resume, Route, START, SendArg, SendTo, Target,
 };

@@ -18,6 +18,8 @@ pub enum StreamMode {
     Updates,
     /// What nodes send with [`Ctx::emit`](crate::Ctx::emit).
     Custom,
+    /// Every checkpoint the run stores (needs a checkpointer).
+    Checkpoints,
 }
 
 impl StreamMode {
@@ -26,6 +28,7 @@ impl StreamMode {
             Self::Values => 1,
             Self::Updates => 2,
             Self::Custom => 4,
+            Self::Checkpoints => 8,
         }
     }
 }
@@ -51,7 +54,12 @@ impl StreamModes {
 
 impl fmt::Debug for StreamModes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let all = [StreamMode::Values, StreamMode::Updates, StreamMode::Custom];
+        let all = [
+            StreamMode::Values,
+            StreamMode::Updates,
+            StreamMode::Custom,
+            StreamMode::Checkpoints,
+        ];
         f.debug_set()
             .entries(all.iter().filter(|m| self.contains(**m)))
             .finish()
@@ -114,6 +122,27 @@ pub enum StreamEvent<S: State> {
         /// The payload.
         payload: Value,
     },
+    /// A checkpoint was stored (mode `Checkpoints`).
+    Checkpoint(CheckpointEvent<S>),
+}
+
+/// A stored checkpoint, as streamed.
+#[derive(Debug, Clone)]
+pub struct CheckpointEvent<S> {
+    /// Namespace of the graph (`""` for the root graph).
+    pub ns: String,
+    /// The checkpoint id.
+    pub id: String,
+    /// The checkpoint it follows.
+    pub parent_id: Option<String>,
+    /// The superstep counter.
+    pub step: i64,
+    /// Why it was written.
+    pub source: langgraph_checkpoint::Source,
+    /// The nodes that run next.
+    pub next: Vec<String>,
+    /// The state.
+    pub values: S,
 }
 
 impl<S: State> StreamEvent<S> {
@@ -123,6 +152,7 @@ impl<S: State> StreamEvent<S> {
             Self::Values(_) => StreamMode::Values,
             Self::Updates { .. } | Self::Interrupt(_) => StreamMode::Updates,
             Self::Custom { .. } => StreamMode::Custom,
+            Self::Checkpoint(_) => StreamMode::Checkpoints,
         }
     }
 }
@@ -142,6 +172,14 @@ impl<S: State + fmt::Debug> fmt::Debug for StreamEvent<S> {
                 .field("ns", ns)
                 .field("node", node)
                 .field("payload", payload)
+                .finish(),
+            Self::Checkpoint(c) => f
+                .debug_struct("Checkpoint")
+                .field("id", &c.id)
+                .field("step", &c.step)
+                .field("source", &c.source)
+                .field("next", &c.next)
+                .field("values", &c.values)
                 .finish(),
         }
     }

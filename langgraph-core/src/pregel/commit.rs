@@ -187,10 +187,11 @@ impl<S: State> Loop<'_, S> {
         {
             ev.push_now(StreamEvent::Values(self.state.clone()));
         }
+        let mut stored = None;
         if let Some(p) = &mut self.persist {
             p.record(&self.writes);
             if p.durability != Durability::Exit || source != Source::Loop {
-                let id = p.put(
+                let st = p.put(
                     &self.state,
                     &self.control,
                     &self.prog.shape,
@@ -201,10 +202,14 @@ impl<S: State> Loop<'_, S> {
                     None,
                     Vec::new(),
                 )?;
-                self.base = Arc::from(id.as_str());
+                self.base = Arc::from(st.id.as_str());
+                stored = Some(st);
             } else {
                 self.unsaved = true;
             }
+        }
+        if let Some(st) = stored {
+            self.checkpoint_event(&st);
         }
         Ok(())
     }

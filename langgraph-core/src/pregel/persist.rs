@@ -78,6 +78,15 @@ impl WriteQueue {
     }
 }
 
+/// What `Persist::put` queued.
+pub(crate) struct Stored {
+    pub(crate) id: String,
+    pub(crate) parent_id: Option<String>,
+    pub(crate) step: i64,
+    pub(crate) source: Source,
+    pub(crate) next: Vec<String>,
+}
+
 /// Per-channel bookkeeping for incremental storage.
 #[derive(Debug, Clone, Default)]
 struct ChannelStore {
@@ -211,7 +220,7 @@ impl Persist {
     }
 
     /// Builds the next checkpoint from the state and control, with blobs for the changed
-    /// channels, and queues it. Returns its id.
+    /// channels, and queues it. Returns what was stored.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn put<S: State>(
         &mut self,
@@ -224,7 +233,7 @@ impl Persist {
         versions_seen: BTreeMap<String, BTreeMap<String, String>>,
         next_override: Option<Vec<String>>,
         parent_writes: Vec<PendingWrite>,
-    ) -> Result<String, RunError> {
+    ) -> Result<Stored, RunError> {
         let info = S::info();
         let id = new_checkpoint_id();
         let mut blobs = Vec::new();
@@ -336,12 +345,19 @@ impl Persist {
             parent_writes,
             fence: self.next_fence(),
         };
+        let stored = Stored {
+            id: id.clone(),
+            parent_id: put.parent_id.clone(),
+            step,
+            source,
+            next: put.checkpoint.next.clone(),
+        };
         let saver = self.saver.clone();
         self.queue
             .push(Box::pin(async move { saver.put(put).await }));
         self.head = Some(id.clone());
-        self.current = Some(id.clone());
-        Ok(id)
+        self.current = Some(id);
+        Ok(stored)
     }
 
     /// Queues task writes against the current checkpoint.

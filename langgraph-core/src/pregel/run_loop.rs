@@ -172,6 +172,23 @@ impl<'g, S: State> Loop<'g, S> {
             .collect()
     }
 
+    /// Streams a stored checkpoint (mode `Checkpoints`).
+    pub(crate) fn checkpoint_event(&mut self, stored: &super::persist::Stored) {
+        if let Some(ev) = &mut self.events
+            && ev.wants(StreamMode::Checkpoints)
+        {
+            ev.push_now(StreamEvent::Checkpoint(crate::stream::CheckpointEvent {
+                ns: self.scope.ns.clone(),
+                id: stored.id.clone(),
+                parent_id: stored.parent_id.clone(),
+                step: stored.step,
+                source: stored.source,
+                next: stored.next.clone(),
+                values: self.state.clone(),
+            }));
+        }
+    }
+
     pub(crate) async fn flush_events(&mut self) {
         if let Some(ev) = &mut self.events {
             ev.flush().await;
@@ -197,23 +214,27 @@ impl<'g, S: State> Loop<'g, S> {
         {
             ev.send(StreamEvent::Interrupt(interrupts.clone())).await;
         }
+        let owes_exit_checkpoint = self.persist.as_ref().is_some_and(|p| {
+            p.durability == Durability::Exit && (self.unsaved || p.head.is_none())
+        });
+        if owes_exit_checkpoint && let Some(p) = &mut self.persist {
+            self.unsaved = false;
+            let stored = p.put(
+                &self.state,
+                &self.control,
+                &self.prog.shape,
+                Source::Loop,
+                self.step,
+                Vec::new(),
+                BTreeMap::new(),
+                None,
+                Vec::new(),
+            )?;
+            self.checkpoint_event(&stored);
+        }
+        self.flush_events().await;
         let mut checkpoint_id = None;
         if let Some(p) = &mut self.persist {
-            if p.durability == Durability::Exit && (self.unsaved || p.head.is_none()) {
-                let writers = Vec::new();
-                self.unsaved = false;
-                p.put(
-                    &self.state,
-                    &self.control,
-                    &self.prog.shape,
-                    Source::Loop,
-                    self.step,
-                    writers,
-                    BTreeMap::new(),
-                    None,
-                    Vec::new(),
-                )?;
-            }
             p.queue.flush().await?;
             checkpoint_id = p.current.clone();
         }
@@ -448,31 +469,54 @@ impl<'g, S: State> Loop<'g, S> {
                 }
             }
         }
+        let mut unsaved_outputs: Vec<(usize, &'static str, Value)> = Vec::new();
+        if self.persist.is_some() {
+            // Finished tasks whose writes are not stored yet: needed if the superstep does not
+            // commit (an interrupt, a failure, or a write conflict found while committing).
+            // A lone task can neither conflict nor be paused by a sibling, so skip the work.
+            if done.len() > 1 || failure.is_some() || !interrupts.is_empty() {
+                for (i, out) in &done {
+                    let stored = self
+                        .saved
+                        .get(ctxs[*i].task_id())
+                        .is_some_and(|r| r.stored || r.output.is_some());
+                    if !reused[*i] && !stored {
+                        unsaved_outputs.push((
+                            *i,
+                            WRITES,
+                            SavedOutput::encode(out, &self.prog.shape)?,
+                        ));
+                    }
+                }
+            }
+        }
         if failure.is_none() && interrupts.is_empty() {
-            self.commit(step, done)?;
-            return Ok(StepEnd::Committed);
+            match self.commit(step, done) {
+                Ok(()) => return Ok(StepEnd::Committed),
+                Err(e) => {
+                    // The in-memory state is half-applied: never store it as a checkpoint.
+                    if self.unsaved {
+                        return Err(e);
+                    }
+                    failure = Some(e);
+                    done = Vec::new();
+                }
+            }
         }
         // Not committed: keep the finished tasks' writes as pending writes of the current
         // checkpoint so that resuming never re-runs them.
         if self.persist.is_some() {
-            for (i, out) in &done {
-                let stored = self
-                    .saved
-                    .get(ctxs[*i].task_id())
-                    .is_some_and(|r| r.stored || r.output.is_some());
-                if !reused[*i] && !stored {
-                    records.push((*i, WRITES, SavedOutput::encode(out, &self.prog.shape)?));
-                }
-            }
+            records.extend(unsaved_outputs);
             let control = self.control_for_tasks();
             let ns = self.scope.ns.clone();
             let names = self.task_names();
             let unsaved = std::mem::take(&mut self.unsaved);
+            let mut exit_stored = None;
             if let Some(p) = &mut self.persist {
                 let mut base = self.base.clone();
                 if unsaved || p.current.is_none() {
                     // Durability `exit`: store the checkpoint these tasks run from.
-                    let id = p.put(
+                    let st = p.put(
                         &self.state,
                         &control,
                         &self.prog.shape,
@@ -483,7 +527,8 @@ impl<'g, S: State> Loop<'g, S> {
                         None,
                         Vec::new(),
                     )?;
-                    base = Arc::from(id.as_str());
+                    base = Arc::from(st.id.as_str());
+                    exit_stored = Some(st);
                 }
                 let writes = records
                     .into_iter()
@@ -497,6 +542,10 @@ impl<'g, S: State> Loop<'g, S> {
                 p.put_writes(writes);
                 p.queue.flush().await?;
                 self.base = base;
+            }
+            if let Some(st) = exit_stored {
+                self.checkpoint_event(&st);
+                self.flush_events().await;
             }
         }
         if let Some(err) = failure {

@@ -234,7 +234,7 @@ impl<S: State> Loop<'_, S> {
         let Some(p) = &mut self.persist else {
             return Ok(());
         };
-        let input_id = p.put(
+        let input = p.put(
             &self.state,
             &self.control,
             &self.prog.shape,
@@ -246,11 +246,12 @@ impl<S: State> Loop<'_, S> {
             Vec::new(),
         )?;
         let start_write = PendingWrite {
-            task_id: task_id(&input_id, &ns, step_in + 1, START, TaskPath::Pull),
+            task_id: task_id(&input.id, &ns, step_in + 1, START, TaskPath::Pull),
             task_name: START.to_string(),
             channel: WRITES.to_string(),
             value: json!({ "update": input_json }),
         };
+        self.checkpoint_event(&input);
         self.apply_input(update)?;
         let start = self.prog.shape.start();
         self.route_from(start, &[])?;
@@ -258,7 +259,7 @@ impl<S: State> Loop<'_, S> {
         self.values_event();
         if let Some(p) = &mut self.persist {
             p.record(&self.writes);
-            let id = p.put(
+            let st = p.put(
                 &self.state,
                 &self.control,
                 &self.prog.shape,
@@ -269,7 +270,8 @@ impl<S: State> Loop<'_, S> {
                 None,
                 vec![start_write],
             )?;
-            self.base = Arc::from(id.as_str());
+            self.base = Arc::from(st.id.as_str());
+            self.checkpoint_event(&st);
         }
         // The first write claims the thread: nothing runs unless the claim held.
         self.flush_persist().await
@@ -283,7 +285,7 @@ impl<S: State> Loop<'_, S> {
         };
         if replay {
             let step = self.step + 1;
-            let id = p.put(
+            let st = p.put(
                 &self.state,
                 &self.control,
                 &self.prog.shape,
@@ -295,8 +297,9 @@ impl<S: State> Loop<'_, S> {
                 Vec::new(),
             )?;
             self.step = step;
-            self.base = Arc::from(id.as_str());
+            self.base = Arc::from(st.id.as_str());
             self.saved.clear();
+            self.checkpoint_event(&st);
         } else {
             p.claim().await?;
         }
@@ -480,7 +483,7 @@ impl<S: State> Loop<'_, S> {
             return Err(RunError::NoCheckpointer("update_state"));
         };
         p.record(&self.writes);
-        let id = p.put(
+        let st = p.put(
             &self.state,
             &self.control,
             &self.prog.shape,
@@ -492,7 +495,7 @@ impl<S: State> Loop<'_, S> {
             Vec::new(),
         )?;
         p.queue.flush().await?;
-        Ok(id)
+        Ok(st.id)
     }
 }
 

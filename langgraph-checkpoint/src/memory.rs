@@ -1,0 +1,437 @@
+//! `InMemorySaver`: checkpoints in process memory (tests, short-lived runs, benchmarks).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::error::CheckpointError;
+use crate::model::{
+    BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, Fence, Head, ListOptions,
+    PendingWrite, PutCheckpoint, PutWrites,
+};
+use crate::resolve::resolve_with;
+use crate::saver::Checkpointer;
+use crate::stats::StorageStats;
+
+struct Stored {
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    parent: Option<String>,
+}
+
+#[derive(Default)]
+struct Namespace {
+    checkpoints: BTreeMap<String, Stored>,
+    head: Option<String>,
+    blobs: HashMap<(String, String), BlobValue>,
+    writes: HashMap<String, Vec<PendingWrite>>,
+}
+
+#[derive(Default)]
+struct Thread {
+    epoch: i64,
+    namespaces: HashMap<String, Namespace>,
+}
+
+/// Keeps checkpoints in memory. Nothing survives the process; use
+/// [`SqliteSaver`](crate::SqliteSaver) for durability.
+///
+/// It applies the same fencing and delta rules as the durable savers, so it is a faithful
+/// stand-in in tests.
+///
+/// ```
+/// use langgraph_checkpoint::{Checkpointer, InMemorySaver};
+/// # futures::executor::block_on(async {
+/// let saver = InMemorySaver::new();
+/// let head = saver.head("thread-1", "").await.unwrap();
+/// assert_eq!(head.epoch, 0);
+/// assert!(head.checkpoint.is_none());
+/// # });
+/// ```
+#[derive(Default)]
+pub struct InMemorySaver {
+    threads: Mutex<HashMap<String, Thread>>,
+}
+
+impl std::fmt::Debug for InMemorySaver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemorySaver")
+            .field("threads", &self.lock().len())
+            .finish()
+    }
+}
+
+fn conflict(thread_id: &str, detail: String) -> CheckpointError {
+    CheckpointError::Conflict {
+        thread_id: thread_id.to_string(),
+        detail,
+    }
+}
+
+fn check_fence(thread_id: &str, current: i64, fence: &Fence) -> Result<(), CheckpointError> {
+    let expected = if fence.claim {
+        fence.epoch - 1
+    } else {
+        fence.epoch
+    };
+    if current == expected {
+        Ok(())
+    } else {
+        Err(conflict(
+            thread_id,
+            format!(
+                "the thread's epoch is {current}, this writer holds {}",
+                fence.epoch
+            ),
+        ))
+    }
+}
+
+fn upsert(list: &mut Vec<PendingWrite>, writes: Vec<PendingWrite>) {
+    for w in writes {
+        match list
+            .iter_mut()
+            .find(|x| x.task_id == w.task_id && x.channel == w.channel)
+        {
+            Some(slot) => *slot = w,
+            None => list.push(w),
+        }
+    }
+}
+
+impl InMemorySaver {
+    /// An empty saver.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Thread>> {
+        // The store is only mutated after all checks passed, so a poisoned lock holds
+        // consistent data.
+        self.threads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tuple(
+        thread_id: &str,
+        ns_name: &str,
+        ns: &Namespace,
+        id: &str,
+    ) -> Result<Option<CheckpointTuple>, CheckpointError> {
+        let Some(stored) = ns.checkpoints.get(id) else {
+            return Ok(None);
+        };
+        let mut values = BTreeMap::new();
+        for (channel, version) in &stored.checkpoint.channel_versions {
+            let v = resolve_with(version, ns.blobs.len() + 1, |v| {
+                ns.blobs.get(&(channel.clone(), v.to_string()))
+            })
+            .map_err(|reason| CheckpointError::Corrupt {
+                thread_id: thread_id.to_string(),
+                checkpoint_id: id.to_string(),
+                reason: format!("channel `{channel}`: {reason}"),
+            })?;
+            values.insert(channel.clone(), v);
+        }
+        Ok(Some(CheckpointTuple {
+            thread_id: thread_id.to_string(),
+            ns: ns_name.to_string(),
+            checkpoint: stored.checkpoint.clone(),
+            metadata: stored.metadata.clone(),
+            parent_id: stored.parent.clone(),
+            values,
+            pending_writes: ns.writes.get(id).cloned().unwrap_or_default(),
+        }))
+    }
+
+    /// Rows and bytes (as JSON) stored for a thread, for storage accounting.
+    pub fn stats(&self, thread_id: &str) -> StorageStats {
+        let threads = self.lock();
+        let mut s = StorageStats::default();
+        let Some(t) = threads.get(thread_id) else {
+            return s;
+        };
+        let len = |v: &dyn erased::Json| v.json_len();
+        for ns in t.namespaces.values() {
+            for c in ns.checkpoints.values() {
+                s.checkpoints += 1;
+                s.checkpoint_bytes += len(&c.checkpoint) + len(&c.metadata);
+            }
+            for b in ns.blobs.values() {
+                s.blobs += 1;
+                s.blob_bytes += len(b);
+            }
+            for w in ns.writes.values().flatten() {
+                s.writes += 1;
+                s.write_bytes += len(&w.value);
+            }
+        }
+        s
+    }
+}
+
+mod erased {
+    pub(super) trait Json {
+        fn json_len(&self) -> u64;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json_len(&self) -> u64 {
+            serde_json::to_vec(self).map_or(0, |v| v.len() as u64)
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Checkpointer for InMemorySaver {
+    async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
+        let threads = self.lock();
+        let Some(t) = threads.get(thread_id) else {
+            return Ok(Head {
+                epoch: 0,
+                checkpoint: None,
+            });
+        };
+        let checkpoint = match t.namespaces.get(ns) {
+            Some(n) => match &n.head {
+                Some(id) => Self::tuple(thread_id, ns, n, id)?,
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Head {
+            epoch: t.epoch,
+            checkpoint,
+        })
+    }
+
+    async fn get(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: &str,
+    ) -> Result<Option<CheckpointTuple>, CheckpointError> {
+        let threads = self.lock();
+        match threads.get(thread_id).and_then(|t| t.namespaces.get(ns)) {
+            Some(n) => Self::tuple(thread_id, ns, n, checkpoint_id),
+            None => Ok(None),
+        }
+    }
+
+    async fn list(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        opts: &ListOptions,
+    ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+        let threads = self.lock();
+        let Some(n) = threads.get(thread_id).and_then(|t| t.namespaces.get(ns)) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (id, stored) in n.checkpoints.iter().rev() {
+            if opts.before.as_ref().is_some_and(|b| id >= b) {
+                continue;
+            }
+            if !stored.metadata.matches(&opts.filter) {
+                continue;
+            }
+            if opts.limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+            if let Some(t) = Self::tuple(thread_id, ns, n, id)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
+        let mut threads = self.lock();
+        let t = threads.entry(thread_id.to_string()).or_default();
+        if t.epoch != seen_epoch {
+            return Err(conflict(
+                thread_id,
+                format!(
+                    "another run claimed the thread (epoch {} != {seen_epoch})",
+                    t.epoch
+                ),
+            ));
+        }
+        t.epoch += 1;
+        Ok(Fence {
+            epoch: t.epoch,
+            claim: false,
+        })
+    }
+
+    async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
+        let mut threads = self.lock();
+        let t = threads.entry(put.thread_id.clone()).or_default();
+        check_fence(&put.thread_id, t.epoch, &put.fence)?;
+        let current_head = t.namespaces.get(&put.ns).and_then(|n| n.head.clone());
+        if current_head != put.expected_head {
+            return Err(conflict(
+                &put.thread_id,
+                format!(
+                    "the latest checkpoint is {current_head:?}, this writer expected {:?}",
+                    put.expected_head
+                ),
+            ));
+        }
+        t.epoch = put.fence.epoch;
+        let n = t.namespaces.entry(put.ns).or_default();
+        for b in put.blobs {
+            n.blobs.insert((b.channel, b.version), b.value);
+        }
+        if let Some(parent) = &put.parent_id
+            && !put.parent_writes.is_empty()
+        {
+            upsert(
+                n.writes.entry(parent.clone()).or_default(),
+                put.parent_writes,
+            );
+        }
+        let id = put.checkpoint.id.clone();
+        n.checkpoints.insert(
+            id.clone(),
+            Stored {
+                checkpoint: put.checkpoint,
+                metadata: put.metadata,
+                parent: put.parent_id,
+            },
+        );
+        n.head = Some(id);
+        Ok(())
+    }
+
+    async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError> {
+        let mut threads = self.lock();
+        let t = threads.entry(writes.thread_id.clone()).or_default();
+        check_fence(&writes.thread_id, t.epoch, &writes.fence)?;
+        t.epoch = writes.fence.epoch;
+        let n = t.namespaces.entry(writes.ns).or_default();
+        upsert(
+            n.writes.entry(writes.checkpoint_id).or_default(),
+            writes.writes,
+        );
+        Ok(())
+    }
+
+    async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
+        self.lock().remove(thread_id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Blob, Source};
+    use serde_json::json;
+
+    fn put(
+        thread: &str,
+        parent: Option<&str>,
+        expected: Option<&str>,
+        fence: Fence,
+        blobs: Vec<Blob>,
+    ) -> (PutCheckpoint, String) {
+        let cp = Checkpoint::empty();
+        let id = cp.id.clone();
+        let mut cp = cp;
+        for b in &blobs {
+            cp.channel_versions
+                .insert(b.channel.clone(), b.version.clone());
+        }
+        (
+            PutCheckpoint {
+                thread_id: thread.into(),
+                ns: String::new(),
+                checkpoint: cp,
+                metadata: CheckpointMetadata::new(Source::Loop, 0),
+                parent_id: parent.map(Into::into),
+                expected_head: expected.map(Into::into),
+                blobs,
+                parent_writes: vec![],
+                fence,
+            },
+            id,
+        )
+    }
+
+    #[tokio::test]
+    async fn stale_fences_and_heads_conflict() {
+        let s = InMemorySaver::new();
+        let (p, id1) = put("t", None, None, Fence::claim_from(0), vec![]);
+        s.put(p).await.unwrap();
+        // a second claimer that read epoch 0 loses
+        let (p, _) = put("t", None, None, Fence::claim_from(0), vec![]);
+        assert!(s.put(p).await.unwrap_err().is_conflict());
+        // a writer with the right epoch but a stale head loses
+        let (p, _) = put(
+            "t",
+            Some(&id1),
+            None,
+            Fence {
+                epoch: 1,
+                claim: false,
+            },
+            vec![],
+        );
+        assert!(s.put(p).await.unwrap_err().is_conflict());
+        // claim bumps the epoch and fences the old writer out
+        let f = s.claim("t", 1).await.unwrap();
+        assert_eq!(f.epoch, 2);
+        let (p, _) = put(
+            "t",
+            Some(&id1),
+            Some(&id1),
+            Fence {
+                epoch: 1,
+                claim: false,
+            },
+            vec![],
+        );
+        assert!(s.put(p).await.unwrap_err().is_conflict());
+        assert!(s.claim("t", 1).await.unwrap_err().is_conflict());
+    }
+
+    #[tokio::test]
+    async fn deltas_resolve_and_stats_count() {
+        let s = InMemorySaver::new();
+        let b1 = Blob {
+            channel: "m".into(),
+            version: "v1".into(),
+            value: BlobValue::Full { value: json!([1]) },
+        };
+        let (p, id1) = put("t", None, None, Fence::claim_from(0), vec![b1]);
+        s.put(p).await.unwrap();
+        let b2 = Blob {
+            channel: "m".into(),
+            version: "v2".into(),
+            value: BlobValue::Delta {
+                base: "v1".into(),
+                items: json!([2]),
+                depth: 1,
+            },
+        };
+        let (p, id2) = put(
+            "t",
+            Some(&id1),
+            Some(&id1),
+            Fence {
+                epoch: 1,
+                claim: false,
+            },
+            vec![b2],
+        );
+        s.put(p).await.unwrap();
+        let h = s.head("t", "").await.unwrap();
+        let t = h.checkpoint.unwrap();
+        assert_eq!(t.checkpoint.id, id2);
+        assert_eq!(t.values["m"], json!([1, 2]));
+        assert_eq!(t.parent_id.as_deref(), Some(id1.as_str()));
+        let st = s.stats("t");
+        assert_eq!((st.checkpoints, st.blobs), (2, 2));
+        s.delete_thread("t").await.unwrap();
+        assert!(s.head("t", "").await.unwrap().checkpoint.is_none());
+    }
+}

@@ -1,0 +1,19 @@
+//! The behaviour scenarios, ported from the reference recordings in `expected/`.
+//!
+//! Each test builds the scenario's graph with this crate's API, performs the same calls and
+//! compares the same observations. Where this crate differs on purpose, the test says so and
+//! checks our behaviour instead.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub,
+    dead_code
+)]
+
+mod common;
+mod edges;
+
+mod state_reducers;
