@@ -31,7 +31,8 @@ pub struct TaskSnapshot {
 pub struct StateSnapshot<S> {
     /// The channel values.
     pub values: S,
-    /// Nodes that run next (empty when the thread finished).
+    /// The nodes of the tasks that run next, one entry per task (a node with three pending
+    /// `SendTo` tasks appears three times); empty when the thread finished.
     pub next: Vec<String>,
     /// The tasks due at this checkpoint.
     pub tasks: Vec<TaskSnapshot>,
@@ -103,7 +104,7 @@ impl<S: State> StateSnapshot<S> {
                 scratch.clear();
                 let _ = values.apply(update, &mut scratch);
             }
-            if !(apply_pending && finished) && !next.contains(&name) {
+            if !(apply_pending && finished) {
                 next.push(name.clone());
             }
             tasks.push(TaskSnapshot {

@@ -16,4 +16,6 @@
 mod common;
 mod edges;
 
+mod schemas;
+mod send_command;
 mod state_reducers;
