@@ -274,15 +274,11 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
         as_node: Option<&str>,
     ) -> Result<RunConfig, RunError> {
         let saver = self.saver("update_state")?.clone();
-        let scope = Arc::new(crate::context::RunScope {
-            config: config.clone(),
-            run_id: config
-                .run_id
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            ns: String::new(),
-            custom: None,
-        });
+        let scope = Arc::new(crate::context::RunScope::new(
+            config.clone(),
+            String::new(),
+            None,
+        ));
         let mut lp = Loop::new(&self.inner.prog, scope, None, None);
         let id = lp.update_state(saver, update.into(), as_node).await?;
         Ok(config.clone().checkpoint_id(id))
@@ -368,9 +364,12 @@ impl<S: State> Stream for RunStream<S> {
                     Poll::Pending => return Poll::Pending,
                 },
                 None => {
+                    // The channel is closed: drain it. `Pending` only means the runtime's
+                    // cooperative budget ran out; we are woken to continue.
                     return match this.rx.poll_recv(cx) {
                         Poll::Ready(Some(ev)) => Poll::Ready(Some(Ok(ev))),
-                        _ => Poll::Ready(this.error.take().map(Err)),
+                        Poll::Ready(None) => Poll::Ready(this.error.take().map(Err)),
+                        Poll::Pending => Poll::Pending,
                     };
                 }
             }

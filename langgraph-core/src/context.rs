@@ -21,9 +21,29 @@ pub(crate) trait CustomSink: Send + Sync {
 /// Data shared by every task of one run.
 pub(crate) struct RunScope {
     pub(crate) config: RunConfig,
-    pub(crate) run_id: String,
+    run_id: OnceLock<String>,
     pub(crate) ns: String,
     pub(crate) custom: Option<Box<dyn CustomSink>>,
+}
+
+impl RunScope {
+    pub(crate) fn new(config: RunConfig, ns: String, custom: Option<Box<dyn CustomSink>>) -> Self {
+        let run_id = OnceLock::new();
+        if let Some(id) = &config.run_id {
+            let _ = run_id.set(id.clone());
+        }
+        Self {
+            config,
+            run_id,
+            ns,
+            custom,
+        }
+    }
+
+    /// The run id: the configured one, or a fresh UUID made on first use.
+    pub(crate) fn run_id(&self) -> &str {
+        self.run_id.get_or_init(|| uuid::Uuid::new_v4().to_string())
+    }
 }
 
 /// Where a task comes from, for its stable id.
@@ -49,11 +69,12 @@ pub struct Ctx {
     scope: Arc<RunScope>,
     node: Arc<str>,
     step: i64,
-    base: Arc<str>,
+    /// The checkpoint the task runs from (`None` without a checkpointer: the run id is used).
+    base: Option<Arc<str>>,
     path: TaskPath,
     task_id: OnceLock<String>,
     attempt: AtomicU32,
-    resume: Arc<[Value]>,
+    resume: Option<Arc<[Value]>>,
     interrupted: AtomicBool,
     slot: Mutex<Slot>,
 }
@@ -63,9 +84,9 @@ impl Ctx {
         scope: Arc<RunScope>,
         node: Arc<str>,
         step: i64,
-        base: Arc<str>,
+        base: Option<Arc<str>>,
         path: TaskPath,
-        resume: Arc<[Value]>,
+        resume: Option<Arc<[Value]>>,
     ) -> Self {
         Self {
             scope,
@@ -108,7 +129,7 @@ impl Ctx {
 
     /// The run id.
     pub fn run_id(&self) -> &str {
-        &self.scope.run_id
+        self.scope.run_id()
     }
 
     /// The namespace of the graph this task belongs to (`""` for the root graph).
@@ -119,8 +140,13 @@ impl Ctx {
     /// The task's stable id: the same across retries, and across resumes of the same
     /// checkpoint. Use it as an idempotency key for side effects.
     pub fn task_id(&self) -> &str {
-        self.task_id
-            .get_or_init(|| task_id(&self.base, &self.scope.ns, self.step, &self.node, self.path))
+        self.task_id.get_or_init(|| {
+            let base = match &self.base {
+                Some(b) => b,
+                None => self.scope.run_id(),
+            };
+            task_id(base, &self.scope.ns, self.step, &self.node, self.path)
+        })
     }
 
     /// Pauses the run and asks `value`; returns the answer when the run is resumed.
@@ -143,7 +169,7 @@ impl Ctx {
             slot.next_interrupt += 1;
             i
         };
-        if let Some(answer) = self.resume.get(idx) {
+        if let Some(answer) = self.resume.as_deref().and_then(|r| r.get(idx)) {
             return T::deserialize(answer).map_err(|e| {
                 NodeError::msg(format!(
                     "the resume value for interrupt {idx} of node `{}` does not fit `{}`: {e}",
@@ -234,19 +260,18 @@ mod tests {
     use super::*;
 
     fn ctx(resume: Vec<Value>) -> Ctx {
-        let scope = Arc::new(RunScope {
-            config: RunConfig::thread("t"),
-            run_id: "r".into(),
-            ns: String::new(),
-            custom: None,
-        });
+        let scope = Arc::new(RunScope::new(
+            RunConfig::thread("t").run_id("r"),
+            String::new(),
+            None,
+        ));
         Ctx::new(
             scope,
             "ask".into(),
             2,
-            "base".into(),
+            Some("base".into()),
             TaskPath::Pull,
-            resume.into(),
+            Some(resume.into()),
         )
     }
 

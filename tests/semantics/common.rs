@@ -143,7 +143,8 @@ impl Log {
     /// Takes the log, grouped like the reference's `exec`.
     pub fn take(&self, with_extra: bool) -> Value {
         let entries: Vec<Entry> = std::mem::take(&mut *self.0.lock().unwrap());
-        let mut groups: Vec<(String, i64, Vec<(String, Value)>)> = Vec::new();
+        type Group = (String, i64, Vec<(String, Value)>);
+        let mut groups: Vec<Group> = Vec::new();
         for e in entries {
             let item = if with_extra {
                 let mut m = e.extra.clone();

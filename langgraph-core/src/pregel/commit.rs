@@ -75,7 +75,12 @@ impl<S: State> Loop<'_, S> {
         done: Vec<(usize, NodeOutput<S>)>,
     ) -> Result<(), RunError> {
         let shape = &self.prog.shape;
-        let names = self.task_names();
+        // Node names are needed only for checkpoint metadata (and error messages).
+        let names = if self.persist.is_some() {
+            self.task_names()
+        } else {
+            Vec::new()
+        };
         let mut routes = std::mem::take(&mut self.routes);
         routes.resize_with(self.tasks.len(), Vec::new);
         routes.iter_mut().for_each(Vec::clear);
@@ -115,7 +120,7 @@ impl<S: State> Loop<'_, S> {
             self.writes.set_writer(i as u32);
             if let Err(c) = self.state.apply(update, &mut self.writes) {
                 self.routes = routes;
-                return Err(self.conflict(c, step, &names));
+                return Err(self.conflict(c, step, &self.task_names()));
             }
         }
         for i in after_apply {
@@ -202,7 +207,7 @@ impl<S: State> Loop<'_, S> {
                     None,
                     Vec::new(),
                 )?;
-                self.base = Arc::from(st.id.as_str());
+                self.base = Some(Arc::from(st.id.as_str()));
                 stored = Some(st);
             } else {
                 self.unsaved = true;

@@ -122,30 +122,28 @@ pub(crate) struct Persist {
 }
 
 impl Persist {
-    pub(crate) fn new(
+    /// Checkpoint I/O for a run of `scope` on `thread_id`, which read `seen_epoch` and head
+    /// checkpoint `head` at start.
+    pub(crate) fn new<S: State>(
         saver: Arc<dyn Checkpointer>,
+        scope: &crate::context::RunScope,
         thread_id: String,
-        ns: String,
-        durability: Durability,
-        run_id: String,
-        metadata: Map<String, Value>,
         seen_epoch: i64,
         head: Option<String>,
-        channels: usize,
     ) -> Self {
         Self {
             saver,
             thread_id,
-            ns,
-            durability,
-            run_id,
-            metadata,
+            ns: scope.ns.clone(),
+            durability: scope.config.durability,
+            run_id: scope.run_id().to_string(),
+            metadata: scope.config.metadata.clone(),
             parents: BTreeMap::new(),
             seen_epoch,
             claimed: false,
             head,
             current: None,
-            channels: vec![ChannelStore::default(); channels],
+            channels: vec![ChannelStore::default(); S::info().channels.len()],
             queue: WriteQueue::default(),
         }
     }

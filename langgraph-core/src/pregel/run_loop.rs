@@ -59,8 +59,8 @@ pub(crate) struct Loop<'g, S: State> {
     /// Step of the checkpoint the state corresponds to.
     pub(crate) step: i64,
     pub(crate) steps_run: usize,
-    /// Base of task ids (the current checkpoint id, or the run id).
-    pub(crate) base: Arc<str>,
+    /// Base of task ids: the current checkpoint id (`None`: the run id).
+    pub(crate) base: Option<Arc<str>>,
     pub(crate) persist: Option<Persist>,
     pub(crate) events: Option<EventTx<S>>,
     pub(crate) tasks: Vec<Task>,
@@ -100,7 +100,6 @@ impl<'g, S: State> Loop<'g, S> {
         };
         let before = pick(&scope.config.interrupt_before, &prog.interrupt_before);
         let after = pick(&scope.config.interrupt_after, &prog.interrupt_after);
-        let base: Arc<str> = Arc::from(scope.run_id.as_str());
         Self {
             prog,
             state: S::default(),
@@ -109,7 +108,7 @@ impl<'g, S: State> Loop<'g, S> {
             eph_prev: Vec::new(),
             step: -1,
             steps_run: 0,
-            base,
+            base: None,
             persist,
             events,
             tasks: Vec::new(),
@@ -239,7 +238,7 @@ impl<'g, S: State> Loop<'g, S> {
             checkpoint_id = p.current.clone();
         }
         Ok(Finished {
-            state: self.state.clone(),
+            state: std::mem::take(&mut self.state),
             interrupts,
             checkpoint_id,
             paused,
@@ -248,14 +247,15 @@ impl<'g, S: State> Loop<'g, S> {
 
     fn make_ctx(&self, task: &Task, step: i64) -> Ctx {
         let node = self.prog.shape.names[task.node as usize].clone();
-        let resume: Arc<[Value]> = if self.saved.is_empty() {
-            Arc::from(Vec::new())
+        let resume: Option<Arc<[Value]>> = if self.saved.is_empty() {
+            None
         } else {
-            let id = task_id(&self.base, &self.scope.ns, step, &node, task.path);
+            let base = self.base.as_deref().unwrap_or_else(|| self.scope.run_id());
+            let id = task_id(base, &self.scope.ns, step, &node, task.path);
             self.saved
                 .get(&id)
+                .filter(|r| !r.resume.is_empty())
                 .map(|r| Arc::from(r.resume.clone()))
-                .unwrap_or_else(|| Arc::from(Vec::new()))
         };
         Ctx::new(
             self.scope.clone(),
@@ -513,7 +513,10 @@ impl<'g, S: State> Loop<'g, S> {
             let unsaved = std::mem::take(&mut self.unsaved);
             let mut exit_stored = None;
             if let Some(p) = &mut self.persist {
-                let mut base = self.base.clone();
+                let mut base: Arc<str> = match &self.base {
+                    Some(b) => b.clone(),
+                    None => Arc::from(self.scope.run_id()),
+                };
                 if unsaved || p.current.is_none() {
                     // Durability `exit`: store the checkpoint these tasks run from.
                     let st = p.put(
@@ -541,7 +544,7 @@ impl<'g, S: State> Loop<'g, S> {
                     .collect();
                 p.put_writes(writes);
                 p.queue.flush().await?;
-                self.base = base;
+                self.base = Some(base);
             }
             if let Some(st) = exit_stored {
                 self.checkpoint_event(&st);

@@ -26,7 +26,7 @@ pub(crate) enum TaskOutcome<S: State> {
     Interrupted(Interrupt),
 }
 
-enum Attempt<S: State> {
+pub(crate) enum Attempt<S: State> {
     Ok(NodeOutput<S>),
     Err(NodeError),
     Interrupted,
@@ -35,7 +35,7 @@ enum Attempt<S: State> {
 
 /// Polls a node future and completes as soon as the node parks on an unanswered interrupt
 /// (the node future is then dropped, like an exception unwinding in LangGraph).
-struct Watch<'a, S: State> {
+pub(crate) struct Watch<'a, S: State> {
     fut: BoxFuture<'a, NodeResult<S>>,
     ctx: &'a Ctx,
 }
@@ -63,24 +63,57 @@ fn interrupted<S: State>(ctx: &Ctx) -> TaskOutcome<S> {
     }
 }
 
+/// A running task. Tasks without a retry policy or timeout (the common case) are a thin
+/// wrapper around the node's future; the others are boxed, so that the many tasks of a wide
+/// superstep stay small.
+pub(crate) enum TaskFut<'a, S: State> {
+    Fast(Watch<'a, S>),
+    Slow(BoxFuture<'a, TaskOutcome<S>>),
+}
+
+impl<S: State> Future for TaskFut<'_, S> {
+    type Output = TaskOutcome<S>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskOutcome<S>> {
+        match &mut *self {
+            TaskFut::Slow(f) => f.as_mut().poll(cx),
+            TaskFut::Fast(w) => match Pin::new(&mut *w).poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Attempt::Ok(out)) => Poll::Ready(TaskOutcome::Done(out)),
+                Poll::Ready(Attempt::Err(error)) => {
+                    Poll::Ready(TaskOutcome::Failed { error, attempts: 1 })
+                }
+                Poll::Ready(Attempt::Interrupted) => Poll::Ready(interrupted(w.ctx)),
+                Poll::Ready(Attempt::TimedOut) => Poll::Ready(TaskOutcome::Failed {
+                    error: NodeError::msg("timed out"),
+                    attempts: 1,
+                }),
+            },
+        }
+    }
+}
+
 /// Runs a task to its outcome.
-pub(crate) async fn run_task<'a, S: State>(
+pub(crate) fn run_task<'a, S: State>(
+    exec: &'a NodeExec<S>,
+    input: TaskInput<'a, S>,
+    ctx: &'a Ctx,
+) -> TaskFut<'a, S> {
+    if exec.retry.is_none() && exec.timeout.is_none() {
+        TaskFut::Fast(Watch {
+            fut: exec.node.call(input, ctx),
+            ctx,
+        })
+    } else {
+        TaskFut::Slow(Box::pin(run_with_policy(exec, input, ctx)))
+    }
+}
+
+/// Attempts under a retry policy and timeout.
+async fn run_with_policy<'a, S: State>(
     exec: &'a NodeExec<S>,
     input: TaskInput<'a, S>,
     ctx: &'a Ctx,
 ) -> TaskOutcome<S> {
-    if exec.retry.is_none() && exec.timeout.is_none() {
-        let fut = exec.node.call(input, ctx);
-        return match (Watch { fut, ctx }).await {
-            Attempt::Ok(out) => TaskOutcome::Done(out),
-            Attempt::Err(error) => TaskOutcome::Failed { error, attempts: 1 },
-            Attempt::Interrupted => interrupted(ctx),
-            Attempt::TimedOut => TaskOutcome::Failed {
-                error: NodeError::msg("timed out"),
-                attempts: 1,
-            },
-        };
-    }
     let mut attempt = 1;
     loop {
         ctx.set_attempt(attempt);

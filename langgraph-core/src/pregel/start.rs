@@ -32,17 +32,8 @@ pub(crate) async fn run<S: State>(
     ns: String,
     events: Option<EventTx<S>>,
 ) -> Result<Finished<S>, RunError> {
-    let run_id = config
-        .run_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let custom = events.as_ref().and_then(EventTx::custom_sink);
-    let scope = Arc::new(RunScope {
-        config,
-        run_id,
-        ns,
-        custom,
-    });
+    let scope = Arc::new(RunScope::new(config, ns, custom));
     let mut lp = Loop::new(prog, scope, None, events);
     match saver {
         None => lp.start_fresh(input)?,
@@ -122,7 +113,7 @@ impl<S: State> Loop<'_, S> {
         self.state = load_state::<S>(t)?;
         self.control = load_control(&self.prog.shape, &self.prog.exec, t)?;
         self.step = t.metadata.step;
-        self.base = Arc::from(t.checkpoint.id.as_str());
+        self.base = Some(Arc::from(t.checkpoint.id.as_str()));
         self.saved = records(&t.pending_writes)?;
         let info = S::info();
         self.eph_prev = info
@@ -165,16 +156,12 @@ impl<S: State> Loop<'_, S> {
         };
         let replay = cfg.checkpoint_id.is_some()
             && base.as_ref().map(|b| &b.checkpoint.id) != head_id.as_ref();
-        self.persist = Some(Persist::new(
+        self.persist = Some(Persist::new::<S>(
             saver,
+            &self.scope,
             thread.clone(),
-            ns,
-            cfg.durability,
-            self.scope.run_id.clone(),
-            cfg.metadata.clone(),
             head.epoch,
             head_id,
-            S::info().channels.len(),
         ));
         if let Some(b) = &base {
             self.load(b)?;
@@ -270,7 +257,7 @@ impl<S: State> Loop<'_, S> {
                 None,
                 vec![start_write],
             )?;
-            self.base = Arc::from(st.id.as_str());
+            self.base = Some(Arc::from(st.id.as_str()));
             self.checkpoint_event(&st);
         }
         // The first write claims the thread: nothing runs unless the claim held.
@@ -297,7 +284,7 @@ impl<S: State> Loop<'_, S> {
                 Vec::new(),
             )?;
             self.step = step;
-            self.base = Arc::from(st.id.as_str());
+            self.base = Some(Arc::from(st.id.as_str()));
             self.saved.clear();
             self.checkpoint_event(&st);
         } else {
@@ -429,17 +416,9 @@ impl<S: State> Loop<'_, S> {
             })?),
             None => head.checkpoint,
         };
-        self.persist = Some(Persist::new(
-            saver,
-            thread,
-            ns,
-            crate::config::Durability::Sync,
-            self.scope.run_id.clone(),
-            cfg.metadata.clone(),
-            head.epoch,
-            head_id,
-            S::info().channels.len(),
-        ));
+        let mut persist = Persist::new::<S>(saver, &self.scope, thread, head.epoch, head_id);
+        persist.durability = crate::config::Durability::Sync;
+        self.persist = Some(persist);
         let shape = &self.prog.shape;
         let from: usize = match as_node {
             Some(START) => shape.start(),
