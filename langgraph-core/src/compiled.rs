@@ -324,12 +324,12 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
 
     /// JSON schema of the state.
     pub fn state_schema(&self) -> serde_json::Value {
-        S::json_schema()
+        S::state_schema()
     }
 
     /// JSON schema of the update type (what nodes, inputs and `update_state_json` accept).
     pub fn update_schema(&self) -> serde_json::Value {
-        <S::Update as StateUpdate>::json_schema()
+        <S::Update as StateUpdate>::update_schema()
     }
 }
 

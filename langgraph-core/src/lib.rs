@@ -96,6 +96,28 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
+    /// The schema of an update type: one optional property per channel, of the channel's type;
+    /// no other keys.
+    pub fn update_schema(
+        description: &str,
+        fields: Vec<(&'static str, schemars::Schema, Option<&'static str>)>,
+    ) -> schemars::Schema {
+        let mut props = serde_json::Map::new();
+        for (name, schema, doc) in fields {
+            let mut v = schema.to_value();
+            if let (Some(d), serde_json::Value::Object(m)) = (doc, &mut v) {
+                m.entry("description").or_insert_with(|| d.into());
+            }
+            props.insert(name.to_string(), v);
+        }
+        let mut root = serde_json::Map::new();
+        root.insert("description".into(), description.into());
+        root.insert("type".into(), "object".into());
+        root.insert("properties".into(), serde_json::Value::Object(props));
+        root.insert("additionalProperties".into(), false.into());
+        schemars::Schema::from(root)
+    }
+
     /// Deserializes a present key as `Some`, even when its value is `null` (so an update can
     /// write `None` to an `Option` channel).
     pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -106,7 +128,7 @@ pub mod __private {
         T::deserialize(d).map(Some)
     }
 
-    /// Builds an object schema from per-field schemas (used by the generated `json_schema`).
+    /// Builds an object schema from per-field schemas (used by the generated `state_schema`).
     pub fn object_schema(
         title: &str,
         description: Option<&str>,

@@ -116,7 +116,7 @@ pub trait State: Clone + Default + Send + Sync + 'static {
     -> Result<Value, serde_json::Error>;
 
     /// The JSON schema of the state (an object with one property per channel).
-    fn json_schema() -> Value;
+    fn state_schema() -> Value;
 
     /// Upgrades stored channel values written by state version `from` to the current version.
     /// The default accepts only the current version.
@@ -155,7 +155,7 @@ pub trait StateUpdate:
     fn channel_names(&self) -> Vec<&'static str>;
 
     /// The JSON schema of the update (every property optional).
-    fn json_schema() -> Value;
+    fn update_schema() -> Value;
 }
 
 /// Builds a value (a graph output or a node's view) from the state.

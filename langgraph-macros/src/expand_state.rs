@@ -186,7 +186,7 @@ pub(crate) fn expand(m: &StateModel<'_>) -> TokenStream {
                 }
             }
 
-            fn json_schema() -> #p::serde_json::Value {
+            fn state_schema() -> #p::serde_json::Value {
                 let mut generator = #p::schemars::SchemaGenerator::default();
                 let fields = ::std::vec![#(#schema_fields),*];
                 #p::object_schema(#name, #state_doc, fields, generator)

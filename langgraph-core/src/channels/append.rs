@@ -7,6 +7,11 @@ use serde_json::Value;
 
 /// A value that `#[reducer(append)]` can extend, and whose appended tail a checkpointer can
 /// store as a delta.
+#[diagnostic::on_unimplemented(
+    message = "`#[reducer(append)]` needs a list, and `{Self}` is not one",
+    label = "not appendable",
+    note = "use `Vec<T>`, `VecDeque<T>` or `String`, or a custom reducer: `#[reducer(fn = path)]`"
+)]
 pub trait Appendable: Default {
     /// Number of items.
     fn len(&self) -> usize;

@@ -4,6 +4,10 @@ use crate::write_set::ChannelChange;
 
 /// An item with an optional id, as kept in an id-merged list (chat messages are the typical
 /// case; `langgraph-llm` implements this for its `Message`).
+#[diagnostic::on_unimplemented(
+    message = "`#[reducer(add_messages)]` needs a `Vec` of items with ids, and `{Self}` has none",
+    note = "implement `Identified` for the item type (chat messages from `langgraph-llm` do)"
+)]
 pub trait Identified {
     /// The item's id, if it has one.
     fn id(&self) -> Option<&str>;

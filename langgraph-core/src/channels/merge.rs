@@ -5,6 +5,10 @@ use std::hash::{BuildHasher, Hash};
 
 /// A map that `#[reducer(merge)]` updates key by key (a written key replaces the old value;
 /// keys not written are kept).
+#[diagnostic::on_unimplemented(
+    message = "`#[reducer(merge)]` needs a map, and `{Self}` is not one",
+    note = "use `HashMap`, `BTreeMap` or `serde_json::Map`, or a custom reducer: `#[reducer(fn = path)]`"
+)]
 pub trait Mergeable {
     /// Inserts every entry of `other`.
     fn merge(&mut self, other: Self);

@@ -1,0 +1,9 @@
+use langgraph::prelude::*;
+
+#[derive(State, Clone, Default, Serialize, Deserialize)]
+struct S {
+    #[reducer(append)]
+    total: u32,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use langgraph::prelude::*;
+
+#[derive(State, Clone, Default)]
+enum NotAStruct {
+    #[default]
+    A,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use langgraph::prelude::*;
+
+#[derive(State, Clone, Default)]
+struct Generic<T> {
+    value: T,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use langgraph::prelude::*;
+
+#[derive(Projection)]
+struct In {
+    question: String,
+}
+
+fn main() {}
