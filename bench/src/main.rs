@@ -58,6 +58,7 @@ fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
 }
 
 struct Args {
+    list: bool,
     target: String,
     variant: Option<String>,
     json: Option<String>,
@@ -67,6 +68,7 @@ struct Args {
 
 fn parse() -> Args {
     let mut a = Args {
+        list: false,
         target: "all".into(),
         variant: None,
         json: None,
@@ -86,6 +88,7 @@ fn parse() -> Args {
             "--warmup" => a.opts.warmup = it.next().and_then(|v| v.parse().ok()).unwrap_or(1),
             "--quick" => a.opts.quick = true,
             "--one" => a.one = true,
+            "--list" => a.list = true,
             "-h" | "--help" => {
                 println!(
                     "langgraph-bench <W1|W2|W3|W4|W7|W8|W10|all> [--variant V] [--json FILE] [--reps N] [--warmup N] [--quick]"
@@ -101,6 +104,16 @@ fn parse() -> Args {
 fn main() {
     let args = parse();
     let all = workloads();
+    if args.list {
+        for (w, _, variants) in &all {
+            if args.target == "all" || args.target == *w {
+                for v in variants {
+                    println!("{v}");
+                }
+            }
+        }
+        return;
+    }
     if args.one {
         let (_, run, _) = all
             .iter()

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Measures this crate, Python LangGraph (the reference) and adk-graph (a Rust peer) on the same
+# workloads in one time window, and prints one Markdown table (also written to the output dir).
+#
+#   bench/compare.sh [W1 W2 ...] [--reps N]
+#
+# Per workload: Python, then this crate, then adk-graph, then Python again (a noisy machine is
+# measured before and after). Needs the reference runner and peers (default: ../shared/bench,
+# override with LG_REFERENCE_DIR). Creates the Python venv (~/.cache/lg-bench-venv) if missing.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+REF=${LG_REFERENCE_DIR:-$ROOT/../shared/bench}
+VENV=${LG_BENCH_VENV:-$HOME/.cache/lg-bench-venv}
+PEER_TARGET=${PEER_TARGET:-$HOME/.cache/peer-target}
+REPS=5
+WLS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --reps) REPS=$2; shift 2 ;;
+    *) WLS+=("$1"); shift ;;
+  esac
+done
+[[ ${#WLS[@]} -gt 0 ]] || WLS=(W1 W2 W3 W4 W5 W6 W7 W8 W9 W10)
+OUT=${OUT:-$ROOT/bench/out/$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "creating $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q langgraph==1.2.22 langgraph-checkpoint-sqlite==3.1.2 \
+    langgraph-checkpoint-postgres==3.2.0 "psycopg[binary]"
+fi
+(cd "$ROOT" && cargo build --release -q -p langgraph-bench)
+RS=$ROOT/target/release/langgraph-bench
+ADK=""
+if [[ -d "$REF/peers" ]]; then
+  (cd "$REF/peers" && CARGO_TARGET_DIR=$PEER_TARGET cargo build --release -q -p peer-adk) \
+    && ADK=$PEER_TARGET/release/peer-adk || echo "adk-graph peer not built; column left empty" >&2
+fi
+
+# Variants this crate runs for workload $1.
+variants() { "$RS" --list "$1"; }
+
+for w in "${WLS[@]}"; do
+  echo "== $w" >&2
+  pyargs=()
+  for v in $(variants "$w"); do pyargs+=(--variant "$v"); done
+  (cd "$REF/.." && "$VENV/bin/python" bench/python/run.py "$w" "${pyargs[@]}" --reps "$REPS" \
+     --json "$OUT/py-before-$w.json") >/dev/null 2>&1 || echo "python $w failed" >&2
+  "$RS" "$w" --reps "$REPS" --json "$OUT/rs-$w.json" >&2
+  if [[ -n "$ADK" ]]; then
+    for v in $(variants "$w"); do
+      f="$OUT/adk-$w-$(echo "$v" | tr '/=' '_-').json"
+      timeout 600 "$ADK" "$w" --variant "$v" --json "$f" --reps "$REPS" --warmup 1 >/dev/null 2>&1 \
+        || rm -f "$f"
+    done
+  fi
+  (cd "$REF/.." && "$VENV/bin/python" bench/python/run.py "$w" "${pyargs[@]}" --reps "$REPS" \
+     --json "$OUT/py-after-$w.json") >/dev/null 2>&1 || echo "python $w (after) failed" >&2
+done
+python3 "$ROOT/bench/compare.py" --py "$OUT"/py-*.json --rs "$OUT"/rs-*.json \
+  --adk $(ls "$OUT"/adk-*.json 2>/dev/null) | tee "$OUT/table.md"
+echo "results in $OUT" >&2

@@ -1,0 +1,62 @@
+//! Quickstart: a draft is revised and critiqued until three rounds are done; every superstep
+//! is checkpointed, and the thread's history is printed at the end.
+//!
+//! Run it with `cargo run -p quickstart`.
+
+use langgraph::prelude::*;
+
+/// A document under review.
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Review {
+    /// The current draft.
+    draft: String,
+    /// Reviewer notes, appended by every critique.
+    #[reducer(append)]
+    notes: Vec<String>,
+    /// Revision rounds so far.
+    rounds: u32,
+}
+
+async fn write(s: &Review) -> ReviewUpdate {
+    ReviewUpdate::new()
+        .draft(format!("{} (revised)", s.draft))
+        .rounds(s.rounds + 1)
+}
+
+async fn critique(s: &Review) -> ReviewUpdate {
+    ReviewUpdate::new().notes(vec![format!("round {} looks fine", s.rounds)])
+}
+
+fn done(s: &Review) -> Route {
+    if s.rounds >= 3 {
+        Route::end()
+    } else {
+        Route::to("write")
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let graph = StateGraph::<Review>::new()
+        .node("write", write)
+        .node("critique", critique)
+        .edge(START, "write")
+        .edge("write", "critique")
+        .route("critique", done, ["write", END])
+        .compile_with(InMemorySaver::new())?; // every problem is reported at once
+
+    let cfg = RunConfig::thread("doc-42");
+    let out = graph
+        .invoke(Review { draft: "v0".into(), ..Default::default() }, &cfg)
+        .await?;
+    println!("{} after {} rounds", out.draft, out.rounds);
+    println!("notes: {:?}", out.notes);
+
+    for snap in graph.state_history(&cfg, &ListOptions::default()).await? {
+        let meta = snap.metadata.as_ref().map(|m| (m.step, m.source.as_str()));
+        println!("checkpoint {meta:?} next={:?}", snap.next);
+    }
+    println!("\n{}", graph.draw_mermaid());
+    assert_eq!(out.rounds, 3);
+    Ok(())
+}

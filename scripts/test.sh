@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every check of the project on this machine: formatting, lints, the tests of every crate
+# (unit, integration, doc and compile-fail UI tests) and every example.
+# Usage: scripts/test.sh            (CI runs exactly this through .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace
+
+step "examples"
+for ex in quickstart map-reduce; do
+  echo "--- $ex"
+  cargo run -q -p "$ex" >/dev/null
+done
+
+step "all checks passed"
