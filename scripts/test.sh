@@ -17,9 +17,9 @@ step "cargo test (workspace)"
 cargo test --workspace
 
 step "examples"
-for ex in quickstart map-reduce; do
+for ex in quickstart map-reduce human-in-the-loop; do
   echo "--- $ex"
-  cargo run -q -p "$ex" >/dev/null
+  cargo run -q -p "$ex" </dev/null >/dev/null
 done
 
 step "all checks passed"

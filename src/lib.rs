@@ -55,10 +55,16 @@
 
 pub use langgraph_checkpoint as checkpoint;
 pub use langgraph_checkpoint::{Checkpointer, InMemorySaver, StorageStats};
+#[cfg(feature = "postgres")]
+pub use langgraph_checkpoint::{PostgresOptions, PostgresSaver};
+#[cfg(feature = "sqlite")]
+pub use langgraph_checkpoint::{SqliteOptions, SqliteSaver, Synchronous};
 pub use langgraph_core::*;
 
 /// Everything a normal graph needs, in one import.
 pub mod prelude {
+    #[cfg(feature = "sqlite")]
+    pub use langgraph_checkpoint::SqliteSaver;
     pub use langgraph_checkpoint::{Checkpointer, InMemorySaver};
     pub use langgraph_core::{
         Command, CompiledGraph, Ctx, Durability, END, FromState, GraphError, Input, Interrupt,

@@ -16,7 +16,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use workloads::Opts;
-use workloads::core;
+use workloads::{core, storage};
 
 type Runner = fn(&str, &Opts) -> measure::Case;
 
@@ -40,6 +40,22 @@ fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
         ),
         ("W4", core::w4, vec!["sync", "async"]),
         (
+            "W5",
+            storage::w5,
+            vec![
+                "none/-",
+                "memory/sync",
+                "memory/async",
+                "memory/exit",
+                "sqlite/sync",
+                "sqlite/async",
+                "sqlite/exit",
+                "sqlite-normal/sync",
+                "sqlite-normal/async",
+            ],
+        ),
+        ("W6", storage::w6, vec!["memory", "sqlite", "sqlite-normal"]),
+        (
             "W7",
             core::w7,
             vec!["gather=1000", "sequential=1000", "gather=10000"],
@@ -48,6 +64,17 @@ fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
             "W8",
             core::w8,
             vec!["updates/sync", "updates/async", "values/sync"],
+        ),
+        (
+            "W9",
+            storage::w9,
+            vec![
+                "memory",
+                "sqlite",
+                "sqlite-normal",
+                "sqlite-delta",
+                "sqlite-normal-delta",
+            ],
         ),
         (
             "W10",

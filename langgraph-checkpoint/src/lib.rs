@@ -19,11 +19,17 @@
 //! assert!(json.contains("\"next\":[\"agent\"]"));
 //! ```
 
+#[cfg(feature = "test-utils")]
+pub mod conformance;
 mod error;
 mod memory;
 mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod resolve;
 mod saver;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod stats;
 
 pub use error::CheckpointError;
@@ -31,7 +37,11 @@ pub use memory::InMemorySaver;
 pub use model::{
     Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, ERROR, FORMAT_VERSION, Fence,
     Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutWrites, RESUME,
-    SendRecord, Source, WRITES, new_checkpoint_id,
+    SendRecord, Source, WRITES, new_checkpoint_id, next_checkpoint_id,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresSaver};
 pub use saver::Checkpointer;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteSaver, Synchronous};
 pub use stats::StorageStats;

@@ -61,91 +61,124 @@ struct Slot {
     raised: Option<Interrupt>,
 }
 
-/// The context of one task: its identity, the run configuration, interrupts and custom
-/// stream events.
-///
-/// A node takes it as a second argument: `async fn node(s: &S, ctx: &Ctx) -> ...`.
-pub struct Ctx {
-    scope: Arc<RunScope>,
-    node: Arc<str>,
-    step: i64,
-    /// The checkpoint the task runs from (`None` without a checkpointer: the run id is used).
-    base: Option<Arc<str>>,
-    path: TaskPath,
+/// What the runner knows about one task of a superstep.
+pub(crate) struct TaskCtx {
+    pub(crate) node: Arc<str>,
+    pub(crate) path: TaskPath,
+    pub(crate) resume: Option<Arc<[Value]>>,
     task_id: OnceLock<String>,
     attempt: AtomicU32,
-    resume: Option<Arc<[Value]>>,
     interrupted: AtomicBool,
     slot: Mutex<Slot>,
 }
 
-impl Ctx {
-    pub(crate) fn new(
-        scope: Arc<RunScope>,
-        node: Arc<str>,
-        step: i64,
-        base: Option<Arc<str>>,
-        path: TaskPath,
-        resume: Option<Arc<[Value]>>,
-    ) -> Self {
+impl TaskCtx {
+    pub(crate) fn new(node: Arc<str>, path: TaskPath, resume: Option<Arc<[Value]>>) -> Self {
         Self {
-            scope,
             node,
-            step,
-            base,
             path,
+            resume,
             task_id: OnceLock::new(),
             attempt: AtomicU32::new(1),
-            resume,
             interrupted: AtomicBool::new(false),
             slot: Mutex::new(Slot::default()),
         }
     }
+}
+
+/// The tasks of one superstep, shared by their `Ctx` handles (one allocation per superstep).
+pub(crate) struct StepCtx {
+    pub(crate) scope: Arc<RunScope>,
+    pub(crate) step: i64,
+    /// The checkpoint the tasks run from (`None` without a checkpointer: the run id is used).
+    pub(crate) base: Option<Arc<str>>,
+    pub(crate) tasks: Vec<TaskCtx>,
+}
+
+impl StepCtx {
+    /// One `Ctx` per task.
+    pub(crate) fn handles(self: &Arc<Self>) -> Vec<Ctx> {
+        (0..self.tasks.len())
+            .map(|idx| Ctx {
+                step: self.clone(),
+                idx,
+            })
+            .collect()
+    }
+}
+
+/// The context of one task: its identity, the run configuration, interrupts and custom
+/// stream events.
+///
+/// A node takes it as a second argument: `async fn node(s: &S, ctx: &Ctx) -> ...`. It is also
+/// cheap to clone (an `Arc`), so a closure node can take it by value and move it into the
+/// future it returns: `|s: &S, ctx: Ctx| async move { ... }`.
+#[derive(Clone)]
+pub struct Ctx {
+    step: Arc<StepCtx>,
+    idx: usize,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("node", &self.node())
+            .field("step", &self.step())
+            .finish()
+    }
+}
+
+impl Ctx {
+    fn task(&self) -> &TaskCtx {
+        // `idx` is always in range: handles are created from the same `tasks`.
+        &self.step.tasks[self.idx]
+    }
 
     /// The node this task runs.
     pub fn node(&self) -> &str {
-        &self.node
+        &self.task().node
     }
 
     /// The superstep this task runs in.
     pub fn step(&self) -> i64 {
-        self.step
+        self.step.step
     }
 
     /// The attempt number (1 on the first try, then 2, 3 ... under a retry policy).
     pub fn attempt(&self) -> u32 {
-        self.attempt.load(Ordering::Relaxed)
+        self.task().attempt.load(Ordering::Relaxed)
     }
 
     /// The run configuration.
     pub fn config(&self) -> &RunConfig {
-        &self.scope.config
+        &self.step.scope.config
     }
 
     /// The thread id, if the run has one.
     pub fn thread_id(&self) -> Option<&str> {
-        self.scope.config.thread_id.as_deref()
+        self.step.scope.config.thread_id.as_deref()
     }
 
     /// The run id.
     pub fn run_id(&self) -> &str {
-        self.scope.run_id()
+        self.step.scope.run_id()
     }
 
     /// The namespace of the graph this task belongs to (`""` for the root graph).
     pub fn namespace(&self) -> &str {
-        &self.scope.ns
+        &self.step.scope.ns
     }
 
     /// The task's stable id: the same across retries, and across resumes of the same
     /// checkpoint. Use it as an idempotency key for side effects.
     pub fn task_id(&self) -> &str {
-        self.task_id.get_or_init(|| {
-            let base = match &self.base {
+        let t = self.task();
+        t.task_id.get_or_init(|| {
+            let base = match &self.step.base {
                 Some(b) => b,
-                None => self.scope.run_id(),
+                None => self.step.scope.run_id(),
             };
-            task_id(base, &self.scope.ns, self.step, &self.node, self.path)
+            task_id(base, &self.step.scope.ns, self.step.step, &t.node, t.path)
         })
     }
 
@@ -169,11 +202,11 @@ impl Ctx {
             slot.next_interrupt += 1;
             i
         };
-        if let Some(answer) = self.resume.as_deref().and_then(|r| r.get(idx)) {
+        if let Some(answer) = self.task().resume.as_deref().and_then(|r| r.get(idx)) {
             return T::deserialize(answer).map_err(|e| {
                 NodeError::msg(format!(
                     "the resume value for interrupt {idx} of node `{}` does not fit `{}`: {e}",
-                    self.node,
+                    self.node(),
                     std::any::type_name::<T>()
                 ))
                 .permanent()
@@ -186,11 +219,11 @@ impl Ctx {
         self.slot().raised = Some(Interrupt {
             id,
             value,
-            node: self.node.to_string(),
-            ns: self.scope.ns.clone(),
+            node: self.node().to_string(),
+            ns: self.step.scope.ns.clone(),
             schema,
         });
-        self.interrupted.store(true, Ordering::Release);
+        self.task().interrupted.store(true, Ordering::Release);
         // The runner sees the flag after this poll and drops the task here.
         std::future::pending().await
     }
@@ -198,19 +231,19 @@ impl Ctx {
     /// Sends `payload` to the run's `custom` stream (discarded when the stream does not ask
     /// for custom events). Waits while the consumer is behind (backpressure).
     pub async fn emit(&self, payload: impl Serialize) -> Result<(), NodeError> {
-        if let Some(sink) = &self.scope.custom {
+        if let Some(sink) = &self.step.scope.custom {
             let v = serde_json::to_value(payload)?;
-            sink.custom(&self.scope.ns, &self.node, v).await;
+            sink.custom(&self.step.scope.ns, self.node(), v).await;
         }
         Ok(())
     }
 
     pub(crate) fn set_attempt(&self, n: u32) {
-        self.attempt.store(n, Ordering::Relaxed);
+        self.task().attempt.store(n, Ordering::Relaxed);
     }
 
     pub(crate) fn is_interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::Acquire)
+        self.task().interrupted.load(Ordering::Acquire)
     }
 
     pub(crate) fn take_interrupt(&self) -> Option<Interrupt> {
@@ -225,7 +258,7 @@ impl Ctx {
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
         // A panic while holding this lock cannot leave it inconsistent (plain counters).
-        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+        self.task().slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -265,14 +298,17 @@ mod tests {
             String::new(),
             None,
         ));
-        Ctx::new(
+        let step = Arc::new(StepCtx {
             scope,
-            "ask".into(),
-            2,
-            Some("base".into()),
-            TaskPath::Pull,
-            Some(resume.into()),
-        )
+            step: 2,
+            base: Some("base".into()),
+            tasks: vec![TaskCtx::new(
+                "ask".into(),
+                TaskPath::Pull,
+                Some(resume.into()),
+            )],
+        });
+        step.handles().remove(0)
     }
 
     #[test]

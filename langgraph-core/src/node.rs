@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `async fn(&S) -> O`, `async fn(&S, &Ctx) -> O` | [`StateGraph::node`](crate::StateGraph::node) |
 //! | `fn(&S) -> O`, `fn(&S, &Ctx) -> O` (and closures) | [`StateGraph::node`](crate::StateGraph::node) |
+//! | closures `\|s: &S, ctx: Ctx\| async move {..}` (owning a cheap clone of the context) | [`StateGraph::node`](crate::StateGraph::node) |
 //! | `async fn(I) -> O`, `async fn(I, &Ctx) -> O`, `fn(I) -> O` | [`StateGraph::node_with_input`](crate::StateGraph::node_with_input) (a `SendTo` target) or [`StateGraph::node_view`](crate::StateGraph::node_view) (a projection of the state) |
 //!
 //! where `O` is the state's update type, [`Command`], `()`, `Option<O>` or `Result<O, E>` for
@@ -195,6 +196,10 @@ pub mod markers {
     pub struct SyncInput<O>(PhantomData<fn() -> O>);
     /// `fn(I, &Ctx) -> O`
     pub struct SyncInputCtx<O>(PhantomData<fn() -> O>);
+    /// `|s: &S, ctx: Ctx| async move { .. }` (a closure that owns its `Ctx`)
+    pub struct AsyncStateOwnedCtx<O>(PhantomData<fn() -> O>);
+    /// `|i: I, ctx: Ctx| async move { .. }`
+    pub struct AsyncInputOwnedCtx<O>(PhantomData<fn() -> O>);
 }
 use markers::*;
 
@@ -203,7 +208,7 @@ use markers::*;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a node of `{S}`",
     note = "a node is `async fn(&{S}) -> O`, `async fn(&{S}, &Ctx) -> O`, or the same without `async`, where O is the update type, a Command, (), or a Result of those",
-    note = "closures must annotate the argument type: `|s: &{S}| ...`"
+    note = "closures must annotate the argument type: `|s: &{S}| ...`; an async closure body that uses the context takes it by value: `|s: &{S}, ctx: Ctx| async move {{ .. }}`"
 )]
 pub trait Node<S: State, M>: Send + Sync + 'static {
     /// Runs the node on a snapshot of the state.
@@ -249,6 +254,18 @@ where
 {
     fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
         Box::pin(std::future::ready(self(state, ctx).into_node_output()))
+    }
+}
+
+impl<S: State, F, Fut, O> Node<S, AsyncStateOwnedCtx<O>> for F
+where
+    F: Fn(&S, Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = O> + Send + 'static,
+    O: IntoNodeOutput<S> + 'static,
+{
+    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+        let fut = self(state, ctx.clone());
+        Box::pin(async move { fut.await.into_node_output() })
     }
 }
 
@@ -303,6 +320,18 @@ where
 {
     fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
         Box::pin(std::future::ready(self(input, ctx).into_node_output()))
+    }
+}
+
+impl<S: State, I: Send + 'static, F, Fut, O> InputNode<S, I, AsyncInputOwnedCtx<O>> for F
+where
+    F: Fn(I, Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = O> + Send + 'static,
+    O: IntoNodeOutput<S> + 'static,
+{
+    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+        let fut = self(input, ctx.clone());
+        Box::pin(async move { fut.await.into_node_output() })
     }
 }
 

@@ -107,10 +107,15 @@ impl<S: State> StateSnapshot<S> {
             if !(apply_pending && finished) {
                 next.push(name.clone());
             }
+            // On the live head, a finished task's interrupts were answered: only open ones show.
+            let interrupts = match rec {
+                Some(r) if !(apply_pending && finished) => r.interrupts.clone(),
+                _ => Vec::new(),
+            };
             tasks.push(TaskSnapshot {
                 id,
                 name,
-                interrupts: rec.map(|r| r.interrupts.clone()).unwrap_or_default(),
+                interrupts,
                 error: rec.and_then(|r| r.error.as_ref()).map(|e| {
                     e.get("message")
                         .and_then(Value::as_str)

@@ -371,7 +371,9 @@ where
                     cur.1.push(json!(["checkpoints", {"step": c.step, "source": c.source.as_str(), "next": c.next, "values": c.values.to_json().unwrap()}]));
                 }
                 if cur.0.is_null() {
-                    cur.0 = if c.step == -1 { json!(-1) } else { json!("resume") };
+                    // A fresh run starts with the input checkpoint (-1); a continued run does not
+                    // re-emit the state first, so its first group is the superstep it ran.
+                    cur.0 = json!(c.step);
                 }
                 groups.push((json!(c.step + 1), Vec::new()));
             }

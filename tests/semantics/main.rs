@@ -13,8 +13,10 @@
     dead_code
 )]
 
+mod checkpoints;
 mod common;
 mod edges;
+mod interrupts;
 
 mod schemas;
 mod send_command;

@@ -31,7 +31,13 @@ async fn split(d: &Doc) -> DocUpdate {
 
 fn fan_out(d: &Doc) -> Route {
     Route::send_all(d.chunks.iter().enumerate().map(|(id, t)| {
-        SendTo::new("summarize", Chunk { id, text: t.clone() })
+        SendTo::new(
+            "summarize",
+            Chunk {
+                id,
+                text: t.clone(),
+            },
+        )
     }))
 }
 

@@ -1,7 +1,9 @@
 //! Quickstart: a draft is revised and critiqued until three rounds are done; every superstep
-//! is checkpointed, and the thread's history is printed at the end.
+//! is checkpointed to a SQLite file (`quickstart.db`, created if missing), and the thread's
+//! history is read back from it at the end.
 //!
-//! Run it with `cargo run -p quickstart`.
+//! Run it with `cargo run -p quickstart`. Run it again: it first shows what the previous run
+//! left in the file.
 
 use langgraph::prelude::*;
 
@@ -37,17 +39,33 @@ fn done(s: &Review) -> Route {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let saver = SqliteSaver::open("quickstart.db").await?;
     let graph = StateGraph::<Review>::new()
         .node("write", write)
         .node("critique", critique)
         .edge(START, "write")
         .edge("write", "critique")
         .route("critique", done, ["write", END])
-        .compile_with(InMemorySaver::new())?; // every problem is reported at once
+        .compile_with(saver.clone())?; // every problem is reported at once
 
     let cfg = RunConfig::thread("doc-42");
+    let previous = graph.get_state(&cfg).await?;
+    if previous.checkpoint_id.is_some() {
+        println!(
+            "quickstart.db already holds thread doc-42 (step {:?}): {:?}; starting it over",
+            previous.step(),
+            previous.values.draft
+        );
+        saver.delete_thread("doc-42").await?;
+    }
     let out = graph
-        .invoke(Review { draft: "v0".into(), ..Default::default() }, &cfg)
+        .invoke(
+            Review {
+                draft: "v0".into(),
+                ..Default::default()
+            },
+            &cfg,
+        )
         .await?;
     println!("{} after {} rounds", out.draft, out.rounds);
     println!("notes: {:?}", out.notes);

@@ -211,6 +211,7 @@ impl<S: State> Loop<'_, S> {
                 stored = Some(st);
             } else {
                 self.unsaved = true;
+                self.base = Some(Arc::from(p.reserve_id().as_str()));
             }
         }
         if let Some(st) = stored {

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use langgraph_checkpoint::{
     Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
     Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SendRecord, Source,
-    new_checkpoint_id,
+    next_checkpoint_id,
 };
 use serde_json::{Map, Value, json};
 
@@ -118,6 +118,9 @@ pub(crate) struct Persist {
     /// The checkpoint the in-memory state corresponds to (parent of the next checkpoint).
     pub(crate) current: Option<String>,
     channels: Vec<ChannelStore>,
+    /// Durability `exit`: the id of the superstep's checkpoint, chosen when the superstep
+    /// committed in memory (task ids derive from it) and used if it ever has to be stored.
+    reserved: Option<String>,
     pub(crate) queue: WriteQueue,
 }
 
@@ -144,6 +147,7 @@ impl Persist {
             head,
             current: None,
             channels: vec![ChannelStore::default(); S::info().channels.len()],
+            reserved: None,
             queue: WriteQueue::default(),
         }
     }
@@ -197,6 +201,13 @@ impl Persist {
                     .unwrap_or(0) as usize;
             }
         }
+        if tuple.checkpoint.state_version != info.version {
+            // The values were migrated: the next checkpoint must not point at blobs written
+            // in the old format, so every channel is stored again.
+            for store in &mut self.channels {
+                store.dirty = Some(ChannelChange::Replaced);
+            }
+        }
         self.current = Some(tuple.checkpoint.id.clone());
     }
 
@@ -233,7 +244,10 @@ impl Persist {
         parent_writes: Vec<PendingWrite>,
     ) -> Result<Stored, RunError> {
         let info = S::info();
-        let id = new_checkpoint_id();
+        let id = self
+            .reserved
+            .take()
+            .unwrap_or_else(|| next_checkpoint_id(self.head.as_deref()));
         let mut blobs = Vec::new();
         let mut deltas = Map::new();
         for (i, c) in info.channels.iter().enumerate() {
@@ -356,6 +370,13 @@ impl Persist {
         self.head = Some(id.clone());
         self.current = Some(id);
         Ok(stored)
+    }
+
+    /// Chooses the id of a checkpoint that is not stored now (durability `exit`).
+    pub(crate) fn reserve_id(&mut self) -> String {
+        let id = next_checkpoint_id(self.head.as_deref());
+        self.reserved = Some(id.clone());
+        id
     }
 
     /// Queues task writes against the current checkpoint.

@@ -17,7 +17,7 @@ use super::plan::{NodeId, Program};
 use super::runner::{TaskOutcome, run_task};
 use super::saved::{SavedOutput, TaskRecord};
 use crate::config::Durability;
-use crate::context::{Ctx, RunScope, TaskPath, task_id};
+use crate::context::{Ctx, RunScope, StepCtx, TaskCtx, TaskPath, task_id};
 use crate::error::RunError;
 use crate::node::{NodeOutput, TaskInput};
 use crate::state::State;
@@ -245,7 +245,7 @@ impl<'g, S: State> Loop<'g, S> {
         })
     }
 
-    fn make_ctx(&self, task: &Task, step: i64) -> Ctx {
+    fn task_ctx(&self, task: &Task, step: i64) -> TaskCtx {
         let node = self.prog.shape.names[task.node as usize].clone();
         let resume: Option<Arc<[Value]>> = if self.saved.is_empty() {
             None
@@ -257,14 +257,7 @@ impl<'g, S: State> Loop<'g, S> {
                 .filter(|r| !r.resume.is_empty())
                 .map(|r| Arc::from(r.resume.clone()))
         };
-        Ctx::new(
-            self.scope.clone(),
-            node,
-            step,
-            self.base.clone(),
-            task.path,
-            resume,
-        )
+        TaskCtx::new(node, task.path, resume)
     }
 
     /// Runs one superstep.
@@ -302,7 +295,13 @@ impl<'g, S: State> Loop<'g, S> {
                 });
             }
         }
-        let ctxs: Vec<Ctx> = self.tasks.iter().map(|t| self.make_ctx(t, step)).collect();
+        let step_ctx = Arc::new(StepCtx {
+            scope: self.scope.clone(),
+            step,
+            base: self.base.clone(),
+            tasks: self.tasks.iter().map(|t| self.task_ctx(t, step)).collect(),
+        });
+        let ctxs: Vec<Ctx> = step_ctx.handles();
         // Tasks whose writes were saved in an earlier attempt of this superstep are reused.
         let mut outcomes: Vec<Option<TaskOutcome<S>>> = Vec::with_capacity(self.tasks.len());
         let mut reused = vec![false; self.tasks.len()];

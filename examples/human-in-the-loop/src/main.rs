@@ -1,0 +1,110 @@
+//! Human in the loop: `review` asks a person to approve a draft with `ctx.interrupt`, the
+//! run pauses (its state is in `hitl.db`), the "process" restarts (the database is reopened
+//! by a new graph), and the run resumes with a typed, schema-checked answer.
+//!
+//! `cargo run -p human-in-the-loop` answers from standard input (`y`/`n` and a comment), or
+//! approves when there is no input. `cargo run -p human-in-the-loop -- n "too short"` answers
+//! from the command line.
+
+use std::io::IsTerminal;
+
+use langgraph::prelude::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Article {
+    draft: String,
+    #[reducer(append)]
+    log: Vec<String>,
+    published: bool,
+}
+
+/// The answer a reviewer gives; its JSON schema is recorded with the question and checked
+/// when the run is resumed.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Approval {
+    approve: bool,
+    comment: Option<String>,
+}
+
+async fn draft(a: &Article) -> ArticleUpdate {
+    ArticleUpdate::new()
+        .draft(format!("{} -- with a conclusion", a.draft))
+        .log(vec!["drafted".into()])
+}
+
+async fn review(a: &Article, ctx: &Ctx) -> Result<ArticleUpdate, NodeError> {
+    // Everything before the interrupt runs again on resume: keep it side-effect free.
+    let answer: Approval = ctx
+        .interrupt(json!({"question": "publish this draft?", "draft": a.draft}))
+        .await?;
+    let note = format!(
+        "review: {} ({})",
+        if answer.approve {
+            "approved"
+        } else {
+            "rejected"
+        },
+        answer.comment.as_deref().unwrap_or("no comment")
+    );
+    Ok(ArticleUpdate::new()
+        .published(answer.approve)
+        .log(vec![note]))
+}
+
+fn graph(saver: SqliteSaver) -> Result<CompiledGraph<Article>, GraphError> {
+    StateGraph::<Article>::new()
+        .node("draft", draft)
+        .node("review", review)
+        .edge(START, "draft")
+        .edge("draft", "review")
+        .edge("review", END)
+        .compile_with(saver)
+}
+
+async fn answer() -> Approval {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(a) = args.first() {
+        return Approval {
+            approve: a.starts_with('y'),
+            comment: args.get(1).cloned(),
+        };
+    }
+    if std::io::stdin().is_terminal() {
+        println!("approve? [y/n] then a comment on the next line");
+    }
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    match lines.next_line().await {
+        Ok(Some(yn)) => Approval {
+            approve: yn.trim().starts_with('y'),
+            comment: lines.next_line().await.ok().flatten(),
+        },
+        _ => Approval {
+            approve: true,
+            comment: Some("no input: approved by default".into()),
+        },
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cfg = RunConfig::thread("article-7");
+    {
+        let saver = SqliteSaver::open("hitl.db").await?;
+        saver.delete_thread("article-7").await?;
+        let g = graph(saver)?;
+        let out = g
+            .invoke(ArticleUpdate::new().draft("Rust agents"), &cfg)
+            .await?;
+        let question = &out.interrupts[0];
+        println!("paused at `{}`, asking: {}", question.node, question.value);
+    } // the first "process" is gone; only hitl.db remains
+
+    let g = graph(SqliteSaver::open("hitl.db").await?)?;
+    let pending = g.get_state(&cfg).await?;
+    println!("after restart, the thread waits on {:?}", pending.next);
+    let out = g.resume(&cfg, answer().await).await?;
+    println!("published: {}; log: {:?}", out.published, out.log);
+    assert!(!out.is_interrupted());
+    Ok(())
+}

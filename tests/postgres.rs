@@ -1,0 +1,197 @@
+//! PostgreSQL: the conformance suite, many concurrent threads through one pool, racing
+//! processes, and corrupted rows. Runs against the server in `DATABASE_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`); each test uses its own schema.
+
+#![cfg(feature = "postgres")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+use std::sync::Arc;
+
+use langgraph::checkpoint::{CheckpointError, conformance};
+use langgraph::prelude::*;
+use langgraph::{PostgresOptions, PostgresSaver};
+
+pub fn url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A saver in a fresh schema (dropped when the test ends).
+pub struct Scoped {
+    pub saver: PostgresSaver,
+    schema: String,
+}
+
+impl Scoped {
+    pub async fn new(tag: &str) -> Self {
+        Self::with(tag, PostgresOptions::default()).await
+    }
+    pub async fn with(tag: &str, opts: PostgresOptions) -> Self {
+        let schema = format!("lgt_{tag}_{}", uuid::Uuid::new_v4().simple());
+        let saver = PostgresSaver::connect_with(&url(), opts.schema(schema.clone()))
+            .await
+            .unwrap();
+        Self { saver, schema }
+    }
+}
+
+impl Drop for Scoped {
+    fn drop(&mut self) {
+        let url = url();
+        let schema = self.schema.clone();
+        // Best effort, on a separate thread (we may be inside a runtime).
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&pool)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[tokio::test]
+async fn conformance_postgres() {
+    let s = Scoped::new("conf").await;
+    conformance::run_all(&s.saver).await.unwrap();
+    let nosync = Scoped::with(
+        "nosync",
+        PostgresOptions::default().synchronous_commit_off(true),
+    )
+    .await;
+    conformance::run_all(&nosync.saver).await.unwrap();
+}
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Counter {
+    counter: i64,
+    #[reducer(append)]
+    trail: Vec<i64>,
+}
+
+fn looping(steps: i64) -> StateGraph<Counter> {
+    StateGraph::<Counter>::new()
+        .node("step", |s: &Counter| {
+            CounterUpdate::new()
+                .counter(s.counter + 1)
+                .trail(vec![s.counter + 1])
+        })
+        .edge(START, "step")
+        .route(
+            "step",
+            move |s: &Counter| if s.counter < steps { "step" } else { END },
+            ["step", END],
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_threads_through_one_pool() {
+    let s = Scoped::with("many", PostgresOptions::default().max_connections(16)).await;
+    let g = Arc::new(looping(20).compile_with(s.saver.clone()).unwrap());
+    let limit = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut handles = Vec::new();
+    for i in 0..1000 {
+        let (g, limit) = (g.clone(), limit.clone());
+        handles.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await.unwrap();
+            let cfg = RunConfig::thread(format!("t{i}")).durability(Durability::Async);
+            g.invoke(Counter::default(), &cfg).await.unwrap().counter
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 20);
+    }
+    // Every thread's history is complete and linear: input, start, 20 supersteps.
+    for i in (0..1000).step_by(97) {
+        let cfg = RunConfig::thread(format!("t{i}"));
+        let hist = g
+            .state_history(&cfg, &ListOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(hist.len(), 22, "thread t{i}");
+        for (k, pair) in hist.windows(2).enumerate() {
+            assert_eq!(pair[0].parent_checkpoint_id, pair[1].checkpoint_id);
+            assert_eq!(pair[0].values.counter, 20 - k as i64);
+        }
+        assert_eq!(hist[0].values.trail, (1..=20).collect::<Vec<_>>());
+    }
+    let st = s.saver.stats("t0").await.unwrap();
+    assert_eq!(st.checkpoints, 22);
+}
+
+#[tokio::test]
+async fn racing_runs_on_one_thread_never_fork() {
+    let s = Scoped::new("race").await;
+    let g = looping(5).compile_with(s.saver.clone()).unwrap();
+    let cfg = RunConfig::thread("shared").durability(Durability::Sync);
+    g.invoke(Counter::default(), &cfg).await.unwrap();
+    // Eight runs continue the same finished thread with new input at once.
+    let runs = (0..8).map(|_| g.invoke(CounterUpdate::new().counter(0), &cfg));
+    let results = futures::future::join_all(runs).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert!(ok >= 1, "at least one run proceeds");
+    for r in &results {
+        if let Err(e) = r {
+            assert!(e.is_conflict(), "{e}");
+        }
+    }
+    let hist = g
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap();
+    for pair in hist.windows(2) {
+        assert_eq!(
+            pair[0].parent_checkpoint_id, pair[1].checkpoint_id,
+            "linear history"
+        );
+    }
+    assert!(hist.len() >= 7 * (1 + ok));
+}
+
+#[tokio::test]
+async fn corrupted_rows_and_unknown_formats_are_typed_errors() {
+    let s = Scoped::new("bad").await;
+    let g = looping(2).compile_with(s.saver.clone()).unwrap();
+    let cfg = RunConfig::thread("broken");
+    g.invoke(Counter::default(), &cfg).await.unwrap();
+    let head = g.get_state(&cfg).await.unwrap().checkpoint_id.unwrap();
+    sqlx::query("UPDATE lg_checkpoints SET checkpoint = jsonb_set(checkpoint, '{v}', '99') WHERE checkpoint_id = $1")
+        .bind(&head)
+        .execute(s.saver.pool())
+        .await
+        .unwrap();
+    let e = g.get_state(&cfg).await.unwrap_err();
+    assert!(
+        matches!(&e, RunError::Checkpoint(CheckpointError::UnsupportedFormat { found: 99, thread_id, checkpoint_id, .. })
+            if thread_id == "broken" && *checkpoint_id == head),
+        "{e}"
+    );
+    sqlx::query(
+        "UPDATE lg_checkpoints SET checkpoint = '{\"v\": 1, \"id\": 3}' WHERE checkpoint_id = $1",
+    )
+    .bind(&head)
+    .execute(s.saver.pool())
+    .await
+    .unwrap();
+    let e = g.get_state(&cfg).await.unwrap_err();
+    assert!(
+        matches!(&e, RunError::Checkpoint(CheckpointError::Corrupt { checkpoint_id, .. }) if *checkpoint_id == head),
+        "{e}"
+    );
+    assert!(e.to_string().contains("broken"));
+}

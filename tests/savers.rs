@@ -1,0 +1,301 @@
+//! Savers: the conformance suite on each, SQLite specifics, and bad stored data.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+use langgraph::checkpoint::{CheckpointError, conformance};
+use langgraph::prelude::*;
+use langgraph::{SqliteOptions, SqliteSaver, Synchronous};
+use serde_json::{Map, Value, json};
+
+fn temp_db(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lg-savers-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("db.sqlite")
+}
+
+#[tokio::test]
+async fn conformance_in_memory() {
+    conformance::run_all(&InMemorySaver::new()).await.unwrap();
+}
+
+#[tokio::test]
+async fn conformance_sqlite_file() {
+    let path = temp_db("conformance");
+    let saver = SqliteSaver::open(&path).await.unwrap();
+    conformance::run_all(&saver).await.unwrap();
+    // Reopening finds the same data (and the schema is created only once).
+    let again = SqliteSaver::open(&path).await.unwrap();
+    conformance::run_all(&again).await.unwrap();
+}
+
+#[tokio::test]
+async fn conformance_sqlite_in_memory_and_normal_sync() {
+    conformance::run_all(&SqliteSaver::in_memory().await.unwrap())
+        .await
+        .unwrap();
+    let opts = SqliteOptions::default()
+        .synchronous(Synchronous::Normal)
+        .max_connections(2);
+    conformance::run_all(
+        &SqliteSaver::open_with(temp_db("normal"), opts)
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+}
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Chat {
+    #[reducer(append)]
+    messages: Vec<String>,
+    turns: u32,
+}
+
+fn chat() -> StateGraph<Chat> {
+    StateGraph::<Chat>::new()
+        .node("reply", |s: &Chat| {
+            ChatUpdate::new()
+                .messages(vec![format!("reply {}", s.turns)])
+                .turns(s.turns + 1)
+        })
+        .edge(START, "reply")
+        .edge("reply", END)
+}
+
+#[tokio::test]
+async fn sqlite_threads_survive_reopening() {
+    let path = temp_db("reopen");
+    let cfg = RunConfig::thread("t");
+    {
+        let g = chat()
+            .compile_with(SqliteSaver::open(&path).await.unwrap())
+            .unwrap();
+        g.invoke(ChatUpdate::new().messages(vec!["hi".into()]), &cfg)
+            .await
+            .unwrap();
+    }
+    let g = chat()
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap();
+    let out = g
+        .invoke(ChatUpdate::new().messages(vec!["again".into()]), &cfg)
+        .await
+        .unwrap();
+    assert_eq!(out.messages, ["hi", "reply 0", "again", "reply 1"]);
+    assert_eq!(out.turns, 2);
+    let hist = g
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(hist.len(), 6);
+}
+
+async fn corrupt(path: &std::path::Path, sql: &str) {
+    let saver = SqliteSaver::open(path).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(saver.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unreadable_rows_give_typed_errors_naming_thread_and_checkpoint() {
+    let path = temp_db("corrupt");
+    let cfg = RunConfig::thread("broken");
+    let g = chat()
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap();
+    g.invoke(ChatUpdate::new().messages(vec!["hi".into()]), &cfg)
+        .await
+        .unwrap();
+    let head = g.get_state(&cfg).await.unwrap().checkpoint_id.unwrap();
+
+    // A truncated checkpoint row.
+    corrupt(&path, &format!("UPDATE lg_checkpoints SET checkpoint = substr(checkpoint, 1, 20) WHERE checkpoint_id = '{head}'")).await;
+    let e = g.get_state(&cfg).await.unwrap_err();
+    match &e {
+        RunError::Checkpoint(CheckpointError::Corrupt {
+            thread_id,
+            checkpoint_id,
+            ..
+        }) => {
+            assert_eq!(
+                (thread_id.as_str(), checkpoint_id.as_str()),
+                ("broken", head.as_str())
+            );
+        }
+        other => panic!("{other}"),
+    }
+    assert!(e.to_string().contains("broken") && e.to_string().contains(&head));
+    // A run on the thread fails the same way, without panicking and without writing.
+    let e = g.invoke(ChatUpdate::new(), &cfg).await.unwrap_err();
+    assert!(
+        matches!(e, RunError::Checkpoint(CheckpointError::Corrupt { .. })),
+        "{e}"
+    );
+
+    // A checkpoint written by a newer format.
+    let cfg2 = RunConfig::thread("future");
+    g.invoke(ChatUpdate::new(), &cfg2).await.unwrap();
+    let head2 = g.get_state(&cfg2).await.unwrap().checkpoint_id.unwrap();
+    corrupt(&path, &format!("UPDATE lg_checkpoints SET checkpoint = json_set(checkpoint, '$.v', 99) WHERE checkpoint_id = '{head2}'")).await;
+    let e = g.get_state(&cfg2).await.unwrap_err();
+    assert!(
+        matches!(&e, RunError::Checkpoint(CheckpointError::UnsupportedFormat { found: 99, checkpoint_id, .. }) if *checkpoint_id == head2),
+        "{e}"
+    );
+
+    // A channel value that is not JSON.
+    let cfg3 = RunConfig::thread("blob");
+    g.invoke(ChatUpdate::new(), &cfg3).await.unwrap();
+    corrupt(&path, "UPDATE lg_checkpoints SET blobs = '{\"turns\": {\"kind\": \"full\"' WHERE thread_id = 'blob'").await;
+    let e = g.get_state(&cfg3).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            RunError::Checkpoint(CheckpointError::Corrupt { .. })
+                | RunError::Checkpoint(CheckpointError::Backend { .. })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("checkpoint"), "{e}");
+}
+
+/// The same channels, but `turns` changed type.
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct ChatV2Broken {
+    #[reducer(append)]
+    messages: Vec<String>,
+    turns: String,
+}
+
+#[tokio::test]
+async fn a_changed_state_struct_is_a_typed_error() {
+    let path = temp_db("shape");
+    let cfg = RunConfig::thread("t");
+    chat()
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap()
+        .invoke(ChatUpdate::new(), &cfg)
+        .await
+        .unwrap();
+    let g = StateGraph::<ChatV2Broken>::new()
+        .node("reply", |_: &ChatV2Broken| ChatV2BrokenUpdate::new())
+        .edge(START, "reply")
+        .edge("reply", END)
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap();
+    let e = g.get_state(&cfg).await.unwrap_err();
+    match &e {
+        RunError::StateLoad {
+            thread_id, reason, ..
+        } => {
+            assert_eq!(thread_id, "t");
+            assert!(
+                reason.contains("turns") && reason.contains("version"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other}"),
+    }
+}
+
+fn upgrade(from: u32, mut values: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    match from {
+        1 => {
+            // v1 counted turns as a number; v2 keeps a label.
+            let turns = values.remove("turns").and_then(|v| v.as_u64()).unwrap_or(0);
+            values.insert("turns".into(), json!(format!("{turns} turns")));
+            Ok(values)
+        }
+        other => Err(format!("cannot upgrade from version {other}")),
+    }
+}
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+#[state(version = 2, migrate = upgrade)]
+struct ChatV2 {
+    #[reducer(append)]
+    messages: Vec<String>,
+    turns: String,
+}
+
+#[tokio::test]
+async fn a_versioned_state_migrates_old_checkpoints() {
+    let path = temp_db("migrate");
+    let cfg = RunConfig::thread("t");
+    chat()
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap()
+        .invoke(ChatUpdate::new().messages(vec!["hi".into()]), &cfg)
+        .await
+        .unwrap();
+    let g = StateGraph::<ChatV2>::new()
+        .node("reply", |s: &ChatV2| {
+            ChatV2Update::new().messages(vec![format!("v2 after {}", s.turns)])
+        })
+        .edge(START, "reply")
+        .edge("reply", END)
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap();
+    let st = g.get_state(&cfg).await.unwrap();
+    assert_eq!(st.values.turns, "1 turns");
+    let out = g.invoke(ChatV2Update::new(), &cfg).await.unwrap();
+    assert_eq!(out.messages, ["hi", "reply 0", "v2 after 1 turns"]);
+    // New checkpoints record version 2 and load without migrating.
+    let hist = g
+        .state_history(
+            &cfg,
+            &ListOptions {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(hist[0].values.turns, "1 turns");
+}
+
+#[tokio::test]
+async fn two_runs_on_one_thread_conflict_instead_of_forking() {
+    let saver = SqliteSaver::open(temp_db("race")).await.unwrap();
+    let g = StateGraph::<Chat>::new()
+        .node("reply", |s: &Chat| {
+            let turns = s.turns;
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                ChatUpdate::new().turns(turns + 1)
+            }
+        })
+        .edge(START, "reply")
+        .edge("reply", END)
+        .compile_with(saver)
+        .unwrap();
+    let cfg = RunConfig::thread("shared").durability(Durability::Sync);
+    // The second run starts while the first is inside its node: it claims the thread, and the
+    // first run's next write is refused.
+    let first = g.invoke(ChatUpdate::new(), &cfg);
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        g.invoke(ChatUpdate::new(), &cfg).await
+    };
+    let (a, b) = tokio::join!(first, second);
+    assert!(a.as_ref().is_err_and(RunError::is_conflict), "{a:?}");
+    assert_eq!(b.unwrap().turns, 1);
+    // Nothing was forked: one linear history.
+    let hist = g
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(hist.len(), 5);
+    for pair in hist.windows(2) {
+        assert_eq!(pair[0].parent_checkpoint_id, pair[1].checkpoint_id);
+    }
+}
