@@ -7,14 +7,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "PostgreSQL (for the server-grade checkpointer tests)"
+. scripts/postgres.sh
+echo "DATABASE_URL=$DATABASE_URL"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "cargo test (workspace)"
-cargo test --workspace
+step "cargo test (workspace, all features: SQLite and PostgreSQL)"
+cargo test --workspace --all-features
 
 step "examples"
 for ex in quickstart map-reduce human-in-the-loop; do

@@ -318,6 +318,27 @@ async fn fencing(s: &dyn Checkpointer) -> Check {
         .err()
         .ok_or("a stale head must conflict")?;
     ensure!(e.is_conflict(), "stale head gives Conflict, got {e}");
+    // A claim that read the current epoch but an old head loses, and keeps the epoch: the
+    // writer holding the thread goes on.
+    let late = put(&t, "", Some(&id1), Fence::claim_from(1), 1, vec![], &[]);
+    let e = s
+        .put(late)
+        .await
+        .err()
+        .ok_or("a claim with a stale head must conflict")?;
+    ensure!(
+        e.is_conflict(),
+        "claim with a stale head gives Conflict, got {e}"
+    );
+    let held = Fence {
+        epoch: 1,
+        claim: false,
+    };
+    let p3 = put(&t, "", Some(&id2), held, 1, vec![], &[]);
+    let id2 = p3.checkpoint.id.clone();
+    s.put(p3)
+        .await
+        .map_err(|e| format!("a failed claim must not fence out the holder: {e}"))?;
     // claim() fences the old writer out.
     let f = s.claim(&t, 1).await.map_err(err)?;
     ensure!(
@@ -374,8 +395,8 @@ async fn fencing(s: &dyn Checkpointer) -> Check {
     // Nothing of the losers was stored.
     let all = s.list(&t, "", &ListOptions::default()).await.map_err(err)?;
     ensure!(
-        all.len() == 3,
-        "exactly the three accepted checkpoints are stored, got {}",
+        all.len() == 4,
+        "exactly the four accepted checkpoints are stored, got {}",
         all.len()
     );
     Ok(())

@@ -63,7 +63,7 @@ struct Slot {
 
 /// What the runner knows about one task of a superstep.
 pub(crate) struct TaskCtx {
-    pub(crate) node: Arc<str>,
+    pub(crate) node: crate::graph::builder::Name,
     pub(crate) path: TaskPath,
     pub(crate) resume: Option<Arc<[Value]>>,
     task_id: OnceLock<String>,
@@ -73,7 +73,11 @@ pub(crate) struct TaskCtx {
 }
 
 impl TaskCtx {
-    pub(crate) fn new(node: Arc<str>, path: TaskPath, resume: Option<Arc<[Value]>>) -> Self {
+    pub(crate) fn new(
+        node: crate::graph::builder::Name,
+        path: TaskPath,
+        resume: Option<Arc<[Value]>>,
+    ) -> Self {
         Self {
             node,
             path,

@@ -198,6 +198,68 @@ impl PostgresSaver {
     }
 }
 
+/// Moves the thread's epoch from `seen_epoch` to `seen_epoch + 1` (creating the thread row at
+/// `1` if there is none); false if another writer moved it first.
+async fn bump_epoch(
+    conn: &mut sqlx::PgConnection,
+    thread_id: &str,
+    seen_epoch: i64,
+) -> Result<bool, CheckpointError> {
+    let r = sqlx::query(
+        "INSERT INTO lg_threads (thread_id, epoch) VALUES ($1, $2) \
+         ON CONFLICT (thread_id) DO UPDATE SET epoch = EXCLUDED.epoch \
+         WHERE lg_threads.epoch = $3",
+    )
+    .bind(thread_id)
+    .bind(seen_epoch + 1)
+    .bind(seen_epoch)
+    .execute(conn)
+    .await
+    .map_err(backend("claim"))?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Inserts the checkpoint and its parent's writes and moves the head, if the writer holds the
+/// thread's epoch and the head is still the expected one; false otherwise.
+async fn insert_checkpoint(
+    conn: &mut sqlx::PgConnection,
+    put: &PutCheckpoint,
+    blobs: String,
+) -> Result<bool, CheckpointError> {
+    let sql = format!(
+        "WITH {fence}, {head}, cp AS (\
+           INSERT INTO lg_checkpoints \
+           (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
+           SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb WHERE EXISTS (SELECT 1 FROM head) \
+           RETURNING 1), \
+         w AS (\
+           INSERT INTO lg_writes (thread_id, ns, checkpoint_id, task_id, channel, task_name, value) \
+           SELECT $1, $2, $4, j ->> 'task_id', j ->> 'channel', j ->> 'task_name', j -> 'value' \
+           FROM jsonb_array_elements($10::jsonb) AS j \
+           WHERE $4 IS NOT NULL AND EXISTS (SELECT 1 FROM cp) \
+           ON CONFLICT (thread_id, ns, checkpoint_id, task_id, channel) \
+           DO UPDATE SET value = EXCLUDED.value, task_name = EXCLUDED.task_name) \
+         SELECT count(*) FROM cp",
+        fence = fence_cte(false, "$1", "$8"),
+        head = head_cte(put.expected_head.is_none()),
+    );
+    let inserted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(&put.thread_id)
+        .bind(&put.ns)
+        .bind(&put.checkpoint.id)
+        .bind(&put.parent_id)
+        .bind(to_json("a checkpoint", &put.checkpoint)?)
+        .bind(to_json("checkpoint metadata", &put.metadata)?)
+        .bind(blobs)
+        .bind(put.fence.epoch)
+        .bind(put.expected_head.clone().unwrap_or_default())
+        .bind(to_json("pending writes", &put.parent_writes)?)
+        .fetch_one(conn)
+        .await
+        .map_err(backend("put"))?;
+    Ok(inserted == 1)
+}
+
 fn conflict(thread_id: &str, detail: impl Into<String>) -> CheckpointError {
     CheckpointError::Conflict {
         thread_id: thread_id.to_string(),
@@ -266,18 +328,8 @@ impl Checkpointer for PostgresSaver {
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
-        let r = sqlx::query(
-            "INSERT INTO lg_threads (thread_id, epoch) VALUES ($1, $2) \
-             ON CONFLICT (thread_id) DO UPDATE SET epoch = EXCLUDED.epoch \
-             WHERE lg_threads.epoch = $3",
-        )
-        .bind(thread_id)
-        .bind(seen_epoch + 1)
-        .bind(seen_epoch)
-        .execute(&self.pool)
-        .await
-        .map_err(backend("claim"))?;
-        if r.rows_affected() == 1 {
+        let mut conn = self.pool.acquire().await.map_err(backend("claim"))?;
+        if bump_epoch(&mut conn, thread_id, seen_epoch).await? {
             Ok(Fence {
                 epoch: seen_epoch + 1,
                 claim: false,
@@ -297,38 +349,27 @@ impl Checkpointer for PostgresSaver {
                 })?;
             blobs.insert(b.channel.clone(), v);
         }
-        let sql = format!(
-            "WITH {fence}, {head}, cp AS (\
-               INSERT INTO lg_checkpoints \
-               (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
-               SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb WHERE EXISTS (SELECT 1 FROM head) \
-               RETURNING 1), \
-             w AS (\
-               INSERT INTO lg_writes (thread_id, ns, checkpoint_id, task_id, channel, task_name, value) \
-               SELECT $1, $2, $4, j ->> 'task_id', j ->> 'channel', j ->> 'task_name', j -> 'value' \
-               FROM jsonb_array_elements($10::jsonb) AS j \
-               WHERE $4 IS NOT NULL AND EXISTS (SELECT 1 FROM cp) \
-               ON CONFLICT (thread_id, ns, checkpoint_id, task_id, channel) \
-               DO UPDATE SET value = EXCLUDED.value, task_name = EXCLUDED.task_name) \
-             SELECT count(*) FROM cp",
-            fence = fence_cte(put.fence.claim, "$1", "$8"),
-            head = head_cte(put.expected_head.is_none()),
-        );
-        let inserted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(&put.thread_id)
-            .bind(&put.ns)
-            .bind(&put.checkpoint.id)
-            .bind(&put.parent_id)
-            .bind(to_json("a checkpoint", &put.checkpoint)?)
-            .bind(to_json("checkpoint metadata", &put.metadata)?)
-            .bind(serde_json::Value::Object(blobs).to_string())
-            .bind(put.fence.epoch)
-            .bind(put.expected_head.clone().unwrap_or_default())
-            .bind(to_json("pending writes", &put.parent_writes)?)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend("put"))?;
-        if inserted == 1 {
+        // A claiming write bumps the epoch and checks the head in one transaction: bumping
+        // in the same statement as the head check would keep the bump (data-modifying CTEs
+        // always run) when the head check fails, and fence out the run that still owns the
+        // thread. The bump locks the thread row, so the head check that follows (a fresh
+        // snapshot) sees every committed write. Other writes are one statement.
+        let blobs = serde_json::Value::Object(blobs).to_string();
+        let stored = if put.fence.claim {
+            let mut tx = self.pool.begin().await.map_err(backend("put"))?;
+            let stored = bump_epoch(&mut tx, &put.thread_id, put.fence.epoch - 1).await?
+                && insert_checkpoint(&mut tx, &put, blobs).await?;
+            if stored {
+                tx.commit().await.map_err(backend("put"))?;
+            } else {
+                tx.rollback().await.map_err(backend("put"))?;
+            }
+            stored
+        } else {
+            let mut conn = self.pool.acquire().await.map_err(backend("put"))?;
+            insert_checkpoint(&mut conn, &put, blobs).await?
+        };
+        if stored {
             Ok(())
         } else {
             Err(conflict(

@@ -18,21 +18,21 @@ use crate::types::{IntoRoute, Route};
 
 pub(crate) type RouterFn<S> = Arc<dyn Fn(&S) -> Route + Send + Sync>;
 
+/// A node or graph name: borrowed for string literals, owned otherwise.
+pub(crate) type Name = Cow<'static, str>;
+
 pub(crate) struct NodeSpec<S: State> {
-    pub(crate) name: String,
-    pub(crate) node: Arc<dyn ErasedNode<S>>,
-    pub(crate) deferred: bool,
-    pub(crate) retry: Option<RetryPolicy>,
-    pub(crate) timeout: Option<Duration>,
+    pub(crate) name: Name,
+    pub(crate) node: Box<dyn ErasedNode<S>>,
 }
 
 pub(crate) struct RouteSpec<S: State> {
-    pub(crate) from: String,
+    pub(crate) from: Name,
     pub(crate) router: RouterFn<S>,
     /// Declared destinations (node names or END).
-    pub(crate) targets: Vec<String>,
+    pub(crate) targets: Vec<Name>,
     /// Label -> destination, when the router returns labels.
-    pub(crate) path_map: Option<Vec<(String, String)>>,
+    pub(crate) path_map: Option<Vec<(Name, Name)>>,
 }
 
 /// Builds a graph over state `S`; `compile()` validates it and returns the runnable graph.
@@ -60,22 +60,24 @@ pub(crate) struct RouteSpec<S: State> {
 /// ```
 pub struct StateGraph<S: State, O = S> {
     pub(crate) nodes: Vec<NodeSpec<S>>,
-    pub(crate) edges: Vec<(String, String)>,
-    pub(crate) joins: Vec<(Vec<String>, String)>,
+    pub(crate) edges: Vec<(Name, Name)>,
     pub(crate) routes: Vec<RouteSpec<S>>,
-    pub(crate) interrupt_before: Vec<String>,
-    pub(crate) interrupt_after: Vec<String>,
-    /// Per-node settings that name nodes (checked at compile time).
-    pub(crate) settings: Vec<(String, NodeSetting)>,
-    pub(crate) name: String,
+    /// Everything else, by the node it concerns (checked at compile time). One list keeps the
+    /// builder small: it moves by value through every call.
+    pub(crate) settings: Vec<(Name, NodeSetting)>,
+    pub(crate) name: Name,
     _out: PhantomData<fn() -> O>,
 }
 
 pub(crate) enum NodeSetting {
+    /// The node is the target of a join from these sources.
+    JoinFrom(Vec<Name>),
+    InterruptBefore,
+    InterruptAfter,
     Defer,
     Retry(RetryPolicy),
     Timeout(Duration),
-    GotoTargets(Vec<String>),
+    GotoTargets(Vec<Name>),
 }
 
 impl<S: State> Default for StateGraph<S, S> {
@@ -90,56 +92,50 @@ impl<S: State> StateGraph<S, S> {
         Self {
             nodes: Vec::new(),
             edges: Vec::new(),
-            joins: Vec::new(),
             routes: Vec::new(),
-            interrupt_before: Vec::new(),
-            interrupt_after: Vec::new(),
             settings: Vec::new(),
-            name: S::info().name.to_string(),
+            name: Cow::Borrowed(S::info().name),
             _out: PhantomData,
         }
     }
 }
 
 impl<S: State, O: FromState<S>> StateGraph<S, O> {
-    fn push_node(mut self, name: impl Into<String>, node: Arc<dyn ErasedNode<S>>) -> Self {
+    fn push_node(mut self, name: impl Into<Name>, node: Box<dyn ErasedNode<S>>) -> Self {
         self.nodes.push(NodeSpec {
             name: name.into(),
             node,
-            deferred: false,
-            retry: None,
-            timeout: None,
         });
         self
     }
 
     /// Adds a node that reads the whole state: an `async fn(&S)`, `async fn(&S, &Ctx)`, or the
     /// same without `async` (see [`crate::node`]).
-    pub fn node<M: 'static>(self, name: impl Into<String>, node: impl Node<S, M>) -> Self {
-        self.push_node(name, Arc::new(StateNodeBox(node, PhantomData)))
+    pub fn node<M: 'static>(self, name: impl Into<Name>, node: impl Node<S, M>) -> Self {
+        self.push_node(name, Box::new(StateNodeBox(node, PhantomData)))
     }
 
     /// Adds a node that takes its own input `I`: the target of [`SendTo`](crate::SendTo)s
     /// (map-reduce workers). It is reached only by `SendTo`, never by a plain edge.
     pub fn node_with_input<I, M: 'static>(
         self,
-        name: impl Into<String>,
+        name: impl Into<Name>,
         node: impl InputNode<S, I, M>,
     ) -> Self
     where
         I: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     {
-        self.push_node(name, Arc::new(PayloadNodeBox(node, PhantomData)))
+        self.push_node(name, Box::new(PayloadNodeBox(node, PhantomData)))
     }
 
     /// Adds a node that reads a projection `P` of the state (a `#[derive(Projection)]` type):
     /// it sees only the fields `P` declares.
     pub fn node_view<P: FromState<S>, M: 'static>(
         self,
-        name: impl Into<String>,
+        name: impl Into<Name>,
         node: impl InputNode<S, P, M>,
     ) -> Self {
-        self.push_node(name, Arc::new(ViewNodeBox(node, PhantomData)))
+        self.push_node(name, Box::new(ViewNodeBox(node, PhantomData)))
     }
 
     /// Adds an edge: when `from` finishes, `to` runs in the next superstep. `from` may be
@@ -148,20 +144,20 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
     /// Several plain edges into one node do not wait for each other: the node runs in every
     /// superstep after one of its sources ran (once per superstep). Use [`join`](Self::join)
     /// to wait for all sources.
-    pub fn edge(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+    pub fn edge(mut self, from: impl Into<Name>, to: impl Into<Name>) -> Self {
         self.edges.push((from.into(), to.into()));
         self
     }
 
     /// Adds a join: `to` runs once after *every* node in `from` has finished since `to` last
     /// ran, even if they finish in different supersteps.
-    pub fn join<N: Into<String>>(
+    pub fn join<N: Into<Name>>(
         mut self,
         from: impl IntoIterator<Item = N>,
-        to: impl Into<String>,
+        to: impl Into<Name>,
     ) -> Self {
-        self.joins
-            .push((from.into_iter().map(Into::into).collect(), to.into()));
+        let from = from.into_iter().map(Into::into).collect();
+        self.settings.push((to.into(), NodeSetting::JoinFrom(from)));
         self
     }
 
@@ -169,9 +165,9 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
     /// `targets` (node names and [`END`](crate::END)). The router sees the state with the
     /// writes of `from` applied (but not those of parallel tasks). Returning a node that is not
     /// in `targets` fails the run with [`RunError::UndeclaredTarget`](crate::RunError).
-    pub fn route<R: IntoRoute, T: Into<String>>(
+    pub fn route<R: IntoRoute, T: Into<Name>>(
         mut self,
-        from: impl Into<String>,
+        from: impl Into<Name>,
         router: impl Fn(&S) -> R + Send + Sync + 'static,
         targets: impl IntoIterator<Item = T>,
     ) -> Self {
@@ -186,13 +182,13 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
 
     /// Adds a conditional edge whose router returns *labels*, translated by `path_map` into
     /// node names (or [`END`](crate::END)).
-    pub fn route_map<R: IntoRoute, L: Into<String>, T: Into<String>>(
+    pub fn route_map<R: IntoRoute, L: Into<Name>, T: Into<Name>>(
         mut self,
-        from: impl Into<String>,
+        from: impl Into<Name>,
         router: impl Fn(&S) -> R + Send + Sync + 'static,
         path_map: impl IntoIterator<Item = (L, T)>,
     ) -> Self {
-        let map: Vec<(String, String)> = path_map
+        let map: Vec<(Name, Name)> = path_map
             .into_iter()
             .map(|(l, t)| (l.into(), t.into()))
             .collect();
@@ -207,9 +203,9 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
 
     /// Declares where a node's [`Command`](crate::Command)s may go (like LangGraph's
     /// `Command[Literal[...]]`): used for validation and drawing, and enforced at run time.
-    pub fn goto_targets<T: Into<String>>(
+    pub fn goto_targets<T: Into<Name>>(
         mut self,
-        node: impl Into<String>,
+        node: impl Into<Name>,
         targets: impl IntoIterator<Item = T>,
     ) -> Self {
         self.settings.push((
@@ -221,20 +217,20 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
 
     /// Makes a node *deferred*: when triggered it waits until no other task is runnable, then
     /// runs once (a fan-in over branches of different lengths).
-    pub fn defer(mut self, node: impl Into<String>) -> Self {
+    pub fn defer(mut self, node: impl Into<Name>) -> Self {
         self.settings.push((node.into(), NodeSetting::Defer));
         self
     }
 
     /// Gives a node a retry policy.
-    pub fn retry(mut self, node: impl Into<String>, policy: RetryPolicy) -> Self {
+    pub fn retry(mut self, node: impl Into<Name>, policy: RetryPolicy) -> Self {
         self.settings
             .push((node.into(), NodeSetting::Retry(policy)));
         self
     }
 
     /// Gives a node a timeout per attempt.
-    pub fn timeout(mut self, node: impl Into<String>, after: Duration) -> Self {
+    pub fn timeout(mut self, node: impl Into<Name>, after: Duration) -> Self {
         self.settings
             .push((node.into(), NodeSetting::Timeout(after)));
         self
@@ -242,22 +238,26 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
 
     /// Pauses every run before these nodes (static breakpoints; resume with
     /// `Input::Continue`).
-    pub fn interrupt_before<N: Into<String>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
-        self.interrupt_before
-            .extend(nodes.into_iter().map(Into::into));
+    pub fn interrupt_before<N: Into<Name>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
+        let before = nodes
+            .into_iter()
+            .map(|n| (n.into(), NodeSetting::InterruptBefore));
+        self.settings.extend(before);
         self
     }
 
     /// Pauses every run after these nodes.
-    pub fn interrupt_after<N: Into<String>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
-        self.interrupt_after
-            .extend(nodes.into_iter().map(Into::into));
+    pub fn interrupt_after<N: Into<Name>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
+        let after = nodes
+            .into_iter()
+            .map(|n| (n.into(), NodeSetting::InterruptAfter));
+        self.settings.extend(after);
         self
     }
 
     /// Names the graph (used in tracing and drawings; default: the state type's name).
-    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into().into_owned();
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = name.into();
         self
     }
 
@@ -267,10 +267,7 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
         StateGraph {
             nodes: self.nodes,
             edges: self.edges,
-            joins: self.joins,
             routes: self.routes,
-            interrupt_before: self.interrupt_before,
-            interrupt_after: self.interrupt_after,
             settings: self.settings,
             name: self.name,
             _out: PhantomData,

@@ -1,160 +1,169 @@
-//! Lowering a validated builder to a [`Program`].
+//! Lowering a builder to a [`Program`]: names resolved once through a sorted table, edges laid
+//! out in compressed rows, and every problem collected (see `validate.rs` for the checks).
+//!
+//! Compiling is on the path of short-lived graphs (built per request), so it keeps the number
+//! of allocations small and independent of the number of edges.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::builder::{NodeSetting, StateGraph};
-use super::validate::{Outline, validate};
+use super::builder::{Name, NodeSetting, StateGraph};
+use super::validate::{check_names, check_structure};
 use crate::error::GraphError;
 use crate::node::InputKind;
-use crate::pregel::plan::{Dest, JoinDef, NodeExec, NodeId, OutEdges, Program, RouterShape, Shape};
+use crate::pregel::names::NameIndex;
+use crate::pregel::plan::{
+    Dest, JoinDef, NodeExec, NodeId, NodeMeta, OutItem, OutTable, Program, RouterShape, Shape,
+};
 use crate::state::State;
 use crate::types::{END, START};
 
-fn outline<S: State, O>(g: &StateGraph<S, O>) -> Outline {
-    let mut o = Outline {
-        nodes: g
-            .nodes
-            .iter()
-            .map(|n| {
-                (
-                    n.name.clone(),
-                    matches!(n.node.input_kind(), InputKind::Payload(_)),
-                )
-            })
-            .collect(),
-        edges: g.edges.clone(),
-        joins: g.joins.clone(),
-        routes: g
-            .routes
-            .iter()
-            .map(|r| (r.from.clone(), r.targets.clone()))
-            .collect(),
-        ..Outline::default()
-    };
-    for (node, setting) in &g.settings {
-        match setting {
-            NodeSetting::GotoTargets(t) => o.gotos.push((node.clone(), t.clone())),
-            NodeSetting::Defer => o.mentions.push(("defer".into(), node.clone())),
-            NodeSetting::Retry(_) => o.mentions.push(("retry".into(), node.clone())),
-            NodeSetting::Timeout(_) => o.mentions.push(("timeout".into(), node.clone())),
-        }
-    }
-    for n in &g.interrupt_before {
-        o.mentions.push(("interrupt_before".into(), n.clone()));
-    }
-    for n in &g.interrupt_after {
-        o.mentions.push(("interrupt_after".into(), n.clone()));
-    }
-    o
+/// The joins among the settings, as (sources, target), in declaration order (a join's index
+/// in this order is its index in `Shape::joins`).
+fn joins_of(settings: &[(Name, NodeSetting)]) -> impl Iterator<Item = (&[Name], &Name)> {
+    settings.iter().filter_map(|(target, s)| match s {
+        NodeSetting::JoinFrom(sources) => Some((&sources[..], target)),
+        _ => None,
+    })
 }
 
 /// Validates and lowers the builder.
-pub(crate) fn lower<S: State, O>(g: StateGraph<S, O>) -> Result<Program<S>, GraphError> {
-    let problems = validate(&outline(&g));
-    if !problems.is_empty() {
-        return Err(GraphError { problems });
-    }
+pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, GraphError> {
     let n = g.nodes.len();
-    let names: Vec<Arc<str>> = g.nodes.iter().map(|s| Arc::from(s.name.as_str())).collect();
-    let by_name: HashMap<String, NodeId> = g
+    let names: Arc<[Name]> = g
         .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.clone(), i as NodeId))
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.name))
         .collect();
-    let id = |name: &str| by_name.get(name).copied().unwrap_or(0);
+    let index = NameIndex::new(&names);
+    let id = |name: &str| index.find(&names, name);
+    let payload = |i: NodeId| {
+        g.nodes
+            .get(i as usize)
+            .is_some_and(|s| matches!(s.node.input_kind(), InputKind::Payload(_)))
+    };
+    let mut edges = Vec::with_capacity(g.edges.len());
+    let mut problems = check_names(&g, &names, &index, payload, &mut edges);
+
+    // Unknown names were reported above; lowering skips them so that structural problems are
+    // reported in the same pass.
     let dest = |name: &str| {
         if name == END {
-            Dest::End
+            Some(Dest::End)
         } else {
-            Dest::Node(id(name))
+            id(name).map(Dest::Node)
         }
     };
     let src = |name: &str| {
-        if name == START { n } else { id(name) as usize }
+        if name == START {
+            Some(n)
+        } else {
+            id(name).map(|i| i as usize)
+        }
     };
+    let out = OutTable::build(n + 1, |emit| {
+        for &(f, d) in &edges {
+            emit(f, OutItem::To(d));
+        }
+        for (r, spec) in g.routes.iter().enumerate() {
+            if let Some(f) = src(&spec.from) {
+                emit(f, OutItem::Router(r as u32));
+            }
+        }
+        for (j, (sources, _)) in joins_of(&g.settings).enumerate() {
+            for s in sources {
+                if let Some(f) = id(s) {
+                    emit(f as usize, OutItem::Join(j as u32));
+                }
+            }
+        }
+    });
 
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
-    let mut rank = vec![0u32; n];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r as u32;
-    }
-
+    let mut meta = vec![NodeMeta::default(); n];
+    index.ranks(&names, |i, r| meta[i as usize].rank = r);
     let mut exec: Vec<NodeExec<S>> = g
         .nodes
-        .iter()
-        .map(|s| NodeExec {
-            node: s.node.clone(),
-            retry: s.retry.clone(),
-            timeout: s.timeout,
+        .drain(..)
+        .map(|spec| NodeExec {
+            node: spec.node,
+            retry: None,
+            timeout: None,
         })
         .collect();
-    let mut deferred: Vec<bool> = g.nodes.iter().map(|s| s.deferred).collect();
-    let mut goto: Vec<Option<Vec<Dest>>> = vec![None; n];
+    let joins: Vec<JoinDef> = joins_of(&g.settings)
+        .map(|(sources, target)| JoinDef {
+            name: format!(
+                "join:{}:{target}",
+                sources
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .collect::<Vec<&str>>()
+                    .join("+")
+            ),
+            sources: sources.iter().filter_map(|s| id(s)).collect(),
+            target: id(target).unwrap_or(0),
+        })
+        .collect();
+    let mut goto_to = Vec::new();
+    let mut interrupt_before = Vec::new();
+    let mut interrupt_after = Vec::new();
     for (node, setting) in g.settings {
-        let i = id(&node) as usize;
+        let Some(i) = id(&node).map(|i| i as usize) else {
+            continue;
+        };
         match setting {
-            NodeSetting::Defer => deferred[i] = true,
+            NodeSetting::JoinFrom(_) => {}
+            NodeSetting::InterruptBefore => interrupt_before.push(i as NodeId),
+            NodeSetting::InterruptAfter => interrupt_after.push(i as NodeId),
+            NodeSetting::Defer => meta[i].deferred = true,
             NodeSetting::Retry(p) => exec[i].retry = Some(p),
             NodeSetting::Timeout(t) => exec[i].timeout = Some(t),
-            NodeSetting::GotoTargets(t) => goto[i]
-                .get_or_insert_with(Vec::new)
-                .extend(t.iter().map(|x| dest(x))),
+            NodeSetting::GotoTargets(t) => {
+                // A later declaration for the same node replaces an earlier one.
+                let a = goto_to.len() as u32;
+                goto_to.extend(t.iter().filter_map(|x| dest(x)));
+                meta[i].goto = Some((a, goto_to.len() as u32));
+            }
         }
     }
 
-    let mut out = vec![OutEdges::default(); n + 1];
-    for (from, to) in &g.edges {
-        out[src(from)].to.push(dest(to));
-    }
-    let mut joins = Vec::new();
-    for (j, (sources, target)) in g.joins.iter().enumerate() {
-        let sources_ids: Vec<NodeId> = sources.iter().map(|s| id(s)).collect();
-        for &s in &sources_ids {
-            out[s as usize].joins.push(j as u32);
-        }
-        joins.push(JoinDef {
-            name: format!("join:{}:{}", sources.join("+"), target),
-            sources: sources_ids,
-            target: id(target),
-        });
-    }
-    let mut routers = Vec::new();
-    let mut router_fns = Vec::new();
-    for (r, spec) in g.routes.into_iter().enumerate() {
-        out[src(&spec.from)].routers.push(r as u32);
-        let (declared, labels) = match spec.path_map {
-            Some(map) => (
-                map.iter()
-                    .map(|(label, t)| (label.clone(), dest(t)))
+    let routers: Vec<RouterShape> = g
+        .routes
+        .iter()
+        .map(|spec| match &spec.path_map {
+            Some(map) => RouterShape {
+                declared: map
+                    .iter()
+                    .filter_map(|(label, t)| Some((label.clone(), dest(t)?)))
                     .collect(),
-                true,
-            ),
-            None => (
-                spec.targets.iter().map(|t| (t.clone(), dest(t))).collect(),
-                false,
-            ),
-        };
-        routers.push(RouterShape { declared, labels });
-        router_fns.push(spec.router);
+                labels: true,
+            },
+            None => RouterShape {
+                declared: spec
+                    .targets
+                    .iter()
+                    .filter_map(|t| Some((t.clone(), dest(t)?)))
+                    .collect(),
+                labels: false,
+            },
+        })
+        .collect();
+    let shape = Shape {
+        names,
+        index,
+        meta,
+        out,
+        routers,
+        joins,
+        goto_to,
+    };
+    check_structure(&shape, &mut problems);
+    if !problems.is_empty() {
+        return Err(GraphError { problems });
     }
-    let interrupt_before = g.interrupt_before.iter().map(|s| id(s)).collect();
-    let interrupt_after = g.interrupt_after.iter().map(|s| id(s)).collect();
     Ok(Program {
-        shape: Shape {
-            names,
-            by_name,
-            rank,
-            deferred,
-            out,
-            routers,
-            joins,
-            goto,
-        },
+        shape,
         exec,
-        router_fns,
+        router_fns: g.routes.into_iter().map(|r| r.router).collect(),
         interrupt_before,
         interrupt_after,
         name: g.name,

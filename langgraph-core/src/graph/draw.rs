@@ -27,9 +27,10 @@ pub(crate) fn edges(shape: &Shape) -> Vec<(String, String, &'static str, String)
             shape.name(i as u32).to_string()
         }
     };
-    for (i, out) in shape.out.iter().enumerate() {
+    for i in 0..shape.sources() {
+        let out = shape.out(i);
         let from = name_of(i);
-        for d in &out.to {
+        for d in out.to {
             v.push((
                 from.clone(),
                 shape.dest_name(*d).to_string(),
@@ -37,12 +38,12 @@ pub(crate) fn edges(shape: &Shape) -> Vec<(String, String, &'static str, String)
                 String::new(),
             ));
         }
-        for &r in &out.routers {
+        for &r in out.routers {
             if let Some(router) = shape.routers.get(r as usize) {
                 for (label, d) in &router.declared {
                     let to = shape.dest_name(*d).to_string();
                     let label = if router.labels {
-                        label.clone()
+                        label.to_string()
                     } else {
                         String::new()
                     };
@@ -50,7 +51,7 @@ pub(crate) fn edges(shape: &Shape) -> Vec<(String, String, &'static str, String)
                 }
             }
         }
-        if let Some(Some(gotos)) = shape.goto.get(i) {
+        if let Some(gotos) = shape.goto(i as u32) {
             for d in gotos {
                 v.push((
                     from.clone(),
@@ -80,7 +81,7 @@ pub(crate) fn mermaid(shape: &Shape, title: &str) -> String {
     let _ = writeln!(s, "---\ntitle: {title}\n---\nflowchart TD");
     let _ = writeln!(s, "    {}([\"START\"])", node_id(START));
     for (i, name) in shape.names.iter().enumerate() {
-        let suffix = if shape.deferred.get(i).copied().unwrap_or(false) {
+        let suffix = if shape.is_deferred(i as u32) {
             " (deferred)"
         } else {
             ""

@@ -92,7 +92,7 @@ impl Control {
 
     fn trigger(&mut self, shape: &Shape, node: NodeId) {
         let i = node as usize;
-        if shape.deferred.get(i).copied().unwrap_or(false) {
+        if shape.is_deferred(node) {
             if !self.deferred.contains(&node) {
                 self.deferred.push(node);
             }
@@ -109,13 +109,14 @@ impl Control {
     /// Records that `from` (a node id, or `shape.start()` for the input) finished, with the
     /// destinations its routers and command chose.
     pub(crate) fn finished(&mut self, shape: &Shape, from: usize, routes: &[Resolved]) {
-        if let Some(out) = shape.out.get(from) {
-            for d in &out.to {
+        let out = shape.out(from);
+        {
+            for d in out.to {
                 if let Dest::Node(n) = *d {
                     self.trigger(shape, n);
                 }
             }
-            for &j in &out.joins {
+            for &j in out.joins {
                 let Some(join) = shape.joins.get(j as usize) else {
                     continue;
                 };
@@ -152,12 +153,10 @@ impl Control {
             self.pull = std::mem::take(&mut self.deferred);
         }
         if self.pull.len() > 1 {
-            self.pull
-                .sort_unstable_by_key(|&n| shape.rank.get(n as usize).copied().unwrap_or(0));
+            self.pull.sort_unstable_by_key(|&n| shape.rank(n));
         }
         if self.deferred.len() > 1 {
-            self.deferred
-                .sort_unstable_by_key(|&n| shape.rank.get(n as usize).copied().unwrap_or(0));
+            self.deferred.sort_unstable_by_key(|&n| shape.rank(n));
         }
     }
 
@@ -181,7 +180,7 @@ pub(crate) fn resolve_route(
     let declared = |name: &str| r.declared.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
     let undeclared = |name: &str| RouteError::Undeclared {
         target: name.to_string(),
-        declared: r.declared.iter().map(|(n, _)| n.clone()).collect(),
+        declared: r.declared.iter().map(|(n, _)| n.to_string()).collect(),
     };
     for t in targets {
         match t {
@@ -256,41 +255,27 @@ pub(crate) fn resolve_goto(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pregel::plan::{JoinDef, OutEdges, RouterShape};
+    use crate::pregel::plan::{JoinDef, RouterShape};
     use crate::types::SendTo;
 
-    /// nodes a, b, c, d (names given in non-sorted insertion order to test ranking).
-    fn shape(names: &[&str]) -> Shape {
-        let mut sorted: Vec<(usize, &str)> = names.iter().copied().enumerate().collect();
-        sorted.sort_by_key(|(_, n)| *n);
-        let mut rank = vec![0; names.len()];
-        for (r, (i, _)) in sorted.iter().enumerate() {
-            rank[*i] = r as u32;
-        }
-        Shape {
-            names: names.iter().map(|n| Arc::from(*n)).collect(),
-            by_name: names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.to_string(), i as NodeId))
-                .collect(),
-            rank,
-            deferred: vec![false; names.len()],
-            out: vec![OutEdges::default(); names.len() + 1],
-            routers: vec![],
-            joins: vec![],
-            goto: vec![None; names.len()],
-        }
+    fn shape(names: &[&'static str]) -> Shape {
+        Shape::from_lists(names, vec![], vec![], vec![])
     }
 
     #[test]
     fn edge_triggered_tasks_run_once_in_name_order() {
-        let mut s = shape(&["zeta", "alpha", "mid", "join"]);
+        let s = Shape::from_lists(
+            &["zeta", "alpha", "mid", "join"],
+            vec![
+                (4, vec![Dest::Node(0), Dest::Node(1), Dest::Node(2)]),
+                (0, vec![Dest::Node(3)]),
+                (1, vec![Dest::Node(3)]),
+                (2, vec![Dest::Node(3)]),
+            ],
+            vec![],
+            vec![],
+        );
         let st = s.start();
-        s.out[st].to = vec![Dest::Node(0), Dest::Node(1), Dest::Node(2)];
-        for i in 0..3 {
-            s.out[i].to = vec![Dest::Node(3)];
-        }
         let mut c = Control::new(&s);
         c.begin_step();
         c.finished(&s, st, &[]);
@@ -307,17 +292,20 @@ mod tests {
     #[test]
     fn join_waits_across_supersteps_and_resets() {
         // START -> a -> b; START -> c; join([b, c], d)
-        let mut s = shape(&["a", "b", "c", "d"]);
+        let s = Shape::from_lists(
+            &["a", "b", "c", "d"],
+            vec![
+                (4, vec![Dest::Node(0), Dest::Node(2)]),
+                (0, vec![Dest::Node(1)]),
+            ],
+            vec![JoinDef {
+                name: "j".into(),
+                sources: vec![1, 2],
+                target: 3,
+            }],
+            vec![],
+        );
         let st = s.start();
-        s.out[st].to = vec![Dest::Node(0), Dest::Node(2)];
-        s.out[0].to = vec![Dest::Node(1)];
-        s.joins = vec![JoinDef {
-            name: "j".into(),
-            sources: vec![1, 2],
-            target: 3,
-        }];
-        s.out[1].joins = vec![0];
-        s.out[2].joins = vec![0];
         let mut c = Control::new(&s);
         c.begin_step();
         c.finished(&s, st, &[]);
@@ -339,13 +327,18 @@ mod tests {
     #[test]
     fn deferred_node_waits_for_quiescence() {
         // START -> a -> b -> d; START -> c -> d; d deferred
-        let mut s = shape(&["a", "b", "c", "d"]);
+        let s = Shape::from_lists(
+            &["a", "b", "c", "d"],
+            vec![
+                (4, vec![Dest::Node(0), Dest::Node(2)]),
+                (0, vec![Dest::Node(1)]),
+                (1, vec![Dest::Node(3)]),
+                (2, vec![Dest::Node(3)]),
+            ],
+            vec![],
+            vec![3],
+        );
         let st = s.start();
-        s.deferred[3] = true;
-        s.out[st].to = vec![Dest::Node(0), Dest::Node(2)];
-        s.out[0].to = vec![Dest::Node(1)];
-        s.out[1].to = vec![Dest::Node(3)];
-        s.out[2].to = vec![Dest::Node(3)];
         let mut c = Control::new(&s);
         c.begin_step();
         c.finished(&s, st, &[]);

@@ -59,7 +59,7 @@ impl<S: State> Loop<'_, S> {
         } else {
             shape.name(from as NodeId)
         };
-        for &r in &shape.out[from].routers {
+        for &r in shape.out(from).routers {
             let route = (self.prog.router_fns[r as usize])(view);
             resolve_route(shape, r as usize, route.targets(), out)
                 .map_err(|e| self.route_error(name, e))?;
@@ -96,7 +96,7 @@ impl<S: State> Loop<'_, S> {
         let mut after_apply: Vec<usize> = Vec::new();
         for (i, update) in &updates {
             let node = self.tasks[*i].node as usize;
-            if shape.out[node].routers.is_empty() {
+            if shape.out(node).routers.is_empty() {
                 continue;
             }
             if update.is_empty() {
@@ -154,7 +154,7 @@ impl<S: State> Loop<'_, S> {
     ) -> Result<(), RunError> {
         let shape = &self.prog.shape;
         let node = self.tasks[i].node;
-        let declared = shape.goto[node as usize].as_deref();
+        let declared = shape.goto(node);
         resolve_goto(shape, declared, &cmd.goto, out)
             .map_err(|e| self.route_error(shape.name(node), e))
     }

@@ -1,6 +1,6 @@
 //! The engine (Pregel / bulk-synchronous supersteps).
 //!
-//! - [`plan`]: the compiled program (graph lowered to indices);
+//! - [`plan`]: the compiled program (graph lowered to indices); [`names`]: name lookup;
 //! - [`algo`]: **pure** planning of the next superstep's tasks (no async, no state type);
 //! - [`runner`]: running one task (attempts, timeout, interrupt detection);
 //! - [`run_loop`]: the superstep loop (`while tick { execute; commit }`);
@@ -13,6 +13,7 @@
 pub(crate) mod algo;
 pub(crate) mod commit;
 pub(crate) mod events;
+pub(crate) mod names;
 pub(crate) mod persist;
 pub(crate) mod plan;
 pub(crate) mod retry;

@@ -55,8 +55,8 @@ impl<S: State> Loop<'_, S> {
     fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
         let shape = &self.prog.shape;
         let mut routes: Vec<Resolved> = extra.to_vec();
-        if let Some(out) = shape.out.get(from) {
-            for &r in &out.routers {
+        {
+            for &r in shape.out(from).routers {
                 let route = (self.prog.router_fns[r as usize])(&self.state);
                 super::algo::resolve_route(shape, r as usize, route.targets(), &mut routes)
                     .map_err(|e| match e {
