@@ -82,6 +82,65 @@ async fn sync_and_async_store_every_superstep_exit_only_the_end() {
     assert_eq!(out.log.len(), 15);
 }
 
+/// What is stored while the run is still going: the node records, each time it starts, how
+/// many checkpoints the saver holds.
+async fn stored_while_running(d: Durability) -> Vec<(i64, usize)> {
+    let saver = std::sync::Arc::new(InMemorySaver::new());
+    let probe = saver.clone();
+    let g = StateGraph::<Counter>::new()
+        .node("step", move |s: &Counter, ctx: Ctx| {
+            let probe = probe.clone();
+            let n = s.counter + 1;
+            async move {
+                let stored = probe
+                    .list("t", "", &ListOptions::default())
+                    .await
+                    .unwrap()
+                    .len();
+                tokio::task::yield_now().await;
+                CounterUpdate::new()
+                    .counter(n)
+                    .log(vec![format!("{} {stored}", ctx.step())])
+            }
+        })
+        .edge(START, "step")
+        .route(
+            "step",
+            |s: &Counter| if s.counter < 8 { "step" } else { END },
+            ["step", END],
+        )
+        .compile_with_shared(saver)
+        .unwrap();
+    let out = g
+        .invoke(Counter::default(), &RunConfig::thread("t").durability(d))
+        .await
+        .unwrap();
+    out.log
+        .iter()
+        .map(|l| {
+            let (step, n) = l.split_once(' ').unwrap();
+            (step.parse().unwrap(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Durability is about what a crash loses: with `sync` the checkpoint of every superstep is
+/// stored before the next one starts; with `async` at most the newest one is still in flight;
+/// with `exit` nothing is stored before the end (but the input).
+#[tokio::test]
+async fn checkpoints_are_stored_while_the_run_goes_on() {
+    // Superstep k runs after the input checkpoint (step -1) and those of steps 0..k-1.
+    for (step, stored) in stored_while_running(Durability::Sync).await {
+        assert_eq!(stored as i64, step + 1, "sync, step {step}");
+    }
+    for (step, stored) in stored_while_running(Durability::Async).await {
+        assert!(stored as i64 >= step, "async, step {step}: {stored} stored");
+    }
+    for (step, stored) in stored_while_running(Durability::Exit).await {
+        assert!(stored <= 2, "exit, step {step}: {stored} stored");
+    }
+}
+
 #[tokio::test]
 async fn exit_durability_still_resumes_an_interrupt() {
     let g = StateGraph::<Counter>::new()

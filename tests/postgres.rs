@@ -13,57 +13,13 @@
 
 use std::sync::Arc;
 
+use langgraph::PostgresOptions;
 use langgraph::checkpoint::{CheckpointError, conformance};
 use langgraph::prelude::*;
-use langgraph::{PostgresOptions, PostgresSaver};
 
-pub fn url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A saver in a fresh schema (dropped when the test ends).
-pub struct Scoped {
-    pub saver: PostgresSaver,
-    schema: String,
-}
-
-impl Scoped {
-    pub async fn new(tag: &str) -> Self {
-        Self::with(tag, PostgresOptions::default()).await
-    }
-    pub async fn with(tag: &str, opts: PostgresOptions) -> Self {
-        let schema = format!("lgt_{tag}_{}", uuid::Uuid::new_v4().simple());
-        let saver = PostgresSaver::connect_with(&url(), opts.schema(schema.clone()))
-            .await
-            .unwrap();
-        Self { saver, schema }
-    }
-}
-
-impl Drop for Scoped {
-    fn drop(&mut self) {
-        let url = url();
-        let schema = self.schema.clone();
-        // Best effort, on a separate thread (we may be inside a runtime).
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                    )))
-                    .execute(&pool)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+#[path = "support/pg.rs"]
+mod pg;
+use pg::Scoped;
 
 #[tokio::test]
 async fn conformance_postgres() {

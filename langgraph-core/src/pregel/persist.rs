@@ -68,9 +68,30 @@ impl WriteQueue {
         }
     }
 
+    /// Writes queued or in flight.
+    pub(crate) fn len(&self) -> usize {
+        self.queued.len() + usize::from(self.current.is_some())
+    }
+
     /// Waits until every queued write is stored.
     pub(crate) async fn flush(&mut self) -> Result<(), CheckpointError> {
-        poll_fn(|cx| self.poll_drive(cx)).await;
+        self.flush_to(0).await
+    }
+
+    /// Waits until at most `left` writes (the newest) are queued or in flight.
+    pub(crate) async fn flush_to(&mut self, left: usize) -> Result<(), CheckpointError> {
+        poll_fn(|cx| {
+            if self.len() <= left || self.error.is_some() {
+                return Poll::Ready(());
+            }
+            let _ = self.poll_drive(cx);
+            if self.len() <= left || self.error.is_some() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
         match self.error.take() {
             Some(e) => Err(e),
             None => Ok(()),

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -144,6 +145,7 @@ impl<'g, S: State> Loop<'g, S> {
                 StepEnd::Paused(f) => return Ok(f),
                 StepEnd::Committed => self.flush_events().await,
             }
+            self.settle_writes().await?;
             let ran_after = self.tasks.iter().any(|t| self.after[t.node as usize]);
             if ran_after && !(self.control.pull.is_empty() && self.control.push.is_empty()) {
                 return self.finish(Vec::new(), true).await;
@@ -192,6 +194,21 @@ impl<'g, S: State> Loop<'g, S> {
         if let Some(ev) = &mut self.events {
             ev.flush().await;
         }
+    }
+
+    /// After a committed superstep: with durability `sync`, waits until its checkpoint is
+    /// stored; with `async`, lets it be stored while the next superstep runs, but waits for
+    /// anything older (at most one checkpoint is ever in flight, so a slow store slows the run
+    /// instead of piling up unsaved steps in memory).
+    async fn settle_writes(&mut self) -> Result<(), RunError> {
+        if let Some(p) = &mut self.persist {
+            match p.durability {
+                Durability::Sync => p.queue.flush().await?,
+                Durability::Async => p.queue.flush_to(1).await?,
+                Durability::Exit => {}
+            }
+        }
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), RunError> {
@@ -338,13 +355,25 @@ impl<'g, S: State> Loop<'g, S> {
         if todo == 0 {
             return Ok(());
         }
-        // Fast path: one task, nothing to save or stream while it runs.
+        // Fast path: one task, nothing to stream while it runs; the previous checkpoint (if
+        // any is still in flight) is stored meanwhile.
         if todo == 1 && self.events.is_none() {
             if let Some(i) = reused.iter().position(|r| !*r) {
                 let t = &tasks[i];
-                outcomes[i] = Some(
-                    run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i]).await,
-                );
+                let mut fut = pin!(run_task(
+                    &prog.exec[t.node as usize],
+                    task_input(t, state),
+                    &ctxs[i]
+                ));
+                let persist = &mut self.persist;
+                let outcome = poll_fn(|cx| {
+                    if let Some(p) = persist.as_mut() {
+                        let _ = p.queue.poll_drive(cx);
+                    }
+                    fut.as_mut().poll(cx)
+                })
+                .await;
+                outcomes[i] = Some(outcome);
             }
             return Ok(());
         }
