@@ -97,6 +97,50 @@ async fn sqlite_threads_survive_reopening() {
     assert_eq!(hist.len(), 6);
 }
 
+/// A database written by schema version 1 (threads without a claim owner) is upgraded in place
+/// when opened, and its threads go on.
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_on_open() {
+    let path = temp_db("schema-v1");
+    let cfg = RunConfig::thread("t");
+    {
+        let g = chat()
+            .compile_with(SqliteSaver::open(&path).await.unwrap())
+            .unwrap();
+        g.invoke(ChatUpdate::new().messages(vec!["hi".into()]), &cfg)
+            .await
+            .unwrap();
+    }
+    // Rewrite the thread table the way version 1 created it.
+    {
+        let saver = SqliteSaver::open(&path).await.unwrap();
+        let pool = saver.pool();
+        sqlx::raw_sql(
+            "CREATE TABLE old_threads (thread_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
+             INSERT INTO old_threads SELECT thread_id, epoch FROM lg_threads;
+             DROP TABLE lg_threads;
+             ALTER TABLE old_threads RENAME TO lg_threads;
+             UPDATE lg_schema SET version = 1;",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let saver = SqliteSaver::open(&path).await.unwrap();
+    let version: i64 = sqlx::query_scalar("SELECT max(version) FROM lg_schema")
+        .fetch_one(saver.pool())
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    let g = chat().compile_with(saver).unwrap();
+    let out = g
+        .invoke(ChatUpdate::new().messages(vec!["again".into()]), &cfg)
+        .await
+        .unwrap();
+    assert_eq!(out.messages, ["hi", "reply 0", "again", "reply 1"]);
+}
+
 async fn corrupt(path: &std::path::Path, sql: &str) {
     let saver = SqliteSaver::open(path).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))

@@ -52,9 +52,17 @@ fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
                 "sqlite/exit",
                 "sqlite-normal/sync",
                 "sqlite-normal/async",
+                "postgres/sync",
+                "postgres/async",
+                "postgres/exit",
+                "postgres-nosync/sync",
             ],
         ),
-        ("W6", storage::w6, vec!["memory", "sqlite", "sqlite-normal"]),
+        (
+            "W6",
+            storage::w6,
+            vec!["memory", "sqlite", "sqlite-normal", "postgres"],
+        ),
         (
             "W7",
             core::w7,
@@ -74,6 +82,7 @@ fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
                 "sqlite-normal",
                 "sqlite-delta",
                 "sqlite-normal-delta",
+                "postgres",
             ],
         ),
         (

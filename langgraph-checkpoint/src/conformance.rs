@@ -379,6 +379,27 @@ async fn fencing(s: &dyn Checkpointer) -> Check {
         s.claim(&t, 1).await.err().is_some_and(|e| e.is_conflict()),
         "a stale claim() conflicts"
     );
+    // A second claimer that read the same epoch and head as the claim() above: the epoch it
+    // would set is already set, by someone else, and nothing moved the head. It must lose.
+    let twin = put(&t, "", Some(&id2), Fence::claim_from(1), 2, vec![], &[]);
+    ensure!(
+        s.put(twin).await.err().is_some_and(|e| e.is_conflict()),
+        "a claim that lost to claim() conflicts, although epoch and head match"
+    );
+    let twin_writes = PutWrites {
+        thread_id: t.clone(),
+        ns: String::new(),
+        checkpoint_id: id2.clone(),
+        writes: vec![write("task", "__resume__", json!(1))],
+        fence: Fence::claim_from(1),
+    };
+    ensure!(
+        s.put_writes(twin_writes)
+            .await
+            .err()
+            .is_some_and(|e| e.is_conflict()),
+        "claiming writes that lost to claim() conflict"
+    );
     let ok = put(
         &t,
         "",

@@ -28,10 +28,14 @@ mod model;
 mod postgres;
 pub mod resolve;
 mod saver;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod spin;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stats;
 
+/// The attribute for implementing [`Checkpointer`] (its methods are `async`).
+pub use async_trait::async_trait;
 pub use error::CheckpointError;
 pub use memory::InMemorySaver;
 pub use model::{

@@ -264,7 +264,12 @@ impl Checkpointer for InMemorySaver {
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
         let mut threads = self.lock();
-        let t = threads.entry(put.thread_id.clone()).or_default();
+        if !threads.contains_key(&put.thread_id) {
+            threads.insert(put.thread_id.clone(), Default::default());
+        }
+        let Some(t) = threads.get_mut(&put.thread_id) else {
+            return Err(conflict(&put.thread_id, "the thread vanished".to_string()));
+        };
         check_fence(&put.thread_id, t.epoch, &put.fence)?;
         let current_head = t.namespaces.get(&put.ns).and_then(|n| n.head.clone());
         if current_head != put.expected_head {

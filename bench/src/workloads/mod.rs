@@ -1,6 +1,7 @@
 //! The workloads, one module per group, and the states they share.
 
 pub(crate) mod core;
+pub(crate) mod probe;
 pub(crate) mod storage;
 
 use langgraph::prelude::*;

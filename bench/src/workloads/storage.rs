@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use langgraph::prelude::*;
-use langgraph::{SqliteOptions, SqliteSaver, StorageStats, Synchronous};
+use langgraph::{
+    PostgresOptions, PostgresSaver, SqliteOptions, SqliteSaver, StorageStats, Synchronous,
+};
 use serde_json::{Value, json};
 
 use super::{Counter, LOOP_STEPS, Opts, build_loop, runtime};
@@ -21,20 +23,24 @@ type Slot<S, T> = Arc<Mutex<Option<(CompiledGraph<S>, Saver, T)>>>;
 pub(crate) enum Saver {
     Memory(Arc<InMemorySaver>),
     Sqlite(SqliteSaver, PathBuf),
+    Postgres(PostgresSaver),
 }
 
 impl Saver {
     pub(crate) fn shared(&self) -> Arc<dyn Checkpointer> {
-        match self {
+        let s: Arc<dyn Checkpointer> = match self {
             Self::Memory(m) => m.clone(),
             Self::Sqlite(s, _) => Arc::new(s.clone()),
-        }
+            Self::Postgres(s) => Arc::new(s.clone()),
+        };
+        super::probe::Probe::wrap(s)
     }
 
     pub(crate) async fn stats(&self, thread: &str) -> StorageStats {
         match self {
             Self::Memory(m) => m.stats(thread),
             Self::Sqlite(s, _) => s.stats(thread).await.expect("stats"),
+            Self::Postgres(s) => s.stats(thread).await.expect("stats"),
         }
     }
 }
@@ -45,7 +51,15 @@ fn tmp_dir() -> PathBuf {
         .unwrap_or_else(|_| std::env::temp_dir())
 }
 
-/// A fresh saver of `kind` (`memory`, `sqlite`, `sqlite-normal`).
+/// The benchmark database (the same as the Python runner's): `LG_BENCH_PG_DSN`.
+fn pg_dsn() -> String {
+    std::env::var("LG_BENCH_PG_DSN")
+        .unwrap_or_else(|_| "postgresql://bench:bench@127.0.0.1:5432/bench".into())
+}
+
+/// A fresh saver of `kind` (`memory`, `sqlite`, `sqlite-normal`, `postgres`,
+/// `postgres-nosync`): a new SQLite file, or truncated PostgreSQL tables behind one
+/// connection.
 pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
     match kind {
         "memory" => Saver::Memory(Arc::new(InMemorySaver::new())),
@@ -68,6 +82,22 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
             .await
             .expect("open sqlite");
             Saver::Sqlite(s, path)
+        }
+        "postgres" | "postgres-nosync" => {
+            let opts = PostgresOptions::default()
+                .max_connections(1)
+                .synchronous_commit_off(kind == "postgres-nosync")
+                .spin(std::time::Duration::from_micros(
+                    std::env::var("SPIN")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0),
+                ));
+            let s = PostgresSaver::connect_with(&pg_dsn(), opts)
+                .await
+                .expect("connect to PostgreSQL (LG_BENCH_PG_DSN)");
+            s.truncate().await.expect("truncate");
+            Saver::Postgres(s)
         }
         other => panic!("unknown saver {other}"),
     }
@@ -130,6 +160,7 @@ pub(crate) fn w5(variant: &str, o: &Opts) -> Case {
     let base = match kind {
         "none" => 50,
         "memory" => 20,
+        "postgres" | "postgres-nosync" => 5,
         _ => 10,
     };
     let n = o.n(base);
@@ -260,6 +291,7 @@ pub(crate) fn w6(variant: &str, o: &Opts) -> Case {
                 assert!(!out2.is_interrupted() && out2.counter == 3 && out2.answer == "yes");
             }
         });
+        super::probe::report(n as f64);
         BTreeMap::from([
             (
                 "us_per_first_invoke".to_string(),

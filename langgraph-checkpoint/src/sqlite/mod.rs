@@ -12,6 +12,7 @@
 
 mod read;
 mod schema;
+mod write;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,10 +24,9 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Row};
 
 use crate::error::CheckpointError;
-use crate::model::{
-    CheckpointTuple, Fence, Head, ListOptions, PendingWrite, PutCheckpoint, PutWrites,
-};
+use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites};
 use crate::saver::Checkpointer;
+use crate::spin::spin;
 use crate::stats::StorageStats;
 
 /// How much SQLite waits for the disk at each commit.
@@ -51,6 +51,10 @@ pub struct SqliteOptions {
     pub max_connections: u32,
     /// How long a writer waits for the database lock held by another connection or process.
     pub busy_timeout: Duration,
+    /// How long a caller polls a statement in flight before it parks its thread (statements
+    /// run on the connection's worker thread; a short statement is back before a parked
+    /// thread would be woken). Zero always parks.
+    pub spin: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -59,6 +63,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             max_connections: 4,
             busy_timeout: Duration::from_secs(10),
+            spin: DEFAULT_SPIN,
         }
     }
 }
@@ -79,7 +84,15 @@ impl SqliteOptions {
         self.busy_timeout = d;
         self
     }
+    /// Sets how long a caller polls a statement in flight before parking.
+    pub fn spin(mut self, d: Duration) -> Self {
+        self.spin = d;
+        self
+    }
 }
+
+/// About one statement without an fsync.
+const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 
 /// Checkpoints in a SQLite file.
 ///
@@ -96,6 +109,7 @@ impl SqliteOptions {
 #[derive(Debug, Clone)]
 pub struct SqliteSaver {
     pool: SqlitePool,
+    spin: Duration,
 }
 
 pub(crate) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> CheckpointError {
@@ -124,12 +138,19 @@ impl SqliteSaver {
             })
             .busy_timeout(options.busy_timeout)
             .foreign_keys(false);
+        // A local file cannot drop its connection: no ping before each use (it would double
+        // the round trips to the connection's worker thread), and one connection stays open.
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            .min_connections(1)
+            .idle_timeout(None)
+            .test_before_acquire(false)
             .connect_with(connect)
             .await
             .map_err(backend("open"))?;
-        Self::from_pool(pool).await
+        let mut saver = Self::from_pool(pool).await?;
+        saver.spin = options.spin;
+        Ok(saver)
     }
 
     /// A private in-memory database (one connection), for tests.
@@ -140,6 +161,7 @@ impl SqliteSaver {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .test_before_acquire(false)
             .connect_with(connect)
             .await
             .map_err(backend("open"))?;
@@ -150,7 +172,10 @@ impl SqliteSaver {
     /// needed.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self, CheckpointError> {
         schema::migrate(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            spin: DEFAULT_SPIN,
+        })
     }
 
     /// The connection pool.
@@ -199,84 +224,10 @@ impl SqliteSaver {
     }
 }
 
-fn conflict(thread_id: &str, detail: impl Into<String>) -> CheckpointError {
-    CheckpointError::Conflict {
-        thread_id: thread_id.to_string(),
-        detail: detail.into(),
-    }
-}
-
-fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, CheckpointError> {
-    serde_json::to_string(v).map_err(|source| CheckpointError::Serialize {
-        what: what.to_string(),
-        source,
-    })
-}
-
-/// The claim statement: bumps the epoch if it is still `fence.epoch - 1`.
-const CLAIM: &str = "INSERT INTO lg_threads (thread_id, epoch) VALUES (?1, ?2) \
-     ON CONFLICT (thread_id) DO UPDATE SET epoch = excluded.epoch WHERE lg_threads.epoch = ?3";
-
-/// Inserts a checkpoint if the writer's epoch is current and its expected head is still the
-/// newest checkpoint of the namespace.
-const PUT: &str = "INSERT INTO lg_checkpoints \
-     (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
-     WHERE (SELECT epoch FROM lg_threads WHERE thread_id = ?1) = ?8 \
-       AND (SELECT max(checkpoint_id) FROM lg_checkpoints WHERE thread_id = ?1 AND ns = ?2) IS ?9";
-
-/// Upserts writes (a JSON array) if the writer's epoch is current.
-const WRITES: &str = "INSERT INTO lg_writes \
-     (thread_id, ns, checkpoint_id, task_id, channel, task_name, value) \
-     SELECT ?1, ?2, ?3, j.value ->> '$.task_id', j.value ->> '$.channel', \
-            j.value ->> '$.task_name', j.value -> '$.value' \
-     FROM json_each(?4) AS j \
-     WHERE (SELECT epoch FROM lg_threads WHERE thread_id = ?1) = ?5 \
-     ON CONFLICT (thread_id, ns, checkpoint_id, task_id, channel) \
-     DO UPDATE SET value = excluded.value, task_name = excluded.task_name";
-
-async fn claim_in<'c, E: sqlx::SqliteExecutor<'c>>(
-    ex: E,
-    thread_id: &str,
-    epoch: i64,
-) -> Result<bool, CheckpointError> {
-    let r = sqlx::query(CLAIM)
-        .bind(thread_id)
-        .bind(epoch)
-        .bind(epoch - 1)
-        .execute(ex)
-        .await
-        .map_err(backend("claim"))?;
-    Ok(r.rows_affected() == 1)
-}
-
-async fn writes_in<'c, E: sqlx::SqliteExecutor<'c>>(
-    ex: E,
-    thread_id: &str,
-    ns: &str,
-    checkpoint_id: &str,
-    writes: &[PendingWrite],
-    epoch: i64,
-) -> Result<bool, CheckpointError> {
-    if writes.is_empty() {
-        return Ok(true);
-    }
-    let r = sqlx::query(WRITES)
-        .bind(thread_id)
-        .bind(ns)
-        .bind(checkpoint_id)
-        .bind(to_json("pending writes", &writes)?)
-        .bind(epoch)
-        .execute(ex)
-        .await
-        .map_err(backend("put_writes"))?;
-    Ok(r.rows_affected() as usize == writes.len())
-}
-
 #[async_trait::async_trait]
 impl Checkpointer for SqliteSaver {
     async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
-        read::head(&self.pool, thread_id, ns).await
+        spin(self.spin, read::head(&self.pool, thread_id, ns)).await
     }
 
     async fn get(
@@ -285,7 +236,11 @@ impl Checkpointer for SqliteSaver {
         ns: &str,
         checkpoint_id: &str,
     ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-        read::tuple(&self.pool, thread_id, ns, checkpoint_id).await
+        spin(
+            self.spin,
+            read::tuple(&self.pool, thread_id, ns, checkpoint_id),
+        )
+        .await
     }
 
     async fn list(
@@ -294,150 +249,22 @@ impl Checkpointer for SqliteSaver {
         ns: &str,
         opts: &ListOptions,
     ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-        read::list(&self.pool, thread_id, ns, opts).await
+        spin(self.spin, read::list(&self.pool, thread_id, ns, opts)).await
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
-        if claim_in(&self.pool, thread_id, seen_epoch + 1).await? {
-            Ok(Fence {
-                epoch: seen_epoch + 1,
-                claim: false,
-            })
-        } else {
-            Err(conflict(thread_id, "another run claimed the thread first"))
-        }
+        spin(self.spin, write::claim(&self.pool, thread_id, seen_epoch)).await
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        let mut blobs = serde_json::Map::new();
-        for b in &put.blobs {
-            let v =
-                serde_json::to_value(&b.value).map_err(|source| CheckpointError::Serialize {
-                    what: format!("channel `{}`", b.channel),
-                    source,
-                })?;
-            blobs.insert(b.channel.clone(), v);
-        }
-        let id = put.checkpoint.id.clone();
-        let statement = sqlx::query(PUT)
-            .bind(put.thread_id.clone())
-            .bind(put.ns.clone())
-            .bind(id.clone())
-            .bind(put.parent_id.clone())
-            .bind(to_json("a checkpoint", &put.checkpoint)?)
-            .bind(to_json("checkpoint metadata", &put.metadata)?)
-            .bind(serde_json::Value::Object(blobs).to_string())
-            .bind(put.fence.epoch)
-            .bind(put.expected_head.clone());
-        let simple = !put.fence.claim && put.parent_writes.is_empty();
-        let inserted = if simple {
-            // One statement: atomic on its own, one commit.
-            statement
-                .execute(&self.pool)
-                .await
-                .map_err(backend("put"))?
-                .rows_affected()
-        } else {
-            let mut tx = self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(backend("put"))?;
-            if put.fence.claim && !claim_in(&mut *tx, &put.thread_id, put.fence.epoch).await? {
-                return Err(conflict(
-                    &put.thread_id,
-                    "another run claimed the thread first",
-                ));
-            }
-            let n = statement
-                .execute(&mut *tx)
-                .await
-                .map_err(backend("put"))?
-                .rows_affected();
-            if n == 1
-                && let Some(parent) = &put.parent_id
-                && !writes_in(
-                    &mut *tx,
-                    &put.thread_id,
-                    &put.ns,
-                    parent,
-                    &put.parent_writes,
-                    put.fence.epoch,
-                )
-                .await?
-            {
-                return Err(conflict(&put.thread_id, "the writer's epoch is stale"));
-            }
-            if n == 1 {
-                tx.commit().await.map_err(backend("put"))?;
-            }
-            n
-        };
-        if inserted == 1 {
-            Ok(())
-        } else {
-            Err(conflict(
-                &put.thread_id,
-                format!(
-                    "checkpoint {id} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
-                    put.expected_head, put.fence.epoch
-                ),
-            ))
-        }
+        spin(self.spin, write::put(&self.pool, put)).await
     }
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
-        let ok = if w.fence.claim {
-            let mut tx = self
-                .pool
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(backend("put_writes"))?;
-            let ok = claim_in(&mut *tx, &w.thread_id, w.fence.epoch).await?
-                && writes_in(
-                    &mut *tx,
-                    &w.thread_id,
-                    &w.ns,
-                    &w.checkpoint_id,
-                    &w.writes,
-                    w.fence.epoch,
-                )
-                .await?;
-            if ok {
-                tx.commit().await.map_err(backend("put_writes"))?;
-            }
-            ok
-        } else {
-            writes_in(
-                &self.pool,
-                &w.thread_id,
-                &w.ns,
-                &w.checkpoint_id,
-                &w.writes,
-                w.fence.epoch,
-            )
-            .await?
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(conflict(&w.thread_id, "the writer's epoch is stale"))
-        }
+        spin(self.spin, write::put_writes(&self.pool, w)).await
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
-        let mut tx = self.pool.begin().await.map_err(backend("delete_thread"))?;
-        for sql in [
-            "DELETE FROM lg_writes WHERE thread_id = ?1",
-            "DELETE FROM lg_checkpoints WHERE thread_id = ?1",
-            "DELETE FROM lg_threads WHERE thread_id = ?1",
-        ] {
-            sqlx::query(sql)
-                .bind(thread_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend("delete_thread"))?;
-        }
-        tx.commit().await.map_err(backend("delete_thread"))
+        spin(self.spin, write::delete_thread(&self.pool, thread_id)).await
     }
 }

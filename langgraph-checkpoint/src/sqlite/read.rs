@@ -14,11 +14,28 @@ use crate::model::{
 };
 use crate::resolve::resolve_chain;
 
-/// Every blob on the delta chains of `versions` (a JSON object channel -> version).
-const CHAINS: &str = "
-WITH RECURSIVE chain(channel, cid, blob) AS (
+/// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) in one statement, as
+/// rows `(kind, a, b, c, d, e)`: kind 0 is the thread's epoch (`a`); kind 1 the checkpoint
+/// (`a` id, `b` parent, `c` checkpoint, `d` metadata); kind 2 a blob on the delta chain of a
+/// channel version it references (`a` channel, `b` version, `c` blob); kind 3 a pending write
+/// (`a` task, `b` task name, `c` channel, `d` value, `e` order). One round trip to the
+/// connection's worker instead of four.
+const TUPLE: &str = "
+WITH RECURSIVE
+target(id) AS (
+    SELECT coalesce(?3, (SELECT max(checkpoint_id) FROM lg_checkpoints
+                         WHERE thread_id = ?1 AND ns = ?2))
+),
+cp AS (
+    SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
+    FROM lg_checkpoints AS c, target
+    WHERE c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = target.id
+),
+chain(channel, cid, blob) AS (
     SELECT v.key, v.value, c.blobs -> ('$.\"' || v.key || '\"')
-    FROM json_each(?3) AS v
+    FROM cp,
+         json_each(CASE WHEN json_valid(cp.checkpoint)
+                        THEN cp.checkpoint -> '$.channel_versions' ELSE '{}' END) AS v
     JOIN lg_checkpoints AS c
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = v.value
     UNION ALL
@@ -28,7 +45,12 @@ WITH RECURSIVE chain(channel, cid, blob) AS (
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = chain.blob ->> '$.base'
     WHERE chain.blob ->> '$.kind' = 'delta'
 )
-SELECT channel, cid, blob FROM chain";
+SELECT 0, (SELECT epoch FROM lg_threads WHERE thread_id = ?1), NULL, NULL, NULL, NULL
+UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint, metadata, NULL FROM cp
+UNION ALL SELECT 2, channel, cid, blob, NULL, NULL FROM chain
+UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
+    FROM lg_writes AS w, target
+    WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id";
 
 fn corrupt(
     thread_id: &str,
@@ -48,25 +70,8 @@ pub(super) async fn head(
     thread_id: &str,
     ns: &str,
 ) -> Result<Head, CheckpointError> {
-    let row = sqlx::query(
-        "SELECT (SELECT epoch FROM lg_threads WHERE thread_id = ?1), \
-                (SELECT max(checkpoint_id) FROM lg_checkpoints WHERE thread_id = ?1 AND ns = ?2)",
-    )
-    .bind(thread_id)
-    .bind(ns)
-    .fetch_one(pool)
-    .await
-    .map_err(backend("head"))?;
-    let epoch: Option<i64> = row.try_get(0).map_err(backend("head"))?;
-    let id: Option<String> = row.try_get(1).map_err(backend("head"))?;
-    let checkpoint = match id {
-        Some(id) => tuple(pool, thread_id, ns, &id).await?,
-        None => None,
-    };
-    Ok(Head {
-        epoch: epoch.unwrap_or(0),
-        checkpoint,
-    })
+    let (epoch, checkpoint) = load(pool, thread_id, ns, None).await?;
+    Ok(Head { epoch, checkpoint })
 }
 
 /// Parses a stored checkpoint, checking its format version.
@@ -91,96 +96,112 @@ pub(super) async fn tuple(
     ns: &str,
     checkpoint_id: &str,
 ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-    let Some(row) = sqlx::query(
-        "SELECT parent_id, checkpoint, metadata FROM lg_checkpoints \
-         WHERE thread_id = ?1 AND ns = ?2 AND checkpoint_id = ?3",
-    )
-    .bind(thread_id)
-    .bind(ns)
-    .bind(checkpoint_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(backend("get"))?
-    else {
-        return Ok(None);
+    Ok(load(pool, thread_id, ns, Some(checkpoint_id)).await?.1)
+}
+
+/// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is `None`).
+async fn load(
+    pool: &SqlitePool,
+    thread_id: &str,
+    ns: &str,
+    checkpoint_id: Option<&str>,
+) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+    let rows = sqlx::query(TUPLE)
+        .bind(thread_id)
+        .bind(ns)
+        .bind(checkpoint_id)
+        .fetch_all(pool)
+        .await
+        .map_err(backend("get"))?;
+    let text = |r: &sqlx::sqlite::SqliteRow, i: usize| -> Result<Option<String>, CheckpointError> {
+        r.try_get(i).map_err(backend("get"))
     };
-    let parent_id: Option<String> = row.try_get(0).map_err(backend("get"))?;
-    let text: String = row.try_get(1).map_err(backend("get"))?;
-    let meta: String = row.try_get(2).map_err(backend("get"))?;
-    let checkpoint = parse_checkpoint(thread_id, checkpoint_id, &text)?;
-    let metadata: CheckpointMetadata = serde_json::from_str(&meta)
-        .map_err(|e| corrupt(thread_id, checkpoint_id, format!("metadata: {e}")))?;
-
-    let mut values = BTreeMap::new();
-    if !checkpoint.channel_versions.is_empty() {
-        let versions = serde_json::to_string(&checkpoint.channel_versions)
-            .map_err(|e| corrupt(thread_id, checkpoint_id, e))?;
-        let rows = sqlx::query(CHAINS)
-            .bind(thread_id)
-            .bind(ns)
-            .bind(versions)
-            .fetch_all(pool)
-            .await
-            .map_err(backend("get"))?;
-        let mut by_channel: HashMap<String, HashMap<String, BlobValue>> = HashMap::new();
-        for r in rows {
-            let channel: String = r.try_get(0).map_err(backend("get"))?;
-            let cid: String = r.try_get(1).map_err(backend("get"))?;
-            let blob: Option<String> = r.try_get(2).map_err(backend("get"))?;
-            let Some(blob) = blob else {
-                return Err(corrupt(
-                    thread_id,
-                    &cid,
-                    format!("no stored value for channel `{channel}`"),
+    let mut epoch = 0;
+    let mut cp: Option<(String, Option<String>, String, String)> = None;
+    let mut by_channel: HashMap<String, HashMap<String, BlobValue>> = HashMap::new();
+    let mut writes: Vec<(i64, PendingWrite)> = Vec::new();
+    let mut bad_blob: Option<(String, String)> = None;
+    for r in &rows {
+        let kind: i64 = r.try_get(0).map_err(backend("get"))?;
+        match kind {
+            0 => {
+                epoch = r
+                    .try_get::<Option<i64>, _>(1)
+                    .map_err(backend("get"))?
+                    .unwrap_or(0)
+            }
+            1 => {
+                cp = Some((
+                    text(r, 1)?.unwrap_or_default(),
+                    text(r, 2)?,
+                    text(r, 3)?.unwrap_or_default(),
+                    text(r, 4)?.unwrap_or_default(),
+                ))
+            }
+            2 => {
+                let channel = text(r, 1)?.unwrap_or_default();
+                let cid = text(r, 2)?.unwrap_or_default();
+                match text(r, 3)?.map(|b| serde_json::from_str::<BlobValue>(&b)) {
+                    Some(Ok(b)) => {
+                        by_channel.entry(channel).or_default().insert(cid, b);
+                    }
+                    Some(Err(e)) => {
+                        bad_blob.get_or_insert((cid, format!("channel `{channel}`: {e}")));
+                    }
+                    None => {
+                        bad_blob.get_or_insert((
+                            cid,
+                            format!("no stored value for channel `{channel}`"),
+                        ));
+                    }
+                }
+            }
+            _ => {
+                let order: i64 = r.try_get(5).map_err(backend("get"))?;
+                let id = cp.as_ref().map_or("", |c| c.0.as_str()).to_string();
+                let value = text(r, 4)?.unwrap_or_default();
+                writes.push((
+                    order,
+                    PendingWrite {
+                        task_id: text(r, 1)?.unwrap_or_default(),
+                        task_name: text(r, 2)?.unwrap_or_default(),
+                        channel: text(r, 3)?.unwrap_or_default(),
+                        value: serde_json::from_str(&value)
+                            .map_err(|e| corrupt(thread_id, &id, format!("pending write: {e}")))?,
+                    },
                 ));
-            };
-            let b: BlobValue = serde_json::from_str(&blob)
-                .map_err(|e| corrupt(thread_id, &cid, format!("channel `{channel}`: {e}")))?;
-            by_channel.entry(channel).or_default().insert(cid, b);
-        }
-        for (channel, version) in &checkpoint.channel_versions {
-            let blobs = by_channel.get(channel).cloned().unwrap_or_default();
-            let v = resolve_chain(version, &blobs).map_err(|e| {
-                corrupt(
-                    thread_id,
-                    checkpoint_id,
-                    format!("channel `{channel}`: {e}"),
-                )
-            })?;
-            values.insert(channel.clone(), v);
+            }
         }
     }
-
-    let writes = sqlx::query(
-        "SELECT task_id, task_name, channel, value FROM lg_writes \
-         WHERE thread_id = ?1 AND ns = ?2 AND checkpoint_id = ?3 ORDER BY rowid",
-    )
-    .bind(thread_id)
-    .bind(ns)
-    .bind(checkpoint_id)
-    .fetch_all(pool)
-    .await
-    .map_err(backend("get"))?;
-    let mut pending_writes = Vec::with_capacity(writes.len());
-    for w in writes {
-        let value: String = w.try_get(3).map_err(backend("get"))?;
-        pending_writes.push(PendingWrite {
-            task_id: w.try_get(0).map_err(backend("get"))?,
-            task_name: w.try_get(1).map_err(backend("get"))?,
-            channel: w.try_get(2).map_err(backend("get"))?,
-            value: serde_json::from_str(&value)
-                .map_err(|e| corrupt(thread_id, checkpoint_id, format!("pending write: {e}")))?,
-        });
+    let Some((id, parent_id, text, meta)) = cp else {
+        return Ok((epoch, None));
+    };
+    if let Some((cid, reason)) = bad_blob {
+        return Err(corrupt(thread_id, &cid, reason));
     }
-    Ok(Some(CheckpointTuple {
-        thread_id: thread_id.to_string(),
-        ns: ns.to_string(),
-        checkpoint,
-        metadata,
-        parent_id,
-        values,
-        pending_writes,
-    }))
+    let checkpoint = parse_checkpoint(thread_id, &id, &text)?;
+    let metadata: CheckpointMetadata = serde_json::from_str(&meta)
+        .map_err(|e| corrupt(thread_id, &id, format!("metadata: {e}")))?;
+    let mut values = BTreeMap::new();
+    for (channel, version) in &checkpoint.channel_versions {
+        let blobs = by_channel.remove(channel).unwrap_or_default();
+        let v = resolve_chain(version, &blobs)
+            .map_err(|e| corrupt(thread_id, &id, format!("channel `{channel}`: {e}")))?;
+        values.insert(channel.clone(), v);
+    }
+    writes.sort_by_key(|(order, _)| *order);
+    Ok((
+        epoch,
+        Some(CheckpointTuple {
+            thread_id: thread_id.to_string(),
+            ns: ns.to_string(),
+            checkpoint,
+            metadata,
+            parent_id,
+            values,
+            pending_writes: writes.into_iter().map(|(_, w)| w).collect(),
+        }),
+    ))
 }
 
 /// Checkpoints of a namespace, newest first, filtered and limited.

@@ -6,13 +6,17 @@ use super::backend;
 use crate::error::CheckpointError;
 
 /// The schema version this build creates and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+///
+/// - 1: threads, checkpoints, writes.
+/// - 2: `lg_threads.owner`, the token of the claim that set the epoch.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS lg_schema (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS lg_threads (
     thread_id TEXT PRIMARY KEY,
-    epoch     INTEGER NOT NULL
+    epoch     INTEGER NOT NULL,
+    owner     TEXT
 );
 CREATE TABLE IF NOT EXISTS lg_checkpoints (
     thread_id     TEXT NOT NULL,
@@ -63,6 +67,17 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<(), CheckpointError> {
                 found: v as u32,
                 supported: SCHEMA_VERSION as u32,
             });
+        }
+        Some(1) => {
+            sqlx::query("ALTER TABLE lg_threads ADD COLUMN owner TEXT")
+                .execute(&mut *tx)
+                .await
+                .map_err(backend("migrate"))?;
+            sqlx::query("UPDATE lg_schema SET version = ?1")
+                .bind(SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend("migrate"))?;
         }
         Some(_) => {}
     }
