@@ -23,12 +23,20 @@ done
 [[ ${#WLS[@]} -gt 0 ]] || WLS=(W1 W2 W3 W4 W5 W6 W7 W8 W9 W10)
 OUT=${OUT:-$ROOT/bench/out/$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)   # the Python runner runs from another directory
 
 if [[ ! -x "$VENV/bin/python" ]]; then
   echo "creating $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q langgraph==1.2.22 langgraph-checkpoint-sqlite==3.1.2 \
     langgraph-checkpoint-postgres==3.2.0 "psycopg[binary]"
+fi
+# PostgreSQL variants: the server of the tests, and the benchmark database both runners use.
+. "$ROOT/scripts/postgres.sh"
+export LG_BENCH_PG_DSN=${LG_BENCH_PG_DSN:-postgresql://bench:bench@127.0.0.1:5432/bench}
+if ! psql -q "$LG_BENCH_PG_DSN" -c 'SELECT 1' >/dev/null 2>&1; then
+  psql -q "$DATABASE_URL" -c "CREATE ROLE bench LOGIN PASSWORD 'bench'" >/dev/null 2>&1 || true
+  psql -q "$DATABASE_URL" -c "CREATE DATABASE bench OWNER bench" >/dev/null 2>&1 || true
 fi
 (cd "$ROOT" && cargo build --release -q -p langgraph-bench)
 RS=$ROOT/target/release/langgraph-bench
@@ -40,11 +48,13 @@ fi
 
 # Variants this crate runs for workload $1.
 variants() { "$RS" --list "$1"; }
+# Those the Python runner knows (ours adds `async+tracing` and `messages/async`).
+py_variants() { variants "$1" | grep -v -e '+' -e '^messages/'; }
 
 for w in "${WLS[@]}"; do
   echo "== $w" >&2
   pyargs=()
-  for v in $(variants "$w"); do pyargs+=(--variant "$v"); done
+  for v in $(py_variants "$w"); do pyargs+=(--variant "$v"); done
   (cd "$REF/.." && "$VENV/bin/python" bench/python/run.py "$w" "${pyargs[@]}" --reps "$REPS" \
      --json "$OUT/py-before-$w.json") >/dev/null 2>&1 || echo "python $w failed" >&2
   "$RS" "$w" --reps "$REPS" --json "$OUT/rs-$w.json" >&2

@@ -23,7 +23,7 @@ type Runner = fn(&str, &Opts) -> measure::Case;
 fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
     vec![
         ("W1", core::w1 as Runner, vec!["sync", "async", "compile"]),
-        ("W2", core::w2, vec!["sync", "async"]),
+        ("W2", core::w2, vec!["sync", "async", "async+tracing"]),
         (
             "W3",
             core::w3,
@@ -71,7 +71,12 @@ fn workloads() -> Vec<(&'static str, Runner, Vec<&'static str>)> {
         (
             "W8",
             core::w8,
-            vec!["updates/sync", "updates/async", "values/sync"],
+            vec![
+                "updates/sync",
+                "updates/async",
+                "values/sync",
+                "messages/async",
+            ],
         ),
         (
             "W9",

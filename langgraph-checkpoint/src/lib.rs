@@ -41,7 +41,7 @@ pub use memory::InMemorySaver;
 pub use model::{
     Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, ERROR, FORMAT_VERSION, Fence,
     Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutWrites, RESUME,
-    SendRecord, Source, WRITES, new_checkpoint_id, next_checkpoint_id,
+    RESUME_MAP, SendRecord, Source, WRITES, new_checkpoint_id, next_checkpoint_id,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresSaver};

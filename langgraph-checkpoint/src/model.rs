@@ -22,7 +22,11 @@ pub const INTERRUPT: &str = "__interrupt__";
 pub const RESUME: &str = "__resume__";
 /// Pending-write channel holding the error a task failed with.
 pub const ERROR: &str = "__error__";
-/// Pending-write channel prefix for journaled side effects (`__journal__:<key>`).
+/// Pending-write channel holding answers to interrupts of subgraphs a task called, by
+/// interrupt id (a JSON object).
+pub const RESUME_MAP: &str = "__resume_map__";
+/// Pending-write channel holding a task's journaled side-effect results, by key (a JSON
+/// object).
 pub const JOURNAL: &str = "__journal__";
 
 /// Creates a new checkpoint id: a UUID v7, so ids sort by creation time.

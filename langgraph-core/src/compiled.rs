@@ -22,6 +22,7 @@ use crate::pregel::events::EventTx;
 use crate::pregel::plan::Program;
 use crate::pregel::run_loop::{Finished, Loop};
 use crate::pregel::start::run;
+use crate::report::RunReport;
 use crate::snapshot::StateSnapshot;
 use crate::state::{FromState, State, StateUpdate};
 use crate::stream::{StreamEvent, StreamModes};
@@ -73,6 +74,8 @@ pub struct RunOutput<O> {
     pub paused: bool,
     /// The last checkpoint of the run, with a checkpointer.
     pub checkpoint_id: Option<String>,
+    /// What the run did, per node (tasks, latency, retries, errors, LLM usage).
+    pub report: RunReport,
 }
 
 /// A run's result as an enum, for `match`.
@@ -140,6 +143,7 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
             interrupts: f.interrupts,
             paused: f.paused,
             checkpoint_id: f.checkpoint_id,
+            report: f.report,
         }
     }
 
@@ -228,10 +232,11 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
             .thread_id
             .as_deref()
             .ok_or(RunError::NoThread("get_state"))?;
-        let head = saver.head(thread, "").await?;
+        let ns = config.checkpoint_ns.as_deref().unwrap_or("");
+        let head = saver.head(thread, ns).await?;
         let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
         let tuple = match &config.checkpoint_id {
-            Some(id) if Some(id) != head_id.as_ref() => saver.get(thread, "", id).await?,
+            Some(id) if Some(id) != head_id.as_ref() => saver.get(thread, ns, id).await?,
             _ => head.checkpoint,
         };
         match tuple {
@@ -256,7 +261,11 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
             .as_deref()
             .ok_or(RunError::NoThread("state_history"))?;
         saver
-            .list(thread, "", options)
+            .list(
+                thread,
+                config.checkpoint_ns.as_deref().unwrap_or(""),
+                options,
+            )
             .await?
             .iter()
             .map(|t| StateSnapshot::from_tuple(t, false))

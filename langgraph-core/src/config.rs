@@ -42,6 +42,10 @@ pub struct RunConfig {
     /// Run from this checkpoint of the thread instead of its latest (time travel: the run
     /// continues as a fork of that checkpoint).
     pub checkpoint_id: Option<String>,
+    /// The namespace the state API reads (`get_state`, `state_history`): a subgraph's, to
+    /// inspect the subgraph run a task called (see
+    /// [`TaskSnapshot::subgraph_ns`](crate::TaskSnapshot::subgraph_ns)). Runs ignore it.
+    pub checkpoint_ns: Option<String>,
     /// The most supersteps this run may execute. A run that still has work after that many
     /// supersteps stops with [`RunError::RecursionLimit`](crate::RunError); the supersteps
     /// it completed are checkpointed. The input step does not count. Default
@@ -63,6 +67,8 @@ pub struct RunConfig {
     pub run_name: Option<String>,
     /// The run id (default: a fresh UUID per run).
     pub run_id: Option<String>,
+    /// Ceilings on LLM spending (enforced by the LLM layer before every call).
+    pub budget: Option<crate::report::Budget>,
 }
 
 impl Default for RunConfig {
@@ -70,6 +76,7 @@ impl Default for RunConfig {
         Self {
             thread_id: None,
             checkpoint_id: None,
+            checkpoint_ns: None,
             recursion_limit: DEFAULT_RECURSION_LIMIT,
             max_concurrency: None,
             durability: Durability::default(),
@@ -79,6 +86,7 @@ impl Default for RunConfig {
             metadata: Map::new(),
             run_name: None,
             run_id: None,
+            budget: None,
         }
     }
 }
@@ -103,6 +111,18 @@ impl RunConfig {
     /// Runs from checkpoint `id` of the thread (time travel).
     pub fn checkpoint_id(mut self, id: impl Into<String>) -> Self {
         self.checkpoint_id = Some(id.into());
+        self
+    }
+
+    /// Sets ceilings on LLM spending for the run.
+    pub fn budget(mut self, budget: crate::report::Budget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Reads namespace `ns` with the state API (a subgraph's).
+    pub fn checkpoint_ns(mut self, ns: impl Into<String>) -> Self {
+        self.checkpoint_ns = Some(ns.into());
         self
     }
 

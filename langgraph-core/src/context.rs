@@ -1,9 +1,10 @@
 //! `Ctx`: what a running node can ask of the engine.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures::future::BoxFuture;
+use langgraph_checkpoint::Checkpointer;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,23 +12,39 @@ use serde_json::Value;
 
 use crate::config::RunConfig;
 use crate::error::NodeError;
+use crate::journal::JournalTarget;
+use crate::pregel::events::EventSink;
+use crate::report::{Budget, Usage};
+use crate::stream::StreamModes;
 use crate::types::Interrupt;
-
-/// Receives custom events from nodes (implemented by the stream of a run).
-pub(crate) trait CustomSink: Send + Sync {
-    fn custom<'a>(&'a self, ns: &'a str, node: &'a str, payload: Value) -> BoxFuture<'a, ()>;
-}
+use serde::Deserialize;
 
 /// Data shared by every task of one run.
 pub(crate) struct RunScope {
     pub(crate) config: RunConfig,
     run_id: OnceLock<String>,
     pub(crate) ns: String,
-    pub(crate) custom: Option<Box<dyn CustomSink>>,
+    /// Where custom events, LLM chunks and subgraph events go (when streamed).
+    pub(crate) sink: Option<Arc<dyn EventSink>>,
+    /// The stream modes of the run (subgraph runs stream the same ones).
+    pub(crate) modes: StreamModes,
+    /// The run's checkpointer (subgraphs called from nodes store into it).
+    pub(crate) saver: Option<Arc<dyn Checkpointer>>,
+    /// LLM usage recorded so far by the run's tasks (and by earlier runs of the thread, for
+    /// budgets: loaded from the checkpoint).
+    pub(crate) usage: Mutex<Usage>,
+    /// A subgraph run writes under its parent's fence.
+    pub(crate) fence: Option<langgraph_checkpoint::Fence>,
+    /// A budget that replaced the configured one during the thread's run (a human raised it).
+    pub(crate) budget: Mutex<Option<Budget>>,
+    /// When this run (this call of `invoke`) started, for the wall-time ceiling.
+    pub(crate) started: std::time::Instant,
+    /// Wall time the thread's run spent in earlier calls (before an interrupt).
+    pub(crate) elapsed_before: Mutex<std::time::Duration>,
 }
 
 impl RunScope {
-    pub(crate) fn new(config: RunConfig, ns: String, custom: Option<Box<dyn CustomSink>>) -> Self {
+    pub(crate) fn new(config: RunConfig, ns: String, sink: Option<Arc<dyn EventSink>>) -> Self {
         let run_id = OnceLock::new();
         if let Some(id) = &config.run_id {
             let _ = run_id.set(id.clone());
@@ -36,7 +53,57 @@ impl RunScope {
             config,
             run_id,
             ns,
-            custom,
+            sink,
+            modes: StreamModes::none(),
+            saver: None,
+            usage: Mutex::new(Usage::default()),
+            fence: None,
+            budget: Mutex::new(None),
+            started: std::time::Instant::now(),
+            elapsed_before: Mutex::new(std::time::Duration::ZERO),
+        }
+    }
+
+    /// What the thread's run spent on LLM calls so far.
+    pub(crate) fn spent(&self) -> Usage {
+        *self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The budget a human set during the run, if any.
+    pub(crate) fn budget_override(&self) -> Option<Budget> {
+        *self.budget.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The budget in force: the one set during the run, else the configured one.
+    pub(crate) fn budget(&self) -> Option<Budget> {
+        self.budget_override().or(self.config.budget)
+    }
+
+    /// Wall time of the thread's run: earlier calls plus this one.
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        *self
+            .elapsed_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            + self.started.elapsed()
+    }
+
+    /// Restores what a stored checkpoint says the run spent and the budget a human set.
+    pub(crate) fn restore(&self, extra: &serde_json::Map<String, Value>) {
+        if let Some(u) = extra.get("usage").and_then(|v| Usage::deserialize(v).ok()) {
+            *self.usage.lock().unwrap_or_else(|p| p.into_inner()) = u;
+        }
+        if let Some(b) = extra
+            .get("budget")
+            .and_then(|v| Budget::deserialize(v).ok())
+        {
+            *self.budget.lock().unwrap_or_else(|p| p.into_inner()) = Some(b);
+        }
+        if let Some(ms) = extra.get("wall_ms").and_then(Value::as_u64) {
+            *self
+                .elapsed_before
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = std::time::Duration::from_millis(ms);
         }
     }
 
@@ -56,9 +123,25 @@ pub(crate) enum TaskPath {
 }
 
 #[derive(Default)]
-struct Slot {
+pub(crate) struct Slot {
     next_interrupt: usize,
-    raised: Option<Interrupt>,
+    /// The interrupts the task stopped on: its own (one), or those of a subgraph it called.
+    pub(crate) raised: Vec<Interrupt>,
+    /// LLM usage recorded by the task.
+    pub(crate) usage: Usage,
+    /// Journaled results by key (loaded from the task's saved writes, then added to).
+    pub(crate) journal: BTreeMap<String, Value>,
+}
+
+/// What was saved about a task in an earlier attempt of its superstep.
+#[derive(Default)]
+pub(crate) struct Prior {
+    /// Answers to the task's own interrupts, by position.
+    pub(crate) resume: Option<Arc<[Value]>>,
+    /// Answers to interrupts of subgraphs the task called, by interrupt id.
+    pub(crate) resume_by_id: BTreeMap<String, Value>,
+    /// Journaled side-effect results, by key.
+    pub(crate) journal: BTreeMap<String, Value>,
 }
 
 /// What the runner knows about one task of a superstep.
@@ -66,26 +149,27 @@ pub(crate) struct TaskCtx {
     pub(crate) node: crate::graph::builder::Name,
     pub(crate) path: TaskPath,
     pub(crate) resume: Option<Arc<[Value]>>,
+    pub(crate) resume_by_id: BTreeMap<String, Value>,
     task_id: OnceLock<String>,
     attempt: AtomicU32,
     interrupted: AtomicBool,
-    slot: Mutex<Slot>,
+    pub(crate) slot: Mutex<Slot>,
 }
 
 impl TaskCtx {
-    pub(crate) fn new(
-        node: crate::graph::builder::Name,
-        path: TaskPath,
-        resume: Option<Arc<[Value]>>,
-    ) -> Self {
+    pub(crate) fn new(node: crate::graph::builder::Name, path: TaskPath, prior: Prior) -> Self {
         Self {
             node,
             path,
-            resume,
+            resume: prior.resume,
+            resume_by_id: prior.resume_by_id,
             task_id: OnceLock::new(),
             attempt: AtomicU32::new(1),
             interrupted: AtomicBool::new(false),
-            slot: Mutex::new(Slot::default()),
+            slot: Mutex::new(Slot {
+                journal: prior.journal,
+                ..Slot::default()
+            }),
         }
     }
 }
@@ -97,6 +181,8 @@ pub(crate) struct StepCtx {
     /// The checkpoint the tasks run from (`None` without a checkpointer: the run id is used).
     pub(crate) base: Option<Arc<str>>,
     pub(crate) tasks: Vec<TaskCtx>,
+    /// Stores journaled results as pending writes of `base` (with a checkpointer).
+    pub(crate) journal: Option<Arc<JournalTarget>>,
 }
 
 impl StepCtx {
@@ -133,9 +219,13 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    fn task(&self) -> &TaskCtx {
+    pub(crate) fn task(&self) -> &TaskCtx {
         // `idx` is always in range: handles are created from the same `tasks`.
         &self.step.tasks[self.idx]
+    }
+
+    pub(crate) fn step_ctx(&self) -> &StepCtx {
+        &self.step
     }
 
     /// The node this task runs.
@@ -220,26 +310,103 @@ impl Ctx {
         let schema = schemars::schema_for!(T).to_value();
         let schema = (schema != Value::Bool(true) && !is_any_schema(&schema)).then_some(schema);
         let id = interrupt_id(self.task_id(), idx);
-        self.slot().raised = Some(Interrupt {
+        let raised = Interrupt {
             id,
             value,
             node: self.node().to_string(),
             ns: self.step.scope.ns.clone(),
             schema,
-        });
+        };
+        self.raise(vec![raised]).await
+    }
+
+    /// Stops the task on `interrupts` (its own, or a subgraph's): the runner sees the flag
+    /// after this poll and drops the task here.
+    pub(crate) async fn raise<T>(&self, interrupts: Vec<Interrupt>) -> T {
+        self.slot().raised = interrupts;
         self.task().interrupted.store(true, Ordering::Release);
-        // The runner sees the flag after this poll and drops the task here.
         std::future::pending().await
     }
 
     /// Sends `payload` to the run's `custom` stream (discarded when the stream does not ask
     /// for custom events). Waits while the consumer is behind (backpressure).
     pub async fn emit(&self, payload: impl Serialize) -> Result<(), NodeError> {
-        if let Some(sink) = &self.step.scope.custom {
+        if let Some(sink) = &self.step.scope.sink {
             let v = serde_json::to_value(payload)?;
             sink.custom(&self.step.scope.ns, self.node(), v).await;
         }
         Ok(())
+    }
+
+    /// A handle that writes to the `custom` stream, for code that does not hold the `Ctx`
+    /// (LangGraph's `get_stream_writer`). Cheap to clone.
+    pub fn writer(&self) -> StreamWriter {
+        StreamWriter { ctx: self.clone() }
+    }
+
+    /// Sends a chunk of LLM output to the run's `messages` stream, tagged with this node
+    /// (the LLM layer calls it while a model streams). Discarded when not streamed.
+    pub async fn emit_message(&self, chunk: impl Serialize) -> Result<(), NodeError> {
+        if let Some(sink) = &self.step.scope.sink {
+            let v = serde_json::to_value(chunk)?;
+            sink.message(&self.step.scope.ns, self.node(), v).await;
+        }
+        Ok(())
+    }
+
+    /// True when the run streams LLM chunks (mode `messages`): a model may then stream its
+    /// answer instead of waiting for it whole.
+    pub fn streams_messages(&self) -> bool {
+        self.step.scope.sink.is_some()
+            && self
+                .step
+                .scope
+                .modes
+                .contains(crate::stream::StreamMode::Messages)
+    }
+
+    /// Records LLM usage (tokens, cost, calls) on this task: it appears in the run's
+    /// [`RunReport`](crate::RunReport) under this node and in the run's total.
+    pub fn record_usage(&self, usage: Usage) {
+        self.slot().usage += usage;
+        *self
+            .step
+            .scope
+            .usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) += usage;
+    }
+
+    /// The budget in force for this run: the one a human set when the run paused at a ceiling,
+    /// else [`RunConfig::budget`].
+    pub fn budget(&self) -> Option<Budget> {
+        self.step.scope.budget()
+    }
+
+    /// Replaces the run's budget (stored with the next checkpoint: it holds across resumes).
+    pub fn set_budget(&self, budget: Budget) {
+        *self
+            .step
+            .scope
+            .budget
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(budget);
+    }
+
+    /// Wall time of the run so far, over its calls (time paused at an interrupt excluded).
+    pub fn run_elapsed(&self) -> std::time::Duration {
+        self.step.scope.elapsed()
+    }
+
+    /// The LLM usage recorded so far in the run (every task, this one included; with a
+    /// checkpointer, also before the interrupts the run was resumed from).
+    pub fn run_usage(&self) -> Usage {
+        *self
+            .step
+            .scope
+            .usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn set_attempt(&self, n: u32) {
@@ -250,8 +417,12 @@ impl Ctx {
         self.task().interrupted.load(Ordering::Acquire)
     }
 
-    pub(crate) fn take_interrupt(&self) -> Option<Interrupt> {
-        self.slot().raised.take()
+    pub(crate) fn take_interrupts(&self) -> Vec<Interrupt> {
+        std::mem::take(&mut self.slot().raised)
+    }
+
+    pub(crate) fn take_usage(&self) -> Usage {
+        std::mem::take(&mut self.slot().usage)
     }
 
     /// Restarts interrupt matching for a new attempt (answers match by position again).
@@ -260,9 +431,22 @@ impl Ctx {
         slot.next_interrupt = 0;
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+    pub(crate) fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
         // A panic while holding this lock cannot leave it inconsistent (plain counters).
         self.task().slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Writes to the `custom` stream of the run a node belongs to; see [`Ctx::writer`].
+#[derive(Clone, Debug)]
+pub struct StreamWriter {
+    ctx: Ctx,
+}
+
+impl StreamWriter {
+    /// Sends `payload` (as [`Ctx::emit`]).
+    pub async fn write(&self, payload: impl Serialize) -> Result<(), NodeError> {
+        self.ctx.emit(payload).await
     }
 }
 
@@ -309,8 +493,12 @@ mod tests {
             tasks: vec![TaskCtx::new(
                 "ask".into(),
                 TaskPath::Pull,
-                Some(resume.into()),
+                Prior {
+                    resume: Some(resume.into()),
+                    ..Prior::default()
+                },
             )],
+            journal: None,
         });
         step.handles().remove(0)
     }
@@ -364,7 +552,7 @@ mod tests {
             assert!(fut.as_mut().now_or_never().is_none());
         }
         assert!(c.is_interrupted());
-        let i = c.take_interrupt().unwrap();
+        let i = c.take_interrupts().remove(0);
         assert_eq!(i.value, serde_json::json!({"q": 1}));
         assert_eq!(i.node, "ask");
         assert_eq!(i.schema.as_ref().unwrap()["type"], "boolean");
@@ -379,7 +567,17 @@ mod tests {
             let mut fut = Box::pin(c.interrupt::<Value>("anything"));
             assert!(fut.as_mut().now_or_never().is_none());
         }
-        assert_eq!(c.take_interrupt().unwrap().schema, None);
+        assert_eq!(c.take_interrupts()[0].schema, None);
+        c.record_usage(Usage {
+            input_tokens: 2,
+            output_tokens: 3,
+            cost: 0.25,
+            calls: 1,
+        });
+        assert_eq!(c.run_usage().total_tokens(), 5);
+        assert_eq!(c.take_usage().calls, 1);
+        assert!(c.take_usage().is_empty());
+        assert!(!c.streams_messages());
         c.reset_for_retry();
         c.set_attempt(2);
         assert_eq!(c.attempt(), 2);

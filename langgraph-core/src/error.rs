@@ -353,12 +353,30 @@ pub enum RunError {
     /// `update_state` could not apply the update.
     #[error("cannot update state: {0}")]
     InvalidStateUpdate(String),
+    /// A node of this graph sent a [`Command::to_parent`](crate::Command::to_parent): the run
+    /// stopped and the command goes to the task that called the graph as a subgraph.
+    #[error("{0}")]
+    ParentCommand(Box<crate::subgraph::ParentCommand>),
 }
 
 impl RunError {
     /// True when the error is a concurrency conflict on the thread.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::Checkpoint(e) if e.is_conflict())
+        match self {
+            Self::Checkpoint(e) => e.is_conflict(),
+            // A subgraph called by a node met the conflict.
+            Self::Node { source, .. } => {
+                let mut e: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+                while let Some(err) = e {
+                    if let Some(r) = err.downcast_ref::<RunError>() {
+                        return r.is_conflict();
+                    }
+                    e = err.source();
+                }
+                false
+            }
+            _ => false,
+        }
     }
 
     pub(crate) fn serde(what: impl Into<String>, source: serde_json::Error) -> Self {

@@ -48,32 +48,42 @@
 
 extern crate self as langgraph_core;
 
+mod cache;
 pub mod channels;
 mod compiled;
 mod config;
 mod context;
 mod error;
 mod graph;
+mod journal;
 pub mod node;
 mod pregel;
+mod report;
 mod snapshot;
 mod state;
 mod stream;
+mod subgraph;
 mod types;
 mod write_set;
 
+pub use cache::{CachePolicy, InMemoryCache, NodeCache};
 pub use compiled::{CompiledGraph, Outcome, RunOutput, RunStream};
 pub use config::{DEFAULT_RECURSION_LIMIT, Durability, RunConfig};
-pub use context::Ctx;
+pub use context::{Ctx, StreamWriter};
 pub use error::{BoxError, GraphError, GraphProblem, NodeError, RunError};
 pub use graph::StateGraph;
 pub use langgraph_checkpoint::ListOptions;
 pub use langgraph_macros::{Projection, State};
 pub use node::{IntoNodeOutput, NodeOutput};
 pub use pregel::retry::RetryPolicy;
+pub use report::{Budget, BudgetExceeded, NodeReport, OnExceeded, RunReport, Usage};
 pub use snapshot::{StateSnapshot, TaskSnapshot};
 pub use state::{ChannelInfo, FromState, IntoUpdate, ReducerKind, State, StateInfo, StateUpdate};
-pub use stream::{CheckpointEvent, StreamEvent, StreamMode, StreamModes};
+pub use stream::{
+    CheckpointEvent, DebugEvent, DebugKind, StreamEvent, StreamMode, StreamModes, TaskEnd,
+    TaskStart,
+};
+pub use subgraph::ParentCommand;
 pub use types::{
     Command, END, Input, Interrupt, IntoRoute, Resume, Route, START, SendArg, SendTo, Target,
 };

@@ -364,7 +364,7 @@ pub(crate) trait ErasedNode<S: State>: Send + Sync {
     fn decode_arg(&self, value: Value) -> Result<Arc<dyn SendArg>, serde_json::Error>;
 }
 
-fn arg_name(input: &TaskInput<'_, impl Any>) -> String {
+pub(crate) fn arg_name(input: &TaskInput<'_, impl Any>) -> String {
     match input {
         TaskInput::State(_) => "the graph state".to_string(),
         TaskInput::Arg(a) => format!("a SendTo payload of type `{}`", a.type_name()),
@@ -404,13 +404,15 @@ impl<S: State, F: Node<S, M>, M: 'static> ErasedNode<S> for StateNodeBox<F, M> {
 pub(crate) struct StateArg<S>(pub(crate) S);
 
 /// The state carried by a `SendTo` payload, if it carries one.
-fn state_arg<S: State>(a: &Arc<dyn SendArg>) -> Option<&S> {
+pub(crate) fn state_arg<S: State>(a: &Arc<dyn SendArg>) -> Option<&S> {
     let any = a.as_any();
     any.downcast_ref::<S>()
         .or_else(|| any.downcast_ref::<StateArg<S>>().map(|w| &w.0))
 }
 
-fn decode_state_arg<S: State>(value: Value) -> Result<Arc<dyn SendArg>, serde_json::Error> {
+pub(crate) fn decode_state_arg<S: State>(
+    value: Value,
+) -> Result<Arc<dyn SendArg>, serde_json::Error> {
     let mut s = S::default();
     if let Value::Object(map) = value {
         for (k, v) in map {

@@ -24,6 +24,10 @@ pub struct TaskSnapshot {
     pub error: Option<String>,
     /// The update it wrote, if it finished (as JSON).
     pub result: Option<Value>,
+    /// The namespace a subgraph called by this task stores its checkpoints in: read the
+    /// subgraph's own state with `RunConfig::checkpoint_ns(task.subgraph_ns)` on the
+    /// subgraph's compiled graph.
+    pub subgraph_ns: String,
 }
 
 /// The state of a thread at one checkpoint.
@@ -113,8 +117,8 @@ impl<S: State> StateSnapshot<S> {
                 _ => Vec::new(),
             };
             tasks.push(TaskSnapshot {
-                id,
-                name,
+                id: id.clone(),
+                name: name.clone(),
                 interrupts,
                 error: rec.and_then(|r| r.error.as_ref()).map(|e| {
                     e.get("message")
@@ -123,6 +127,7 @@ impl<S: State> StateSnapshot<S> {
                         .unwrap_or_else(|| e.to_string())
                 }),
                 result,
+                subgraph_ns: crate::subgraph::child_ns(&t.ns, &name, &id),
             });
         }
         let interrupts = tasks.iter().flat_map(|t| t.interrupts.clone()).collect();

@@ -2,9 +2,12 @@
 
 use std::fmt;
 use std::ops::BitOr;
+use std::time::Duration;
 
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Value, json};
 
+use crate::report::RunReport;
 use crate::state::State;
 use crate::types::Interrupt;
 
@@ -20,22 +23,61 @@ pub enum StreamMode {
     Custom,
     /// Every checkpoint the run stores (needs a checkpointer).
     Checkpoints,
+    /// A start event per task before it runs and a result event when it ends.
+    Tasks,
+    /// Checkpoints and task events wrapped as [`DebugEvent`]s, then the run's report.
+    Debug,
+    /// LLM output as it is generated (chunks that nodes send with
+    /// [`Ctx::emit_message`](crate::Ctx::emit_message); the LLM layer does it for you).
+    Messages,
 }
 
 impl StreamMode {
-    fn bit(self) -> u8 {
+    const ALL: [StreamMode; 7] = [
+        Self::Values,
+        Self::Updates,
+        Self::Custom,
+        Self::Checkpoints,
+        Self::Tasks,
+        Self::Debug,
+        Self::Messages,
+    ];
+
+    fn bit(self) -> u16 {
         match self {
             Self::Values => 1,
             Self::Updates => 2,
             Self::Custom => 4,
             Self::Checkpoints => 8,
+            Self::Tasks => 16,
+            Self::Debug => 32,
+            Self::Messages => 64,
+        }
+    }
+
+    /// The mode's name, as in LangGraph (`"values"`, `"updates"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Values => "values",
+            Self::Updates => "updates",
+            Self::Custom => "custom",
+            Self::Checkpoints => "checkpoints",
+            Self::Tasks => "tasks",
+            Self::Debug => "debug",
+            Self::Messages => "messages",
         }
     }
 }
 
+/// Not a mode: streams the events of subgraphs too (as [`StreamEvent::Subgraph`]).
+const SUBGRAPHS: u16 = 1 << 15;
+
 /// A set of [`StreamMode`]s: `StreamMode::Values | StreamMode::Updates`, or from an array.
+///
+/// [`with_subgraphs`](Self::with_subgraphs) adds the events of subgraphs (each with the
+/// namespace of the subgraph run that emitted it).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct StreamModes(u8);
+pub struct StreamModes(u16);
 
 impl StreamModes {
     /// No modes.
@@ -46,23 +88,28 @@ impl StreamModes {
     pub fn contains(self, mode: StreamMode) -> bool {
         self.0 & mode.bit() != 0
     }
-    /// True when the set is empty.
+    /// True when the set has no mode.
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.0 & !SUBGRAPHS == 0
+    }
+    /// The same modes, for subgraphs too.
+    pub fn with_subgraphs(self) -> Self {
+        Self(self.0 | SUBGRAPHS)
+    }
+    /// True when subgraph events are streamed.
+    pub fn subgraphs(self) -> bool {
+        self.0 & SUBGRAPHS != 0
     }
 }
 
 impl fmt::Debug for StreamModes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let all = [
-            StreamMode::Values,
-            StreamMode::Updates,
-            StreamMode::Custom,
-            StreamMode::Checkpoints,
-        ];
-        f.debug_set()
-            .entries(all.iter().filter(|m| self.contains(**m)))
-            .finish()
+        let mut set = f.debug_set();
+        set.entries(StreamMode::ALL.iter().filter(|m| self.contains(**m)));
+        if self.subgraphs() {
+            set.entry(&"subgraphs");
+        }
+        set.finish()
     }
 }
 
@@ -124,6 +171,102 @@ pub enum StreamEvent<S: State> {
     },
     /// A checkpoint was stored (mode `Checkpoints`).
     Checkpoint(CheckpointEvent<S>),
+    /// A task is about to run (mode `Tasks`).
+    TaskStart(TaskStart),
+    /// A task ended (mode `Tasks`).
+    TaskEnd(TaskEnd),
+    /// A checkpoint or task event, wrapped (mode `Debug`).
+    Debug(DebugEvent),
+    /// A chunk of LLM output (mode `Messages`).
+    Message {
+        /// Namespace of the graph the node belongs to.
+        ns: String,
+        /// The node that made the LLM call.
+        node: String,
+        /// The chunk (the LLM layer's message chunk as JSON).
+        chunk: Value,
+    },
+    /// An event of a subgraph run (with [`StreamModes::with_subgraphs`]); the subgraph's state
+    /// type differs from this graph's, so its event comes as JSON.
+    Subgraph {
+        /// Namespace of the subgraph run (`node:task_id`, nested with `|`).
+        ns: String,
+        /// The event's mode.
+        mode: StreamMode,
+        /// The event as JSON.
+        payload: Value,
+    },
+    /// What the run did (mode `Debug`, the last event of a run that ended or paused).
+    Report(RunReport),
+}
+
+/// A task about to run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskStart {
+    /// Namespace of the graph.
+    pub ns: String,
+    /// The superstep.
+    pub step: i64,
+    /// The task's stable id.
+    pub id: String,
+    /// The node.
+    pub node: String,
+    /// What the task receives: the state, or its `SendTo` payload.
+    pub input: Value,
+}
+
+/// A task that ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskEnd {
+    /// Namespace of the graph.
+    pub ns: String,
+    /// The superstep.
+    pub step: i64,
+    /// The task's stable id.
+    pub id: String,
+    /// The node.
+    pub node: String,
+    /// Its writes (the update), when it succeeded.
+    pub result: Option<Value>,
+    /// Its error, when it failed.
+    pub error: Option<String>,
+    /// The interrupt it stopped on.
+    pub interrupts: Vec<Interrupt>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Wall time of the task.
+    #[serde(serialize_with = "micros")]
+    pub elapsed: Duration,
+    /// True when the output came from the node cache (or from writes saved earlier).
+    pub cached: bool,
+}
+
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_micros() as u64)
+}
+
+/// What a debug event wraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DebugKind {
+    /// A stored checkpoint.
+    Checkpoint,
+    /// A task start.
+    Task,
+    /// A task end.
+    TaskResult,
+}
+
+/// A debug event: `{type, step, payload}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DebugEvent {
+    /// What it wraps.
+    #[serde(rename = "type")]
+    pub kind: DebugKind,
+    /// The superstep.
+    pub step: i64,
+    /// The wrapped event as JSON.
+    pub payload: Value,
 }
 
 /// A stored checkpoint, as streamed.
@@ -153,6 +296,37 @@ impl<S: State> StreamEvent<S> {
             Self::Updates { .. } | Self::Interrupt(_) => StreamMode::Updates,
             Self::Custom { .. } => StreamMode::Custom,
             Self::Checkpoint(_) => StreamMode::Checkpoints,
+            Self::TaskStart(_) | Self::TaskEnd(_) => StreamMode::Tasks,
+            Self::Debug(_) | Self::Report(_) => StreamMode::Debug,
+            Self::Message { .. } => StreamMode::Messages,
+            Self::Subgraph { mode, .. } => *mode,
+        }
+    }
+
+    /// The event as JSON (what a subgraph's event looks like in its parent's stream).
+    pub fn to_json(&self) -> Value {
+        let err = |e: serde_json::Error| json!({"error": e.to_string()});
+        match self {
+            Self::Values(s) => s.to_json().unwrap_or_else(err),
+            Self::Updates { node, update } => {
+                json!({ node.as_str(): serde_json::to_value(update).unwrap_or_else(err) })
+            }
+            Self::Interrupt(i) => json!({"__interrupt__": i}),
+            Self::Custom { payload, .. } => payload.clone(),
+            Self::Checkpoint(c) => json!({
+                "id": c.id,
+                "parent_id": c.parent_id,
+                "step": c.step,
+                "source": c.source,
+                "next": c.next,
+                "values": c.values.to_json().unwrap_or_else(err),
+            }),
+            Self::TaskStart(t) => serde_json::to_value(t).unwrap_or_else(err),
+            Self::TaskEnd(t) => serde_json::to_value(t).unwrap_or_else(err),
+            Self::Debug(d) => serde_json::to_value(d).unwrap_or_else(err),
+            Self::Message { node, chunk, .. } => json!({"node": node, "chunk": chunk}),
+            Self::Subgraph { payload, .. } => payload.clone(),
+            Self::Report(r) => serde_json::to_value(r).unwrap_or_else(err),
         }
     }
 }
@@ -181,6 +355,22 @@ impl<S: State + fmt::Debug> fmt::Debug for StreamEvent<S> {
                 .field("next", &c.next)
                 .field("values", &c.values)
                 .finish(),
+            Self::TaskStart(t) => f.debug_tuple("TaskStart").field(t).finish(),
+            Self::TaskEnd(t) => f.debug_tuple("TaskEnd").field(t).finish(),
+            Self::Debug(d) => f.debug_tuple("Debug").field(d).finish(),
+            Self::Message { ns, node, chunk } => f
+                .debug_struct("Message")
+                .field("ns", ns)
+                .field("node", node)
+                .field("chunk", chunk)
+                .finish(),
+            Self::Subgraph { ns, mode, payload } => f
+                .debug_struct("Subgraph")
+                .field("ns", ns)
+                .field("mode", mode)
+                .field("payload", payload)
+                .finish(),
+            Self::Report(r) => f.debug_tuple("Report").field(r).finish(),
         }
     }
 }
@@ -203,5 +393,10 @@ mod tests {
             (s | StreamMode::Custom),
             [StreamMode::Values, StreamMode::Custom].into()
         );
+        let sub = (StreamMode::Tasks | StreamMode::Debug).with_subgraphs();
+        assert!(sub.subgraphs() && !m.subgraphs());
+        assert!(!sub.is_empty() && StreamModes::none().with_subgraphs().is_empty());
+        assert_eq!(format!("{sub:?}"), "{Tasks, Debug, \"subgraphs\"}");
+        assert_eq!(StreamMode::Messages.as_str(), "messages");
     }
 }

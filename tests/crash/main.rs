@@ -1,6 +1,7 @@
 //! Durability under faults: child processes running a long graph are killed with SIGKILL at
 //! random points and resumed (`kills`), and two processes resume one thread at the same moment
-//! (`race`), on SQLite and (with the `postgres` feature) PostgreSQL.
+//! (`race`), on SQLite and (with the `postgres` feature) PostgreSQL; a journaled side effect
+//! survives a crash without running twice (`journal`).
 //!
 //! The children are this test binary, re-run with `LG_CRASH_CHILD` set and the
 //! `job::child_process` filter; in a normal run that test returns at once.
@@ -14,6 +15,7 @@
 )]
 
 mod job;
+mod journal;
 mod kills;
 #[cfg(feature = "postgres")]
 #[path = "../support/pg.rs"]

@@ -16,8 +16,11 @@
 mod checkpoints;
 mod common;
 mod edges;
+mod fault_tolerance;
 mod interrupts;
 
 mod schemas;
 mod send_command;
 mod state_reducers;
+mod streaming;
+mod subgraphs;

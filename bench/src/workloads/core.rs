@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Counter, CounterUpdate, LOOP_STEPS, Opts, build_linear, build_loop, runtime};
 use crate::measure::{Case, rss_now_kib, rss_peak_kib};
+use langgraph::{CompiledGraph, NodeError};
 
 fn none() -> BTreeMap<String, f64> {
     BTreeMap::new()
@@ -117,6 +118,17 @@ pub(crate) fn w2(variant: &str, o: &Opts) -> Case {
             },
         );
     } else {
+        if variant == "async+tracing" {
+            // Tracing on at info level, formatted to a sink: the run span is recorded, the
+            // superstep and task spans (debug) are filtered out by their callsites.
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(std::io::sink)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+            case.info
+                .insert("tracing".into(), json!("fmt subscriber, INFO, to a sink"));
+        }
         let g = build_loop(true).compile().expect("W2 graph");
         let rt = runtime();
         case.run(
@@ -419,12 +431,16 @@ pub(crate) fn w8(variant: &str, o: &Opts) -> Case {
         variant,
         json!({"N": n, "stream_mode": mode_name, "reps": o.reps, "warmup": o.warmup}),
     );
-    let mode = if mode_name == "values" {
-        StreamMode::Values
-    } else {
-        StreamMode::Updates
+    let mode = match mode_name {
+        "values" => StreamMode::Values,
+        "messages" => StreamMode::Messages,
+        _ => StreamMode::Updates,
     };
-    let g = build_loop(sync != "sync").compile().expect("W8 graph");
+    let g = if mode == StreamMode::Messages {
+        build_chatty_loop()
+    } else {
+        build_loop(sync != "sync").compile().expect("W8 graph")
+    };
     let cfg = RunConfig::new().recursion_limit(10_000);
     let per_invoke: usize = if mode == StreamMode::Values {
         LOOP_STEPS as usize + 1
@@ -467,6 +483,28 @@ pub(crate) fn w8(variant: &str, o: &Opts) -> Case {
         },
     );
     case
+}
+
+/// W2's loop whose node streams one LLM chunk per superstep (`messages` mode; what a node
+/// calling a streaming model does, without the model).
+fn build_chatty_loop() -> CompiledGraph<Counter> {
+    StateGraph::<Counter>::new()
+        .node("step", |s: &Counter, ctx: Ctx| {
+            let n = s.counter + 1;
+            async move {
+                ctx.emit_message(json!({"type": "AIMessageChunk", "content": "tok"}))
+                    .await?;
+                Ok::<_, NodeError>(CounterUpdate::new().counter(n))
+            }
+        })
+        .edge(START, "step")
+        .route(
+            "step",
+            |s: &Counter| if s.counter < LOOP_STEPS { "step" } else { END },
+            ["step", END],
+        )
+        .compile()
+        .expect("W8 messages graph")
 }
 
 pub(crate) fn w10(variant: &str, o: &Opts) -> Case {

@@ -9,6 +9,7 @@ use langgraph_checkpoint::Checkpointer;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::{CachePolicy, NodeCache};
 use crate::compiled::CompiledGraph;
 use crate::error::GraphError;
 use crate::node::{ErasedNode, InputNode, Node, PayloadNodeBox, StateNodeBox, ViewNodeBox};
@@ -17,6 +18,31 @@ use crate::state::{FromState, State};
 use crate::types::{IntoRoute, Route};
 
 pub(crate) type RouterFn<S> = Arc<dyn Fn(&S) -> Route + Send + Sync>;
+
+/// Turns a node's error into the update its fallback node starts from.
+pub(crate) type ErrorHandler<S> =
+    Arc<dyn Fn(&crate::error::NodeError) -> <S as State>::Update + Send + Sync>;
+
+/// What few graphs use, boxed so that the builder stays small (it moves through every call).
+pub(crate) struct Extras<S: State> {
+    /// (node, fallback, handler).
+    pub(crate) handlers: Vec<(Name, Name, ErrorHandler<S>)>,
+    pub(crate) cache_store: Option<Arc<dyn NodeCache>>,
+    pub(crate) retry_default: Option<RetryPolicy>,
+    /// (node, the subgraph's shape and name), for drawings.
+    pub(crate) children: Vec<(Name, crate::pregel::plan::Shape, String)>,
+}
+
+impl<S: State> Default for Extras<S> {
+    fn default() -> Self {
+        Self {
+            handlers: Vec::new(),
+            cache_store: None,
+            retry_default: None,
+            children: Vec::new(),
+        }
+    }
+}
 
 /// A node or graph name: borrowed for string literals, owned otherwise.
 pub(crate) type Name = Cow<'static, str>;
@@ -66,6 +92,7 @@ pub struct StateGraph<S: State, O = S> {
     /// builder small: it moves by value through every call.
     pub(crate) settings: Vec<(Name, NodeSetting)>,
     pub(crate) name: Name,
+    pub(crate) extras: Option<Box<Extras<S>>>,
     _out: PhantomData<fn() -> O>,
 }
 
@@ -77,6 +104,7 @@ pub(crate) enum NodeSetting {
     Defer,
     Retry(RetryPolicy),
     Timeout(Duration),
+    Cache(CachePolicy),
     GotoTargets(Vec<Name>),
 }
 
@@ -95,6 +123,7 @@ impl<S: State> StateGraph<S, S> {
             routes: Vec::new(),
             settings: Vec::new(),
             name: Cow::Borrowed(S::info().name),
+            extras: None,
             _out: PhantomData,
         }
     }
@@ -229,6 +258,85 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
         self
     }
 
+    /// Gives every node without a retry policy of its own this one.
+    pub fn retry_default(mut self, policy: RetryPolicy) -> Self {
+        self.extras().retry_default = Some(policy);
+        self
+    }
+
+    /// When `node` fails (after its retries) or times out, the run goes on at `fallback`
+    /// instead of failing: `handler` turns the error into an update (put the error in the
+    /// state for the fallback to read), and only `fallback` runs next (not the failed node's
+    /// edges). The error still counts in the run's report and is traced.
+    ///
+    /// ```
+    /// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
+    /// use langgraph_core::{NodeError, StateGraph, START, END};
+    /// let g = StateGraph::<Review>::new()
+    ///     .node("draft", |_: &Review| Err::<ReviewUpdate, _>(NodeError::msg("model down")))
+    ///     .node("apologize", |s: &Review| ReviewUpdate::new().rounds(s.rounds + 1))
+    ///     .on_error("draft", "apologize", |e: &NodeError| ReviewUpdate::new().notes(vec![e.to_string()]))
+    ///     .edge(START, "draft")
+    ///     .edge("draft", END)
+    ///     .edge("apologize", END)
+    ///     .compile()
+    ///     .unwrap();
+    /// let out = futures::executor::block_on(g.invoke(Review::default(), &Default::default())).unwrap();
+    /// assert_eq!(out.notes, ["model down"]);
+    /// assert_eq!(out.rounds, 1);
+    /// assert_eq!(out.report.nodes["draft"].errors, 1);
+    /// ```
+    pub fn on_error(
+        mut self,
+        node: impl Into<Name>,
+        fallback: impl Into<Name>,
+        handler: impl Fn(&crate::error::NodeError) -> S::Update + Send + Sync + 'static,
+    ) -> Self {
+        let h: ErrorHandler<S> = Arc::new(handler);
+        self.extras()
+            .handlers
+            .push((node.into(), fallback.into(), h));
+        self
+    }
+
+    /// Caches `node`'s outputs: a task whose input was seen before (within the policy's time
+    /// to live) takes the stored output and does not run. Entries live in the graph's cache
+    /// store ([`cache_store`](Self::cache_store), default an [`InMemoryCache`] per compiled
+    /// graph).
+    ///
+    /// [`InMemoryCache`]: crate::InMemoryCache
+    pub fn cache(mut self, node: impl Into<Name>, policy: CachePolicy) -> Self {
+        self.settings
+            .push((node.into(), NodeSetting::Cache(policy)));
+        self
+    }
+
+    /// Where cached outputs are stored (to share them between compiled graphs or processes).
+    pub fn cache_store(mut self, store: Arc<dyn NodeCache>) -> Self {
+        self.extras().cache_store = Some(store);
+        self
+    }
+
+    /// Adds a compiled graph with the same state type as a node. It runs from this graph's
+    /// state, stores its checkpoints in this run's thread under its own namespace, pauses this
+    /// run when it interrupts (resume this run to resume it), and hands back only what it
+    /// changed: appended items, changed values. (LangGraph hands back the subgraph's whole
+    /// state, so a list both share gets this graph's items appended again; we do not.)
+    ///
+    /// For a subgraph with a state type of its own, call it from a node with
+    /// [`Ctx::invoke`](crate::Ctx::invoke) and map the state in and out.
+    pub fn subgraph(mut self, name: impl Into<Name>, graph: CompiledGraph<S, S>) -> Self {
+        let name = name.into();
+        let shape = graph.inner.prog.shape.clone();
+        let child = graph.inner.prog.name.to_string();
+        self.extras().children.push((name.clone(), shape, child));
+        self.push_node(name, Box::new(crate::subgraph::SubgraphNode { graph }))
+    }
+
+    fn extras(&mut self) -> &mut Extras<S> {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
     /// Gives a node a timeout per attempt.
     pub fn timeout(mut self, node: impl Into<Name>, after: Duration) -> Self {
         self.settings
@@ -270,6 +378,7 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
             routes: self.routes,
             settings: self.settings,
             name: self.name,
+            extras: self.extras,
             _out: PhantomData,
         }
     }

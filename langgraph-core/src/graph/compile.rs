@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use super::builder::{Name, NodeSetting, StateGraph};
+use super::builder::{ErrorHandler, Name, NodeSetting, StateGraph};
 use super::validate::{check_names, check_structure};
+use crate::cache::{CachePolicy, InMemoryCache, NodeCache};
 use crate::error::GraphError;
 use crate::node::InputKind;
 use crate::pregel::names::NameIndex;
@@ -24,6 +25,23 @@ fn joins_of(settings: &[(Name, NodeSetting)]) -> impl Iterator<Item = (&[Name], 
         NodeSetting::JoinFrom(sources) => Some((&sources[..], target)),
         _ => None,
     })
+}
+
+/// Resolves `name`, reporting it as unknown in `context` if it is not a node.
+fn known(
+    problems: &mut Vec<crate::error::GraphProblem>,
+    id: &impl Fn(&str) -> Option<NodeId>,
+    context: &str,
+    name: &str,
+) -> Option<NodeId> {
+    let found = id(name);
+    if found.is_none() {
+        problems.push(crate::error::GraphProblem::UnknownNode {
+            context: context.to_string(),
+            name: name.to_string(),
+        });
+    }
+    found
 }
 
 /// Validates and lowers the builder.
@@ -106,6 +124,7 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
     let mut goto_to = Vec::new();
     let mut interrupt_before = Vec::new();
     let mut interrupt_after = Vec::new();
+    let mut cache_policy: Vec<Option<CachePolicy>> = Vec::new();
     for (node, setting) in g.settings {
         let Some(i) = id(&node).map(|i| i as usize) else {
             continue;
@@ -117,6 +136,10 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
             NodeSetting::Defer => meta[i].deferred = true,
             NodeSetting::Retry(p) => exec[i].retry = Some(p),
             NodeSetting::Timeout(t) => exec[i].timeout = Some(t),
+            NodeSetting::Cache(p) => {
+                cache_policy.resize(n, None);
+                cache_policy[i] = Some(p);
+            }
             NodeSetting::GotoTargets(t) => {
                 // A later declaration for the same node replaces an earlier one.
                 let a = goto_to.len() as u32;
@@ -147,6 +170,38 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
             },
         })
         .collect();
+    let extras = g.extras.map(|e| *e).unwrap_or_default();
+    if let Some(policy) = &extras.retry_default {
+        for e in exec.iter_mut().filter(|e| e.retry.is_none()) {
+            e.retry = Some(policy.clone());
+        }
+    }
+    let mut handlers: Vec<Option<(NodeId, ErrorHandler<S>)>> = Vec::new();
+    let mut fallbacks = Vec::new();
+    for (node, fallback, handler) in extras.handlers {
+        let from = known(&mut problems, &id, "on_error", &node);
+        let to = known(
+            &mut problems,
+            &id,
+            &format!("on_error fallback of `{node}`"),
+            &fallback,
+        );
+        if let (Some(from), Some(to)) = (from, to) {
+            handlers.resize_with(n, || None);
+            handlers[from as usize] = Some((to, handler));
+            fallbacks.push((from, to));
+        }
+    }
+    let children = extras
+        .children
+        .into_iter()
+        .filter_map(|(node, shape, name)| Some((id(&node)?, Arc::new(shape), name)))
+        .collect();
+    let cache = match (&extras.cache_store, cache_policy.is_empty()) {
+        (_, true) => None,
+        (Some(store), false) => Some(store.clone()),
+        (None, false) => Some(Arc::new(InMemoryCache::new()) as Arc<dyn NodeCache>),
+    };
     let shape = Shape {
         names,
         index,
@@ -155,6 +210,8 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
         routers,
         joins,
         goto_to,
+        fallbacks,
+        children,
     };
     check_structure(&shape, &mut problems);
     if !problems.is_empty() {
@@ -163,6 +220,9 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
     Ok(Program {
         shape,
         exec,
+        handlers,
+        cache_policy,
+        cache,
         router_fns: g.routes.into_iter().map(|r| r.router).collect(),
         interrupt_before,
         interrupt_after,

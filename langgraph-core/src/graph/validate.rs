@@ -146,6 +146,7 @@ pub(crate) fn check_names<S: State, O>(
             NodeSetting::Defer => "defer",
             NodeSetting::Retry(_) => "retry",
             NodeSetting::Timeout(_) => "timeout",
+            NodeSetting::Cache(_) => "cache",
         };
         p.known(|| context.to_string(), node);
     }
@@ -218,6 +219,12 @@ fn reach_from_start(shape: &Shape, seen: &mut [u64], done: &mut [u64]) {
                 .unwrap_or(&[])
                 .iter()
                 .for_each(|&d| visit(d));
+            // An error handler's fallback is reachable from the node it covers.
+            for &(from, to) in &shape.fallbacks {
+                if from as usize == x {
+                    visit(Dest::Node(to));
+                }
+            }
         }
     }
 }

@@ -86,6 +86,11 @@ impl<S: State> Loop<'_, S> {
         routes.iter_mut().for_each(Vec::clear);
         let mut updates: Vec<(usize, S::Update)> = Vec::with_capacity(done.len());
         for (i, out) in done {
+            if let NodeOutput::Command(c) = &out
+                && c.to_parent
+            {
+                return Err(self.parent_command(i, c));
+            }
             let (update, command) = out.into_parts();
             if let Some(cmd) = command {
                 self.resolve_command(i, &cmd, &mut routes[i])?;
@@ -96,7 +101,7 @@ impl<S: State> Loop<'_, S> {
         let mut after_apply: Vec<usize> = Vec::new();
         for (i, update) in &updates {
             let node = self.tasks[*i].node as usize;
-            if shape.out(node).routers.is_empty() {
+            if shape.out(node).routers.is_empty() || self.fallback_of(*i).is_some() {
                 continue;
             }
             if update.is_empty() {
@@ -132,18 +137,66 @@ impl<S: State> Loop<'_, S> {
         self.reset_ephemeral();
         self.control.begin_step();
         for (i, t) in self.tasks.iter().enumerate() {
-            self.control.finished(shape, t.node as usize, &routes[i]);
+            match self.fallback_of(i) {
+                // A handled failure goes to its fallback only, not along the node's edges.
+                Some(f) => {
+                    routes[i].push(Resolved::Node(f));
+                    self.control.finished(shape, usize::MAX, &routes[i]);
+                }
+                None => self.control.finished(shape, t.node as usize, &routes[i]),
+            }
         }
         self.control.end_step(shape);
         self.routes = routes;
         self.step = step;
         self.steps_run += 1;
+        self.tally.steps += 1;
         self.saved.clear();
         let versions_seen = match seen {
             Some(seen) => names.iter().map(|n| (n.clone(), seen.clone())).collect(),
             None => BTreeMap::new(),
         };
         self.after_commit(Source::Loop, names, versions_seen)
+    }
+
+    fn fallback_of(&self, i: usize) -> Option<NodeId> {
+        self.fallback.get(i).copied().flatten()
+    }
+
+    /// A node's [`Command::to_parent`], as the error that ends this (sub)graph's run.
+    fn parent_command(&self, i: usize, c: &Command<S>) -> RunError {
+        let node = self.prog.shape.name(self.tasks[i].node).to_string();
+        if self.scope.ns.is_empty() {
+            return RunError::UnknownNode {
+                context: format!(
+                    "Command::to_parent from node `{node}` of a graph that was not called as a subgraph"
+                ),
+                name: "(parent)".into(),
+            };
+        }
+        let update = match &c.update {
+            Some(u) => match serde_json::to_value(u) {
+                Ok(v) => v,
+                Err(e) => return RunError::serde("a command to the parent", e),
+            },
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        let mut goto = Vec::new();
+        for t in &c.goto {
+            match t {
+                crate::types::Target::Node(n) => goto.push(n.to_string()),
+                crate::types::Target::End => goto.push(crate::types::END.to_string()),
+                crate::types::Target::Send(s) => {
+                    return RunError::UnknownNode {
+                        context: format!(
+                            "Command::to_parent from node `{node}`: a SendTo cannot cross into the parent graph"
+                        ),
+                        name: s.node().to_string(),
+                    };
+                }
+            }
+        }
+        RunError::ParentCommand(Box::new(crate::subgraph::ParentCommand { update, goto }))
     }
 
     fn resolve_command(

@@ -7,12 +7,16 @@
 //! - [`commit`]: applying a superstep's writes, routing, planning;
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump) and
 //!   `update_state`;
+//! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records;
-//! - [`events`]: the stream sender; [`retry`]: retry policies.
+//! - [`events`]: the stream sender; [`emit`]: stream, trace and report events of a run;
+//!   [`retry`]: retry policies.
 
 pub(crate) mod algo;
 pub(crate) mod commit;
+pub(crate) mod emit;
 pub(crate) mod events;
+pub(crate) mod fallback;
 pub(crate) mod names;
 pub(crate) mod persist;
 pub(crate) mod plan;

@@ -124,6 +124,8 @@ struct ChannelStore {
 
 /// The checkpoint side of a run.
 pub(crate) struct Persist {
+    /// The run (what it spent on LLM calls and its budget go into every checkpoint).
+    scope: Arc<crate::context::RunScope>,
     pub(crate) saver: Arc<dyn Checkpointer>,
     pub(crate) thread_id: String,
     pub(crate) ns: String,
@@ -150,12 +152,13 @@ impl Persist {
     /// checkpoint `head` at start.
     pub(crate) fn new<S: State>(
         saver: Arc<dyn Checkpointer>,
-        scope: &crate::context::RunScope,
+        scope: &Arc<crate::context::RunScope>,
         thread_id: String,
         seen_epoch: i64,
         head: Option<String>,
     ) -> Self {
         Self {
+            scope: scope.clone(),
             saver,
             thread_id,
             ns: scope.ns.clone(),
@@ -181,6 +184,18 @@ impl Persist {
             self.claimed = true;
             f
         }
+    }
+
+    /// Writes under a fence someone else holds (a subgraph run writes under its parent's).
+    pub(crate) fn inherit(&mut self, fence: &Fence) {
+        self.seen_epoch = fence.epoch - 1;
+        self.claimed = true;
+    }
+
+    /// The fence the run holds, once it claimed the thread.
+    pub(crate) fn held_fence(&self) -> Option<Fence> {
+        self.claimed
+            .then(|| Fence::claim_from(self.seen_epoch).held())
     }
 
     /// Claims the thread now (for runs whose first write comes after nodes ran).
@@ -361,6 +376,17 @@ impl Persist {
             .collect();
         if !deltas.is_empty() {
             cp.extra.insert("deltas".into(), Value::Object(deltas));
+        }
+        let spent = self.scope.spent();
+        if !spent.is_empty() {
+            cp.extra.insert("usage".into(), json!(spent));
+        }
+        if let Some(b) = self.scope.budget_override() {
+            cp.extra.insert("budget".into(), json!(b));
+        }
+        if self.scope.budget().is_some() {
+            let ms = self.scope.elapsed().as_millis() as u64;
+            cp.extra.insert("wall_ms".into(), json!(ms));
         }
         let mut meta = CheckpointMetadata::new(source, step);
         meta.parents = self.parents.clone();

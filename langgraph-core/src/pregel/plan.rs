@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::graph::builder::{Name, RouterFn};
+use crate::cache::{CachePolicy, NodeCache};
+use crate::graph::builder::{ErrorHandler, Name, RouterFn};
 use crate::node::ErasedNode;
 use crate::pregel::names::NameIndex;
 use crate::pregel::retry::RetryPolicy;
@@ -162,6 +163,10 @@ pub(crate) struct Shape {
     pub(crate) routers: Vec<RouterShape>,
     pub(crate) joins: Vec<JoinDef>,
     pub(crate) goto_to: Vec<Dest>,
+    /// (node, fallback) of error handlers: where a failed node goes.
+    pub(crate) fallbacks: Vec<(NodeId, NodeId)>,
+    /// (node, subgraph shape, subgraph name) of nodes that are compiled graphs (drawings).
+    pub(crate) children: Vec<(NodeId, Arc<Shape>, String)>,
 }
 
 impl Shape {
@@ -264,6 +269,11 @@ pub(crate) struct NodeExec<S: State> {
 pub(crate) struct Program<S: State> {
     pub(crate) shape: Shape,
     pub(crate) exec: Vec<NodeExec<S>>,
+    /// Per node (empty when no node has one): the fallback and error handler.
+    pub(crate) handlers: Vec<Option<(NodeId, ErrorHandler<S>)>>,
+    /// Per node (empty when no node has one): the cache policy.
+    pub(crate) cache_policy: Vec<Option<CachePolicy>>,
+    pub(crate) cache: Option<Arc<dyn NodeCache>>,
     pub(crate) router_fns: Vec<RouterFn<S>>,
     pub(crate) interrupt_before: Vec<NodeId>,
     pub(crate) interrupt_after: Vec<NodeId>,

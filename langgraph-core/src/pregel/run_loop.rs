@@ -10,21 +10,26 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, Source, WRITES};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::algo::{Control, Resolved};
+use super::emit::tally_task;
 use super::events::EventTx;
 use super::persist::Persist;
 use super::plan::{NodeId, Program};
 use super::runner::{TaskOutcome, run_task};
 use super::saved::{SavedOutput, TaskRecord};
 use crate::config::Durability;
-use crate::context::{Ctx, RunScope, StepCtx, TaskCtx, TaskPath, task_id};
+use crate::context::{Ctx, Prior, RunScope, StepCtx, TaskCtx, TaskPath, task_id};
 use crate::error::RunError;
+use crate::journal::JournalTarget;
 use crate::node::{NodeOutput, TaskInput};
+use crate::report::{RunReport, Tally};
 use crate::state::State;
 use crate::stream::{StreamEvent, StreamMode};
 use crate::types::{Interrupt, SendArg};
 use crate::write_set::StepWrites;
+use std::time::Instant;
 
 /// A task of the current superstep.
 pub(crate) struct Task {
@@ -39,6 +44,12 @@ pub(crate) struct Finished<S> {
     pub(crate) interrupts: Vec<Interrupt>,
     pub(crate) checkpoint_id: Option<String>,
     pub(crate) paused: bool,
+    pub(crate) report: RunReport,
+}
+
+/// The span of one task (debug level: free when not traced).
+fn task_span(node: &str, step: i64) -> tracing::Span {
+    tracing::debug_span!("langgraph.task", node, step)
 }
 
 fn task_input<'a, S>(t: &'a Task, state: &'a S) -> TaskInput<'a, S> {
@@ -73,6 +84,15 @@ pub(crate) struct Loop<'g, S: State> {
     pub(crate) unsaved: bool,
     pub(crate) before: Vec<bool>,
     pub(crate) after: Vec<bool>,
+    /// Per-node counters for the run's report.
+    pub(crate) tally: Tally,
+    pub(crate) started: Instant,
+    /// Where tasks journal side effects (with a checkpointer, once the run holds the thread).
+    pub(crate) journal: Option<Arc<JournalTarget>>,
+    /// Per task of the superstep (empty when unused): the fallback of a failed task whose
+    /// error a handler took, and the cache key of a task whose output is to be cached.
+    pub(crate) fallback: Vec<Option<NodeId>>,
+    pub(crate) cache_keys: Vec<Option<String>>,
 }
 
 enum StepEnd<S: State> {
@@ -119,6 +139,11 @@ impl<'g, S: State> Loop<'g, S> {
             unsaved: false,
             before,
             after,
+            tally: Tally::new(n),
+            started: Instant::now(),
+            journal: None,
+            fallback: Vec::new(),
+            cache_keys: Vec::new(),
             scope,
         }
     }
@@ -141,7 +166,8 @@ impl<'g, S: State> Loop<'g, S> {
             if !skip && self.hits(&self.before) {
                 return self.finish(Vec::new(), true).await;
             }
-            match self.superstep().await? {
+            let span = tracing::debug_span!("langgraph.superstep", step = self.step + 1);
+            match self.superstep().instrument(span).await? {
                 StepEnd::Paused(f) => return Ok(f),
                 StepEnd::Committed => self.flush_events().await,
             }
@@ -171,23 +197,6 @@ impl<'g, S: State> Loop<'g, S> {
                     .map(|p| shape.name(p.node).to_string()),
             )
             .collect()
-    }
-
-    /// Streams a stored checkpoint (mode `Checkpoints`).
-    pub(crate) fn checkpoint_event(&mut self, stored: &super::persist::Stored) {
-        if let Some(ev) = &mut self.events
-            && ev.wants(StreamMode::Checkpoints)
-        {
-            ev.push_now(StreamEvent::Checkpoint(crate::stream::CheckpointEvent {
-                ns: self.scope.ns.clone(),
-                id: stored.id.clone(),
-                parent_id: stored.parent_id.clone(),
-                step: stored.step,
-                source: stored.source,
-                next: stored.next.clone(),
-                values: self.state.clone(),
-            }));
-        }
     }
 
     pub(crate) async fn flush_events(&mut self) {
@@ -254,27 +263,51 @@ impl<'g, S: State> Loop<'g, S> {
             p.queue.flush().await?;
             checkpoint_id = p.current.clone();
         }
+        let report = self.report();
+        self.report_event(&report).await;
         Ok(Finished {
             state: std::mem::take(&mut self.state),
             interrupts,
             checkpoint_id,
             paused,
+            report,
         })
+    }
+
+    pub(crate) fn report(&self) -> RunReport {
+        let names = self.prog.shape.names.iter().map(|n| &**n);
+        self.tally.report(names, self.started.elapsed())
     }
 
     fn task_ctx(&self, task: &Task, step: i64) -> TaskCtx {
         let node = self.prog.shape.names[task.node as usize].clone();
-        let resume: Option<Arc<[Value]>> = if self.saved.is_empty() {
-            None
-        } else {
+        let mut prior = Prior::default();
+        if !self.saved.is_empty() {
             let base = self.base.as_deref().unwrap_or_else(|| self.scope.run_id());
             let id = task_id(base, &self.scope.ns, step, &node, task.path);
-            self.saved
-                .get(&id)
-                .filter(|r| !r.resume.is_empty())
-                .map(|r| Arc::from(r.resume.clone()))
-        };
-        TaskCtx::new(node, task.path, resume)
+            if let Some(r) = self.saved.get(&id) {
+                prior.resume = (!r.resume.is_empty()).then(|| Arc::from(r.resume.clone()));
+                prior.resume_by_id = r.resume_by_id.clone();
+                prior.journal = r.journal.clone();
+            }
+        }
+        TaskCtx::new(node, task.path, prior)
+    }
+
+    /// The journal target, once the run holds the thread.
+    fn journal_target(&mut self) -> Option<Arc<JournalTarget>> {
+        if self.journal.is_none()
+            && let Some(p) = &self.persist
+            && let Some(fence) = p.held_fence()
+        {
+            self.journal = Some(Arc::new(JournalTarget {
+                saver: p.saver.clone(),
+                thread_id: p.thread_id.clone(),
+                ns: p.ns.clone(),
+                fence,
+            }));
+        }
+        self.journal.clone()
     }
 
     /// Runs one superstep.
@@ -312,11 +345,13 @@ impl<'g, S: State> Loop<'g, S> {
                 });
             }
         }
+        let journal = self.journal_target();
         let step_ctx = Arc::new(StepCtx {
             scope: self.scope.clone(),
             step,
             base: self.base.clone(),
             tasks: self.tasks.iter().map(|t| self.task_ctx(t, step)).collect(),
+            journal,
         });
         let ctxs: Vec<Ctx> = step_ctx.handles();
         // Tasks whose writes were saved in an earlier attempt of this superstep are reused.
@@ -337,13 +372,20 @@ impl<'g, S: State> Loop<'g, S> {
                 None => outcomes.push(None),
             }
         }
-        self.execute(&ctxs, &mut outcomes, &reused).await?;
+        self.fallback.clear();
+        self.cache_keys.clear();
+        if self.prog.cache.is_some() {
+            self.cached_outputs(&mut outcomes, &mut reused)?;
+        }
+        self.task_starts(step, &ctxs, &reused).await;
+        self.execute(step, &ctxs, &mut outcomes, &reused).await?;
         self.settle(step, &ctxs, outcomes, &reused).await
     }
 
     /// Runs the tasks that were not reused, concurrently, saving writes as tasks finish.
     async fn execute(
         &mut self,
+        step: i64,
         ctxs: &[Ctx],
         outcomes: &mut [Option<TaskOutcome<S>>],
         reused: &[bool],
@@ -360,12 +402,13 @@ impl<'g, S: State> Loop<'g, S> {
         if todo == 1 && self.events.is_none() {
             if let Some(i) = reused.iter().position(|r| !*r) {
                 let t = &tasks[i];
-                let mut fut = pin!(run_task(
-                    &prog.exec[t.node as usize],
-                    task_input(t, state),
-                    &ctxs[i]
-                ));
+                let span = task_span(prog.shape.name(t.node), step);
+                let mut fut = pin!(
+                    run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i])
+                        .instrument(span)
+                );
                 let persist = &mut self.persist;
+                let t0 = Instant::now();
                 let outcome = poll_fn(|cx| {
                     if let Some(p) = persist.as_mut() {
                         let _ = p.queue.poll_drive(cx);
@@ -373,6 +416,22 @@ impl<'g, S: State> Loop<'g, S> {
                     fut.as_mut().poll(cx)
                 })
                 .await;
+                let elapsed = t0.elapsed();
+                if !matches!(outcome, TaskOutcome::Done(_))
+                    || tracing::enabled!(tracing::Level::DEBUG)
+                {
+                    Self::task_end(
+                        None,
+                        &self.scope.ns,
+                        prog.shape.name(t.node),
+                        step,
+                        &ctxs[i],
+                        &outcome,
+                        elapsed,
+                    )
+                    .await;
+                }
+                tally_task(&mut self.tally, t.node, &ctxs[i], &outcome, elapsed);
                 outcomes[i] = Some(outcome);
             }
             return Ok(());
@@ -385,8 +444,11 @@ impl<'g, S: State> Loop<'g, S> {
         let mut running = FuturesUnordered::new();
         let start = |i: usize| {
             let t = &tasks[i];
-            let fut = run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i]);
-            async move { (i, fut.await) }
+            let span = task_span(prog.shape.name(t.node), step);
+            let fut = run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i])
+                .instrument(span);
+            let t0 = Instant::now();
+            async move { (i, fut.await, t0.elapsed()) }
         };
         let mut next = 0;
         let mut remaining = todo;
@@ -408,8 +470,24 @@ impl<'g, S: State> Loop<'g, S> {
                 }
             })
             .await;
-            let Some((i, outcome)) = done else { break };
+            let Some((i, outcome, elapsed)) = done else {
+                break;
+            };
             remaining -= 1;
+            let node_id = tasks[i].node;
+            tally_task(&mut self.tally, node_id, &ctxs[i], &outcome, elapsed);
+            let name = prog.shape.name(node_id);
+            let ns = &self.scope.ns;
+            Self::task_end(
+                self.events.as_ref(),
+                ns,
+                name,
+                step,
+                &ctxs[i],
+                &outcome,
+                elapsed,
+            )
+            .await;
             let failed = matches!(
                 outcome,
                 TaskOutcome::Failed { .. } | TaskOutcome::TimedOut { .. }
@@ -466,6 +544,7 @@ impl<'g, S: State> Loop<'g, S> {
     ) -> Result<StepEnd<S>, RunError> {
         let mut done: Vec<(usize, NodeOutput<S>)> = Vec::with_capacity(outcomes.len());
         let mut interrupts = Vec::new();
+        let mut paused = false;
         let mut failure: Option<RunError> = None;
         // (task index, channel, value) of records to store if the superstep does not commit.
         let mut records: Vec<(usize, &'static str, Value)> = Vec::new();
@@ -474,13 +553,23 @@ impl<'g, S: State> Loop<'g, S> {
             match o {
                 None => {}
                 Some(TaskOutcome::Done(out)) => done.push((i, out)),
-                Some(TaskOutcome::Interrupted(int)) => {
-                    let v = serde_json::to_value(std::slice::from_ref(&int))
+                Some(TaskOutcome::Interrupted(ints)) => {
+                    let v = serde_json::to_value(&ints)
                         .map_err(|e| RunError::serde("an interrupt", e))?;
                     records.push((i, INTERRUPT, v));
-                    interrupts.push(int);
+                    interrupts.extend(ints);
+                    paused = true;
                 }
                 Some(TaskOutcome::Failed { error, attempts }) => {
+                    if let Some(pc) = error.downcast_ref::<crate::subgraph::ParentCommand>() {
+                        // A subgraph the node called sent a command to this graph.
+                        done.push((i, NodeOutput::Command(pc.clone().into_command::<S>()?)));
+                        continue;
+                    }
+                    if let Some(out) = self.handle_error(i, &error) {
+                        done.push((i, out));
+                        continue;
+                    }
                     let v = json!({"message": error.to_string(), "attempts": attempts});
                     records.push((i, ERROR, v));
                     failure.get_or_insert(RunError::Node {
@@ -491,6 +580,11 @@ impl<'g, S: State> Loop<'g, S> {
                     });
                 }
                 Some(TaskOutcome::TimedOut { after, attempts }) => {
+                    let e = crate::error::NodeError::msg(format!("timed out after {after:?}"));
+                    if let Some(out) = self.handle_error(i, &e) {
+                        done.push((i, out));
+                        continue;
+                    }
                     let v = json!({"message": format!("timed out after {after:?}"), "attempts": attempts});
                     records.push((i, ERROR, v));
                     failure.get_or_insert(RunError::Timeout { node, step, after });
@@ -502,7 +596,7 @@ impl<'g, S: State> Loop<'g, S> {
             // Finished tasks whose writes are not stored yet: needed if the superstep does not
             // commit (an interrupt, a failure, or a write conflict found while committing).
             // A lone task can neither conflict nor be paused by a sibling, so skip the work.
-            if done.len() > 1 || failure.is_some() || !interrupts.is_empty() {
+            if done.len() > 1 || failure.is_some() || paused {
                 for (i, out) in &done {
                     let stored = self
                         .saved
@@ -518,7 +612,10 @@ impl<'g, S: State> Loop<'g, S> {
                 }
             }
         }
-        if failure.is_none() && interrupts.is_empty() {
+        if failure.is_none() {
+            self.store_cached(&done)?;
+        }
+        if failure.is_none() && !paused {
             match self.commit(step, done) {
                 Ok(()) => return Ok(StepEnd::Committed),
                 Err(e) => {
@@ -596,11 +693,14 @@ impl<'g, S: State> Loop<'g, S> {
         {
             ev.send(StreamEvent::Interrupt(interrupts.clone())).await;
         }
+        let report = self.report();
+        self.report_event(&report).await;
         Ok(StepEnd::Paused(Finished {
             state: view,
             interrupts,
             checkpoint_id,
             paused: true,
+            report,
         }))
     }
 

@@ -22,8 +22,9 @@ pub(crate) enum TaskOutcome<S: State> {
     Failed { error: NodeError, attempts: u32 },
     /// The last attempt exceeded the node's timeout.
     TimedOut { after: Duration, attempts: u32 },
-    /// The node called `ctx.interrupt` without an answer.
-    Interrupted(Interrupt),
+    /// The node called `ctx.interrupt` without an answer (one interrupt), or a subgraph it
+    /// called paused (its interrupts; none at a static breakpoint).
+    Interrupted(Vec<Interrupt>),
 }
 
 pub(crate) enum Attempt<S: State> {
@@ -54,13 +55,7 @@ impl<S: State> Future for Watch<'_, S> {
 }
 
 fn interrupted<S: State>(ctx: &Ctx) -> TaskOutcome<S> {
-    match ctx.take_interrupt() {
-        Some(i) => TaskOutcome::Interrupted(i),
-        None => TaskOutcome::Failed {
-            error: NodeError::msg("interrupt flag set without an interrupt"),
-            attempts: ctx.attempt(),
-        },
-    }
+    TaskOutcome::Interrupted(ctx.take_interrupts())
 }
 
 /// A running task. Tasks without a retry policy or timeout (the common case) are a thin

@@ -1,8 +1,8 @@
 //! Task records saved against a checkpoint: outputs, interrupts, resume values, errors.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, RESUME, WRITES};
+use langgraph_checkpoint::{ERROR, INTERRUPT, JOURNAL, PendingWrite, RESUME, RESUME_MAP, WRITES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -112,6 +112,10 @@ pub(crate) struct TaskRecord {
     pub(crate) output: Option<SavedOutput>,
     pub(crate) interrupts: Vec<Interrupt>,
     pub(crate) resume: Vec<Value>,
+    /// Answers to interrupts of subgraphs the task called, by interrupt id.
+    pub(crate) resume_by_id: BTreeMap<String, Value>,
+    /// Journaled side-effect results, by key.
+    pub(crate) journal: BTreeMap<String, Value>,
     pub(crate) error: Option<Value>,
     /// Set during a run when the output was queued for storage.
     pub(crate) stored: bool,
@@ -119,13 +123,23 @@ pub(crate) struct TaskRecord {
 
 impl TaskRecord {
     /// The interrupts of task `task_id` still waiting for an answer: the task's open
-    /// question, unless an answer for its position was already given.
-    pub(crate) fn pending_interrupts(&self, task_id: &str) -> Vec<&Interrupt> {
+    /// question, unless an answer for its position was already given, and the questions of
+    /// subgraphs it called (namespace `sub_ns`) not answered yet.
+    pub(crate) fn pending_interrupts(&self, task_id: &str, ns: &str) -> Vec<&Interrupt> {
         if self.output.is_some() {
             return Vec::new();
         }
         let open = crate::context::interrupt_id(task_id, self.resume.len());
-        self.interrupts.iter().filter(|i| i.id == open).collect()
+        self.interrupts
+            .iter()
+            .filter(|i| {
+                if i.ns == ns {
+                    i.id == open
+                } else {
+                    !self.resume_by_id.contains_key(&i.id)
+                }
+            })
+            .collect()
     }
 }
 
@@ -150,6 +164,14 @@ pub(crate) fn records(writes: &[PendingWrite]) -> Result<HashMap<String, TaskRec
             RESUME => {
                 r.resume = serde_json::from_value(w.value.clone())
                     .map_err(|e| RunError::serde("stored resume values", e))?;
+            }
+            RESUME_MAP => {
+                r.resume_by_id = serde_json::from_value(w.value.clone())
+                    .map_err(|e| RunError::serde("stored resume values", e))?;
+            }
+            JOURNAL => {
+                r.journal = serde_json::from_value(w.value.clone())
+                    .map_err(|e| RunError::serde("a stored journal", e))?;
             }
             ERROR => r.error = Some(w.value.clone()),
             _ => {}

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use langgraph_checkpoint::{
-    CheckpointError, CheckpointTuple, Checkpointer, PendingWrite, RESUME, Source, WRITES,
+    CheckpointError, CheckpointTuple, Checkpointer, Fence, PendingWrite, RESUME, RESUME_MAP,
+    Source, WRITES,
 };
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::algo::Resolved;
 use super::events::EventTx;
@@ -18,10 +20,27 @@ use super::saved::records;
 use crate::config::RunConfig;
 use crate::context::{RunScope, TaskPath, task_id};
 use crate::error::RunError;
+use crate::snapshot::StateSnapshot;
 use crate::state::{ReducerKind, State};
 use crate::stream::{StreamEvent, StreamMode};
+use crate::subgraph::{Nested, answers_for};
 use crate::types::{Command, Input, Resume, START};
 use crate::write_set::INPUT_WRITER;
+
+/// The scope of a run: its stream sink and modes, and its checkpointer (for subgraphs).
+fn scope_of<S: State>(
+    config: RunConfig,
+    ns: String,
+    events: Option<&EventTx<S>>,
+    saver: Option<&Arc<dyn Checkpointer>>,
+    fence: Option<Fence>,
+) -> Arc<RunScope> {
+    let mut scope = RunScope::new(config, ns, events.and_then(EventTx::sink));
+    scope.modes = events.map(EventTx::modes).unwrap_or_default();
+    scope.saver = saver.cloned();
+    scope.fence = fence;
+    Arc::new(scope)
+}
 
 /// Runs a compiled program to its end, pause or error.
 pub(crate) async fn run<S: State>(
@@ -32,15 +51,88 @@ pub(crate) async fn run<S: State>(
     ns: String,
     events: Option<EventTx<S>>,
 ) -> Result<Finished<S>, RunError> {
-    let custom = events.as_ref().and_then(EventTx::custom_sink);
-    let scope = Arc::new(RunScope::new(config, ns, custom));
-    let mut lp = Loop::new(prog, scope, None, events);
-    match saver {
-        None => lp.start_fresh(input)?,
-        Some(s) => lp.start_durable(s.clone(), input).await?,
+    let span = run_span(prog, &config, &ns);
+    let scope = scope_of(config, ns, events.as_ref(), saver, None);
+    async move {
+        let mut lp = Loop::new(prog, scope, None, events);
+        match saver {
+            None => lp.start_fresh(input)?,
+            Some(s) => lp.start_durable(s.clone(), input).await?,
+        }
+        lp.flush_events().await;
+        lp.drive().await
     }
-    lp.flush_events().await;
-    lp.drive().await
+    .instrument(span)
+    .await
+}
+
+/// The span of a run (info level): graph, thread, namespace and run id.
+fn run_span<S: State>(prog: &Program<S>, config: &RunConfig, ns: &str) -> tracing::Span {
+    tracing::info_span!(
+        "langgraph.run",
+        graph = %prog.name,
+        thread_id = config.thread_id.as_deref().unwrap_or(""),
+        ns,
+        run_id = config.run_id.as_deref().unwrap_or(""),
+    )
+}
+
+/// Where a subgraph run stores and what it knows from its calling task.
+pub(crate) struct SubRun {
+    /// Its namespace.
+    pub(crate) ns: String,
+    /// The parent run's fence (the subgraph writes under it).
+    pub(crate) fence: Option<Fence>,
+    /// Answers the parent received for the subgraph's interrupts, by id.
+    pub(crate) resume_by_id: BTreeMap<String, Value>,
+}
+
+/// Runs a program as a subgraph: fresh, resumed from its own checkpoint, or (when it already
+/// finished) not at all.
+pub(crate) async fn run_nested<S: State>(
+    prog: &Program<S>,
+    saver: Option<Arc<dyn Checkpointer>>,
+    input: Input<S>,
+    config: RunConfig,
+    events: Option<EventTx<S>>,
+    sub: SubRun,
+) -> Result<Nested<S>, RunError> {
+    let input = match (&saver, &config.thread_id) {
+        (Some(s), Some(thread)) => match s.head(thread, &sub.ns).await?.checkpoint {
+            None => input,
+            Some(t) if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() => {
+                return Ok(Nested::Done(load_state(&t)?));
+            }
+            Some(t) => {
+                let snap = StateSnapshot::<S>::from_tuple(&t, true)?;
+                let answers = answers_for(&snap.interrupts, &sub.resume_by_id);
+                if answers.is_empty() {
+                    Input::Continue
+                } else {
+                    Input::Command(Command::resume_by_id(answers))
+                }
+            }
+        },
+        _ => input,
+    };
+    let span = run_span(prog, &config, &sub.ns);
+    let scope = scope_of(config, sub.ns, events.as_ref(), saver.as_ref(), sub.fence);
+    let f = async move {
+        let mut lp = Loop::new(prog, scope, None, events);
+        match saver {
+            None => lp.start_fresh(input)?,
+            Some(s) => lp.start_durable(s, input).await?,
+        }
+        lp.flush_events().await;
+        lp.drive().await
+    }
+    .instrument(span)
+    .await?;
+    Ok(if f.paused {
+        Nested::Paused(f.interrupts)
+    } else {
+        Nested::Done(f.state)
+    })
 }
 
 impl<S: State> Loop<'_, S> {
@@ -156,15 +248,18 @@ impl<S: State> Loop<'_, S> {
         };
         let replay = cfg.checkpoint_id.is_some()
             && base.as_ref().map(|b| &b.checkpoint.id) != head_id.as_ref();
-        self.persist = Some(Persist::new::<S>(
-            saver,
-            &self.scope,
-            thread.clone(),
-            head.epoch,
-            head_id,
-        ));
+        let mut persist =
+            Persist::new::<S>(saver, &self.scope, thread.clone(), head.epoch, head_id);
+        if let Some(f) = &self.scope.fence {
+            persist.inherit(f);
+        }
+        self.persist = Some(persist);
         if let Some(b) = &base {
             self.load(b)?;
+            // A run that goes on (not a new input) keeps what it spent and its budget.
+            if !matches!(input, Input::Update(_)) {
+                self.scope.restore(&b.checkpoint.extra);
+            }
         }
         match input {
             Input::Update(u) => self.start_input(u, base.is_some()).await,
@@ -325,9 +420,10 @@ impl<S: State> Loop<'_, S> {
 
     /// Matches resume values with pending interrupts and stores them.
     fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
+        let ns = self.scope.ns.clone();
         let mut pending: Vec<(String, crate::types::Interrupt)> = Vec::new();
         for (tid, r) in &self.saved {
-            for i in r.pending_interrupts(tid) {
+            for i in r.pending_interrupts(tid, &ns) {
                 pending.push((tid.clone(), i.clone()));
             }
         }
@@ -377,13 +473,25 @@ impl<S: State> Loop<'_, S> {
             let Some(record) = self.saved.get_mut(&tid) else {
                 continue;
             };
-            record.resume.push(value);
-            writes.push(PendingWrite {
-                task_id: tid,
-                task_name: record.name.clone(),
-                channel: RESUME.to_string(),
-                value: Value::Array(record.resume.clone()),
-            });
+            if interrupt.ns == ns {
+                record.resume.push(value);
+                writes.push(PendingWrite {
+                    task_id: tid,
+                    task_name: record.name.clone(),
+                    channel: RESUME.to_string(),
+                    value: Value::Array(record.resume.clone()),
+                });
+            } else {
+                // A subgraph's interrupt: answered by id, handed to the subgraph on re-run.
+                record.resume_by_id.insert(interrupt.id.clone(), value);
+                let map = record.resume_by_id.clone().into_iter().collect();
+                writes.push(PendingWrite {
+                    task_id: tid,
+                    task_name: record.name.clone(),
+                    channel: RESUME_MAP.to_string(),
+                    value: Value::Object(map),
+                });
+            }
         }
         if let Some(p) = &mut self.persist {
             p.put_writes(writes);

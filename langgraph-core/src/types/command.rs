@@ -38,6 +38,7 @@ pub struct Command<S: State> {
     pub(crate) update: Option<S::Update>,
     pub(crate) goto: Vec<Target>,
     pub(crate) resume: Option<Resume>,
+    pub(crate) to_parent: bool,
 }
 
 impl<S: State> Default for Command<S> {
@@ -46,6 +47,7 @@ impl<S: State> Default for Command<S> {
             update: None,
             goto: Vec::new(),
             resume: None,
+            to_parent: false,
         }
     }
 }
@@ -56,6 +58,7 @@ impl<S: State> Clone for Command<S> {
             update: self.update.clone(),
             goto: self.goto.clone(),
             resume: self.resume.clone(),
+            to_parent: self.to_parent,
         }
     }
 }
@@ -66,6 +69,7 @@ impl<S: State> fmt::Debug for Command<S> {
             .field("update", &self.update)
             .field("goto", &self.goto)
             .field("resume", &self.resume)
+            .field("to_parent", &self.to_parent)
             .finish()
     }
 }
@@ -74,6 +78,26 @@ impl<S: State> Command<S> {
     /// An empty command (no update, no destination).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sends the command to the graph that called this one as a subgraph: the subgraph run
+    /// stops, the update applies to the parent's state (key by key, so the parent's state must
+    /// have these fields), and the parent goes to the `goto` nodes (which are the parent's).
+    ///
+    /// ```
+    /// use langgraph_core::Command;
+    /// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
+    /// let c: Command<Review> = Command::goto("escalate").to_parent();
+    /// assert!(c.is_to_parent());
+    /// ```
+    pub fn to_parent(mut self) -> Self {
+        self.to_parent = true;
+        self
+    }
+
+    /// True for a command to the parent graph.
+    pub fn is_to_parent(&self) -> bool {
+        self.to_parent
     }
 
     /// A command that goes to `node` (or `END`).
