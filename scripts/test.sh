@@ -11,6 +11,11 @@ step "PostgreSQL (for the server-grade checkpointer tests)"
 . scripts/postgres.sh
 echo "DATABASE_URL=$DATABASE_URL"
 
+step "a real small LLM (for the end-to-end tests of the LLM layer)"
+LG_LOCAL_LLM_URL=$(scripts/local-llm.sh)
+export LG_LOCAL_LLM_URL
+echo "LG_LOCAL_LLM_URL=$LG_LOCAL_LLM_URL"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -21,7 +26,7 @@ step "cargo test (workspace, all features: SQLite and PostgreSQL)"
 cargo test --workspace --all-features
 
 step "examples"
-for ex in quickstart map-reduce human-in-the-loop; do
+for ex in quickstart map-reduce human-in-the-loop react-agent structured-extraction; do
   echo "--- $ex"
   cargo run -q -p "$ex" </dev/null >/dev/null
 done

@@ -5,8 +5,12 @@
 //! a human, a crash or a limit) and resumed exactly where it stopped.
 //!
 //! `use langgraph::prelude::*;` brings everything a normal graph needs. The crates behind it:
-//! [`langgraph_core`] (state, builder, engine, streaming) and [`checkpoint`] (the
-//! checkpoint model and the savers).
+//! [`langgraph_core`] (state, builder, engine, streaming, subgraphs, reports) and
+//! [`checkpoint`] (the checkpoint model and the savers); with the `llm` feature, `llm` (the
+//! LLM layer: messages, models, structured output, tools, agents).
+//!
+//! Features: `sqlite` (default: `SqliteSaver`, the embedded checkpointer), `postgres`
+//! (`PostgresSaver`), `llm` (`langgraph::llm`).
 //!
 //! # Example
 //!
@@ -60,6 +64,8 @@ pub use langgraph_checkpoint::{PostgresOptions, PostgresSaver};
 #[cfg(feature = "sqlite")]
 pub use langgraph_checkpoint::{SqliteOptions, SqliteSaver, Synchronous};
 pub use langgraph_core::*;
+#[cfg(feature = "llm")]
+pub use langgraph_llm as llm;
 
 /// Everything a normal graph needs, in one import.
 pub mod prelude {
@@ -67,9 +73,14 @@ pub mod prelude {
     pub use langgraph_checkpoint::SqliteSaver;
     pub use langgraph_checkpoint::{Checkpointer, InMemorySaver};
     pub use langgraph_core::{
-        Command, CompiledGraph, Ctx, Durability, END, FromState, GraphError, Input, Interrupt,
-        ListOptions, NodeError, Outcome, Projection, RetryPolicy, Route, RunConfig, RunError,
-        RunOutput, START, SendTo, State, StateGraph, StateSnapshot, StreamEvent, StreamMode,
+        Budget, CachePolicy, Command, CompiledGraph, Ctx, Durability, END, FromState, GraphError,
+        Input, Interrupt, ListOptions, NodeError, OnExceeded, Outcome, Projection, RetryPolicy,
+        Route, RunConfig, RunError, RunOutput, RunReport, START, SendTo, State, StateGraph,
+        StateSnapshot, StreamEvent, StreamMode, StreamModes,
+    };
+    #[cfg(feature = "llm")]
+    pub use langgraph_llm::{
+        Llm, Message, MessagesState, OpenAiChat, ScriptedModel, ToolError, create_react_agent, tool,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -233,6 +233,10 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Per node (nodes that ran no task are left out).
     pub nodes: BTreeMap<String, NodeReport>,
+    /// LLM usage of the whole run, across its interrupts and resumes (with a checkpointer);
+    /// [`usage`](Self::usage) is this call's part.
+    #[serde(default)]
+    pub spent: Usage,
 }
 
 impl RunReport {
@@ -289,10 +293,12 @@ impl Tally {
         &self,
         names: impl Iterator<Item = &'a str>,
         elapsed: Duration,
+        spent: Usage,
     ) -> RunReport {
         RunReport {
             steps: self.steps,
             elapsed,
+            spent,
             nodes: names
                 .zip(&self.nodes)
                 .filter(|(_, n)| **n != NodeReport::default())
@@ -336,7 +342,11 @@ mod tests {
             };
         }
         t.steps = 2;
-        let r = t.report(["a", "b", "c"].into_iter(), Duration::from_millis(9));
+        let r = t.report(
+            ["a", "b", "c"].into_iter(),
+            Duration::from_millis(9),
+            Usage::default(),
+        );
         assert_eq!(r.nodes.keys().collect::<Vec<_>>(), ["a", "c"]);
         assert_eq!(r.nodes["a"].tasks, 2);
         assert_eq!(r.nodes["a"].max_time, Duration::from_millis(4));

@@ -26,7 +26,9 @@ pub mod tool_node;
 
 pub use agent::{Approval, ReactAgent, ToolApproval, create_react_agent};
 pub use error::{FailedAttempt, LlmError};
-pub use llm::Llm;
+/// `#[tool]`: see [`tool_fn`] for what it builds.
+pub use langgraph_macros::tool;
+pub use llm::{InterruptExt, Llm};
 pub use message::{Message, MessagesState, MessagesStateUpdate, Role, ToolCall};
 pub use model::{
     ChatChunk, ChatModel, ChatRequest, ChatResponse, ChunkAccumulator, FinishReason,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use langgraph_core::{Budget, Ctx, OnExceeded, Usage};
+use langgraph_core::{Budget, BudgetExceeded, Ctx, Interrupt, OnExceeded, Usage};
 use serde_json::json;
 use tracing::Instrument;
 
@@ -32,6 +32,9 @@ pub struct Llm {
     pricing: Arc<Pricing>,
     retries: u32,
     backoff: Duration,
+    temperature: Option<f32>,
+    max_tokens: Option<u32>,
+    seed: Option<i64>,
 }
 
 impl std::fmt::Debug for Llm {
@@ -56,7 +59,28 @@ impl Llm {
             pricing: Arc::new(Pricing::new()),
             retries: 3,
             backoff: Duration::from_millis(200),
+            temperature: None,
+            max_tokens: None,
+            seed: None,
         }
+    }
+
+    /// Sampling temperature for requests that do not set one.
+    pub fn temperature(mut self, t: f32) -> Self {
+        self.temperature = Some(t);
+        self
+    }
+
+    /// Token ceiling for requests that do not set one.
+    pub fn max_tokens(mut self, n: u32) -> Self {
+        self.max_tokens = Some(n);
+        self
+    }
+
+    /// Seed for requests that do not set one (reproducible sampling where supported).
+    pub fn seed(mut self, seed: i64) -> Self {
+        self.seed = Some(seed);
+        self
     }
 
     /// Prices calls with `pricing`.
@@ -108,8 +132,11 @@ impl Llm {
     pub async fn request(
         &self,
         ctx: Option<&Ctx>,
-        request: ChatRequest,
+        mut request: ChatRequest,
     ) -> Result<ChatResponse, LlmError> {
+        request.temperature = request.temperature.or(self.temperature);
+        request.max_tokens = request.max_tokens.or(self.max_tokens);
+        request.seed = request.seed.or(self.seed);
         if let Some(ctx) = ctx {
             check_budget(ctx).await?;
         }
@@ -205,4 +232,16 @@ pub(crate) async fn check_budget(ctx: &Ctx) -> Result<(), LlmError> {
         }
     }
     Ok(())
+}
+
+/// Reading interrupts the LLM layer raises.
+pub trait InterruptExt {
+    /// The budget ceiling behind this interrupt, if a budget raised it.
+    fn budget_exceeded(&self) -> Option<BudgetExceeded>;
+}
+
+impl InterruptExt for Interrupt {
+    fn budget_exceeded(&self) -> Option<BudgetExceeded> {
+        serde_json::from_value(self.value.clone()).ok()
+    }
 }

@@ -1,4 +1,4 @@
-//! Derive macros for typed graph states. Re-exported by `langgraph` and `langgraph-core`; see
+//! Derive macros for typed graph states, and `#[tool]` for LLM tools. Re-exported by `langgraph` and `langgraph-core`; see
 //! their documentation for usage.
 //!
 //! - `#[derive(State)]` on a struct with named fields generates the channel table and the
@@ -18,6 +18,7 @@ mod crate_path;
 mod ctxt;
 mod expand_projection;
 mod expand_state;
+mod expand_tool;
 mod expand_update;
 
 use proc_macro::TokenStream;
@@ -52,5 +53,18 @@ pub fn derive_projection(input: TokenStream) -> TokenStream {
     match model {
         Some(m) => expand_projection::expand(&m).into(),
         None => TokenStream::new(),
+    }
+}
+
+/// Turns an async fn into a tool for the LLM layer: `#[tool] async fn weather(city: String)
+/// -> Result<String, ToolError>` becomes `fn weather() -> Arc<dyn Tool>`, named after the
+/// function, described by its doc comment, with an argument schema made from its parameters.
+/// The result is any `ToolOutput` (text goes as is), the error anything that displays.
+/// Option: `#[tool(crate = "path::to::langgraph_llm")]`.
+#[proc_macro_attribute]
+pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_tool::expand(attr.into(), item.into()) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
     }
 }

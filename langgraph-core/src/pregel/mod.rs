@@ -4,6 +4,7 @@
 //! - [`algo`]: **pure** planning of the next superstep's tasks (no async, no state type);
 //! - [`runner`]: running one task (attempts, timeout, interrupt detection);
 //! - [`run_loop`]: the superstep loop (`while tick { execute; commit }`);
+//! - [`settle`]: a superstep's outcomes become a commit, a pause or an error;
 //! - [`commit`]: applying a superstep's writes, routing, planning;
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump) and
 //!   `update_state`;
@@ -24,4 +25,5 @@ pub(crate) mod retry;
 pub(crate) mod run_loop;
 pub(crate) mod runner;
 pub(crate) mod saved;
+pub(crate) mod settle;
 pub(crate) mod start;

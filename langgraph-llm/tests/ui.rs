@@ -1,0 +1,9 @@
+//! Compile errors of `#[tool]`.
+
+#![allow(missing_docs)]
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}
