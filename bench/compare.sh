@@ -57,6 +57,11 @@ for w in "${WLS[@]}"; do
   for v in $(py_variants "$w"); do pyargs+=(--variant "$v"); done
   (cd "$REF/.." && "$VENV/bin/python" bench/python/run.py "$w" "${pyargs[@]}" --reps "$REPS" \
      --json "$OUT/py-before-$w.json") >/dev/null 2>&1 || echo "python $w failed" >&2
+  # W8 `messages` is not in the reference runner: our Python equivalent.
+  if [[ $w == W8 ]]; then
+    "$VENV/bin/python" "$ROOT/bench/python/w8_messages.py" --reps "$REPS" \
+      --json "$OUT/py-before-W8-messages.json" || echo "python W8 messages failed" >&2
+  fi
   "$RS" "$w" --reps "$REPS" --json "$OUT/rs-$w.json" >&2
   if [[ -n "$ADK" ]]; then
     for v in $(variants "$w"); do
@@ -67,6 +72,10 @@ for w in "${WLS[@]}"; do
   fi
   (cd "$REF/.." && "$VENV/bin/python" bench/python/run.py "$w" "${pyargs[@]}" --reps "$REPS" \
      --json "$OUT/py-after-$w.json") >/dev/null 2>&1 || echo "python $w (after) failed" >&2
+  if [[ $w == W8 ]]; then
+    "$VENV/bin/python" "$ROOT/bench/python/w8_messages.py" --reps "$REPS" \
+      --json "$OUT/py-after-W8-messages.json" || echo "python W8 messages failed" >&2
+  fi
 done
 python3 "$ROOT/bench/compare.py" --py "$OUT"/py-*.json --rs "$OUT"/rs-*.json \
   --adk $(ls "$OUT"/adk-*.json 2>/dev/null) | tee "$OUT/table.md"

@@ -10,7 +10,7 @@
 //! LLM layer: messages, models, structured output, tools, agents).
 //!
 //! Features: `sqlite` (default: `SqliteSaver`, the embedded checkpointer), `postgres`
-//! (`PostgresSaver`), `llm` (`langgraph::llm`).
+//! (`PostgresSaver`), `llm` (`langgraph::llm`), `opentelemetry` (`langgraph::otel`).
 //!
 //! # Example
 //!
@@ -66,6 +66,8 @@ pub use langgraph_checkpoint::{SqliteOptions, SqliteSaver, Synchronous};
 pub use langgraph_core::*;
 #[cfg(feature = "llm")]
 pub use langgraph_llm as llm;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 
 /// Everything a normal graph needs, in one import.
 pub mod prelude {

@@ -68,19 +68,16 @@ async fn the_report_counts_tasks_retries_errors_and_usage_per_node() {
     assert_eq!(out.path, ["recovered: always"]);
     let r = &out.report;
     assert_eq!(r.steps, 3);
-    assert_eq!((r.nodes["flaky"].tasks, r.nodes["flaky"].retries), (1, 1));
+    assert_eq!((r["flaky"].tasks, r["flaky"].retries), (1, 1));
     assert_eq!(
-        r.nodes["flaky"].usage.total_tokens(),
+        r["flaky"].usage.total_tokens(),
         24,
         "two attempts recorded usage"
     );
-    assert_eq!(
-        (r.nodes["broken"].errors, r.nodes["broken"].retries),
-        (1, 1)
-    );
-    assert_eq!(r.nodes["recover"].tasks, 1);
+    assert_eq!((r["broken"].errors, r["broken"].retries), (1, 1));
+    assert_eq!(r["recover"].tasks, 1);
     assert_eq!(r.usage().calls, 2);
-    assert!(r.elapsed >= r.nodes["flaky"].max_time);
+    assert!(r.elapsed >= r["flaky"].max_time);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -106,7 +103,7 @@ async fn cached_nodes_run_once_per_input_until_the_entry_expires() {
         1,
         "the second run took the cached output"
     );
-    assert_eq!(b.report.nodes["slow"].cache_hits, 1);
+    assert_eq!(b.report["slow"].cache_hits, 1);
     g.invoke(SUpdate::new().n(2), &cfg).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2, "another input runs");
     tokio::time::sleep(Duration::from_millis(350)).await;
@@ -324,7 +321,7 @@ async fn llm_chunks_and_the_report_reach_the_stream() {
         }
     }
     assert_eq!(chunks, ["talk:\"Hel\"", "talk:\"lo\""]);
-    assert_eq!(report.unwrap().nodes["talk"].tasks, 1);
+    assert_eq!(report.unwrap()["talk"].tasks, 1);
 }
 
 /// Span names and their `node` fields, as a subscriber sees them.

@@ -129,8 +129,9 @@ pub(crate) struct Slot {
     pub(crate) raised: Vec<Interrupt>,
     /// LLM usage recorded by the task.
     pub(crate) usage: Usage,
-    /// Journaled results by key (loaded from the task's saved writes, then added to).
-    pub(crate) journal: BTreeMap<String, Value>,
+    /// Journaled results by key (loaded from the task's saved writes, then added to; `None`
+    /// until the first entry: most tasks journal nothing).
+    pub(crate) journal: Option<BTreeMap<String, Value>>,
 }
 
 /// What was saved about a task in an earlier attempt of its superstep.
@@ -139,9 +140,9 @@ pub(crate) struct Prior {
     /// Answers to the task's own interrupts, by position.
     pub(crate) resume: Option<Arc<[Value]>>,
     /// Answers to interrupts of subgraphs the task called, by interrupt id.
-    pub(crate) resume_by_id: BTreeMap<String, Value>,
+    pub(crate) resume_by_id: Option<BTreeMap<String, Value>>,
     /// Journaled side-effect results, by key.
-    pub(crate) journal: BTreeMap<String, Value>,
+    pub(crate) journal: Option<BTreeMap<String, Value>>,
 }
 
 /// What the runner knows about one task of a superstep.
@@ -149,10 +150,12 @@ pub(crate) struct TaskCtx {
     pub(crate) node: crate::graph::builder::Name,
     pub(crate) path: TaskPath,
     pub(crate) resume: Option<Arc<[Value]>>,
-    pub(crate) resume_by_id: BTreeMap<String, Value>,
+    pub(crate) resume_by_id: Option<BTreeMap<String, Value>>,
     task_id: OnceLock<String>,
     attempt: AtomicU32,
     interrupted: AtomicBool,
+    /// Set when the task recorded LLM usage (most tasks do not: no lock to read it then).
+    used: AtomicBool,
     pub(crate) slot: Mutex<Slot>,
 }
 
@@ -166,9 +169,12 @@ impl TaskCtx {
             task_id: OnceLock::new(),
             attempt: AtomicU32::new(1),
             interrupted: AtomicBool::new(false),
+            used: AtomicBool::new(false),
             slot: Mutex::new(Slot {
+                next_interrupt: 0,
+                raised: Vec::new(),
+                usage: Usage::default(),
                 journal: prior.journal,
-                ..Slot::default()
             }),
         }
     }
@@ -369,6 +375,7 @@ impl Ctx {
     /// [`RunReport`](crate::RunReport) under this node and in the run's total.
     pub fn record_usage(&self, usage: Usage) {
         self.slot().usage += usage;
+        self.task().used.store(true, Ordering::Release);
         *self
             .step
             .scope
@@ -422,6 +429,9 @@ impl Ctx {
     }
 
     pub(crate) fn take_usage(&self) -> Usage {
+        if !self.task().used.swap(false, Ordering::AcqRel) {
+            return Usage::default();
+        }
         std::mem::take(&mut self.slot().usage)
     }
 

@@ -101,7 +101,11 @@ impl Ctx {
         E: Into<BoxError>,
         F: Future<Output = Result<T, E>>,
     {
-        let recorded = self.slot().journal.get(key).cloned();
+        let recorded = self
+            .slot()
+            .journal
+            .as_ref()
+            .and_then(|j| j.get(key).cloned());
         if let Some(v) = recorded {
             return T::deserialize(v).map_err(|e| {
                 NodeError::msg(format!(
@@ -116,8 +120,9 @@ impl Ctx {
         let v = serde_json::to_value(&out)?;
         let entries = {
             let mut slot = self.slot();
-            slot.journal.insert(key.to_string(), v);
-            slot.journal.clone()
+            let journal = slot.journal.get_or_insert_default();
+            journal.insert(key.to_string(), v);
+            journal.clone()
         };
         let step = self.step_ctx();
         if let (Some(j), Some(base)) = (&step.journal, &step.base) {

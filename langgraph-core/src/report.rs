@@ -2,6 +2,7 @@
 //! hits and LLM usage (tokens, cost, calls).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ impl NodeReport {
 
 /// What a run did: per node, and in total. Returned with every run
 /// ([`RunOutput::report`](crate::RunOutput::report)) and streamed last in mode
-/// [`StreamMode::Debug`](crate::StreamMode::Debug).
+/// [`StreamMode::Debug`](crate::StreamMode::Debug). Index it by node name.
 ///
 /// ```
 /// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
@@ -221,29 +222,66 @@ impl NodeReport {
 ///     .unwrap();
 /// let out = futures::executor::block_on(g.invoke(Review::default(), &Default::default())).unwrap();
 /// assert_eq!(out.report.steps, 1);
-/// assert_eq!(out.report.nodes["write"].tasks, 1);
+/// assert_eq!(out.report["write"].tasks, 1);
+/// assert_eq!(out.report["nowhere"].tasks, 0); // a node that ran nothing
+/// assert_eq!(out.report.nodes().count(), 1);
 /// assert_eq!(out.report.total().errors, 0);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunReport {
     /// Supersteps run.
     pub steps: u64,
     /// Wall time of the run.
-    #[serde(with = "micros")]
     pub elapsed: Duration,
-    /// Per node (nodes that ran no task are left out).
-    pub nodes: BTreeMap<String, NodeReport>,
     /// LLM usage of the whole run, across its interrupts and resumes (with a checkpointer);
     /// [`usage`](Self::usage) is this call's part.
-    #[serde(default)]
     pub spent: Usage,
+    /// Node names (the graph's, shared) and their reports, by node id.
+    names: Arc<[Name]>,
+    per_node: Vec<NodeReport>,
 }
 
+type Name = std::borrow::Cow<'static, str>;
+
+static EMPTY: NodeReport = NodeReport {
+    tasks: 0,
+    cache_hits: 0,
+    retries: 0,
+    errors: 0,
+    interrupts: 0,
+    total_time: Duration::ZERO,
+    max_time: Duration::ZERO,
+    usage: Usage {
+        input_tokens: 0,
+        output_tokens: 0,
+        cost: 0.0,
+        calls: 0,
+    },
+};
+
 impl RunReport {
+    /// The nodes that ran a task (or hit the cache, or failed), with their reports.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &NodeReport)> {
+        self.names
+            .iter()
+            .zip(&self.per_node)
+            .filter(|(_, n)| **n != EMPTY)
+            .map(|(name, n)| (&**name, n))
+    }
+
+    /// A node's report (empty for a node that did nothing, or that the graph does not have).
+    pub fn node(&self, name: &str) -> &NodeReport {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| self.per_node.get(i))
+            .unwrap_or(&EMPTY)
+    }
+
     /// The sum over nodes.
     pub fn total(&self) -> NodeReport {
         let mut t = NodeReport::default();
-        for n in self.nodes.values() {
+        for (_, n) in self.nodes() {
             t.tasks += n.tasks;
             t.cache_hits += n.cache_hits;
             t.retries += n.retries;
@@ -256,9 +294,60 @@ impl RunReport {
         t
     }
 
-    /// LLM usage of the run.
+    /// LLM usage of this call of the run.
     pub fn usage(&self) -> Usage {
         self.total().usage
+    }
+}
+
+impl std::ops::Index<&str> for RunReport {
+    type Output = NodeReport;
+    fn index(&self, node: &str) -> &NodeReport {
+        self.node(node)
+    }
+}
+
+/// The JSON form: `{steps, elapsed (µs), spent, nodes: {name: report}}`.
+#[derive(Serialize, Deserialize)]
+struct ReportJson {
+    steps: u64,
+    #[serde(with = "micros")]
+    elapsed: Duration,
+    #[serde(default)]
+    spent: Usage,
+    nodes: BTreeMap<String, NodeReport>,
+}
+
+impl Serialize for RunReport {
+    fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        ReportJson {
+            steps: self.steps,
+            elapsed: self.elapsed,
+            spent: self.spent,
+            nodes: self
+                .nodes()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunReport {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let j = ReportJson::deserialize(d)?;
+        let (names, per_node): (Vec<Name>, Vec<NodeReport>) = j
+            .nodes
+            .into_iter()
+            .map(|(k, v)| (Name::Owned(k), v))
+            .unzip();
+        Ok(Self {
+            steps: j.steps,
+            elapsed: j.elapsed,
+            spent: j.spent,
+            names: names.into(),
+            per_node,
+        })
     }
 }
 
@@ -289,9 +378,10 @@ impl Tally {
         }
     }
 
-    pub(crate) fn report<'a>(
-        &self,
-        names: impl Iterator<Item = &'a str>,
+    /// The report, taking the counters (the run is over: later tasks are not counted).
+    pub(crate) fn take_report(
+        &mut self,
+        names: Arc<[Name]>,
         elapsed: Duration,
         spent: Usage,
     ) -> RunReport {
@@ -299,11 +389,8 @@ impl Tally {
             steps: self.steps,
             elapsed,
             spent,
-            nodes: names
-                .zip(&self.nodes)
-                .filter(|(_, n)| **n != NodeReport::default())
-                .map(|(name, n)| (name.to_string(), n.clone()))
-                .collect(),
+            names,
+            per_node: std::mem::take(&mut self.nodes),
         }
     }
 }
@@ -342,21 +429,24 @@ mod tests {
             };
         }
         t.steps = 2;
-        let r = t.report(
-            ["a", "b", "c"].into_iter(),
-            Duration::from_millis(9),
-            Usage::default(),
-        );
-        assert_eq!(r.nodes.keys().collect::<Vec<_>>(), ["a", "c"]);
-        assert_eq!(r.nodes["a"].tasks, 2);
-        assert_eq!(r.nodes["a"].max_time, Duration::from_millis(4));
-        assert_eq!(r.nodes["a"].mean_time(), Duration::from_millis(3));
+        let names: Arc<[Name]> = ["a", "b", "c"].into_iter().map(Name::Borrowed).collect();
+        let r = t.take_report(names, Duration::from_millis(9), Usage::default());
+        assert_eq!(r.nodes().map(|(k, _)| k).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(r["a"].tasks, 2);
+        assert_eq!(r["a"].max_time, Duration::from_millis(4));
+        assert_eq!(r["a"].mean_time(), Duration::from_millis(3));
+        assert_eq!(r["b"], EMPTY);
         let total = r.total();
         assert_eq!((total.tasks, total.retries), (3, 2));
         assert_eq!(r.usage().total_tokens(), 7);
         let json = serde_json::to_value(&r).unwrap_or_default();
         assert_eq!(json["nodes"]["a"]["total_time"], 6000);
+        assert!(json["nodes"].get("b").is_none());
         let back: RunReport = serde_json::from_value(json).unwrap_or_default();
-        assert_eq!(back, r);
+        assert_eq!(
+            back.nodes().collect::<Vec<_>>(),
+            r.nodes().collect::<Vec<_>>()
+        );
+        assert_eq!(back.steps, 2);
     }
 }

@@ -123,7 +123,7 @@ impl Ctx {
         let sub = SubRun {
             ns,
             fence,
-            resume_by_id: self.task().resume_by_id.clone(),
+            resume_by_id: self.task().resume_by_id.clone().unwrap_or_default(),
         };
         match run_nested(&graph.inner.prog, saver, input, config, events, sub).await {
             Ok(Nested::Done(state)) => Ok(state),

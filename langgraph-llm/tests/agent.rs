@@ -55,10 +55,10 @@ async fn the_agent_calls_tools_until_it_answers_and_accounts_for_it() {
     assert_eq!(first.tools[0].name, "weather");
     assert_eq!(out.messages[0].role, Role::User);
     // Two calls: usage and cost per node.
-    let agent_report = &out.report.nodes["agent"];
+    let agent_report = &out.report["agent"];
     assert_eq!(agent_report.usage.calls, 2);
     assert!(agent_report.usage.cost > 0.0);
-    assert_eq!(out.report.nodes["tools"].usage.calls, 0);
+    assert_eq!(out.report["tools"].usage.calls, 0);
 }
 
 #[tokio::test]

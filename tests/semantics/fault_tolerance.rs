@@ -203,7 +203,7 @@ async fn timeouts_fail_the_task_and_retry_like_errors() {
         .unwrap();
     let out = g.invoke(SUpdate::new(), &RunConfig::new()).await.unwrap();
     assert_eq!(out.path, ["slow@2"]);
-    assert_eq!(out.report.nodes["slow"].retries, 2);
+    assert_eq!(out.report["slow"].retries, 2);
     let e = StateGraph::<S>::new()
         .node("slow", |_: &S| async {
             tokio::time::sleep(Duration::from_secs(5)).await;

@@ -284,7 +284,7 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
     /// let out = futures::executor::block_on(g.invoke(Review::default(), &Default::default())).unwrap();
     /// assert_eq!(out.notes, ["model down"]);
     /// assert_eq!(out.rounds, 1);
-    /// assert_eq!(out.report.nodes["draft"].errors, 1);
+    /// assert_eq!(out.report["draft"].errors, 1);
     /// ```
     pub fn on_error(
         mut self,

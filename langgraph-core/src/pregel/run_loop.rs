@@ -7,9 +7,12 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use futures::StreamExt;
+use futures::future::Either;
 use futures::stream::FuturesUnordered;
 use langgraph_checkpoint::{PendingWrite, Source, WRITES};
+use std::future::Future;
 use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use super::algo::{Control, Resolved};
 use super::emit::tally_task;
@@ -46,9 +49,20 @@ pub(crate) struct Finished<S> {
     pub(crate) report: RunReport,
 }
 
-/// The span of one task (debug level: free when not traced).
-fn task_span(node: &str, step: i64) -> tracing::Span {
-    tracing::debug_span!("langgraph.task", node, step)
+/// True when superstep and task spans (debug level) are recorded. Below debug they are not
+/// even created, and futures are not wrapped: with `tracing`'s `log` feature on (sqlx turns it
+/// on), a disabled span and its wrapper cost more than a small superstep.
+fn traced() -> bool {
+    tracing::level_enabled!(tracing::Level::DEBUG)
+}
+
+/// `fut`, inside the span of one task when tasks are traced.
+fn in_task_span<F: Future>(fut: F, node: &str, step: i64) -> Either<Instrumented<F>, F> {
+    if traced() {
+        Either::Left(fut.instrument(tracing::debug_span!("langgraph.task", node, step)))
+    } else {
+        Either::Right(fut)
+    }
 }
 
 fn task_input<'a, S>(t: &'a Task, state: &'a S) -> TaskInput<'a, S> {
@@ -85,7 +99,6 @@ pub(crate) struct Loop<'g, S: State> {
     pub(crate) after: Vec<bool>,
     /// Per-node counters for the run's report.
     pub(crate) tally: Tally,
-    pub(crate) started: Instant,
     /// Where tasks journal side effects (with a checkpointer, once the run holds the thread).
     pub(crate) journal: Option<Arc<JournalTarget>>,
     /// Per task of the superstep (empty when unused): the fallback of a failed task whose
@@ -139,7 +152,6 @@ impl<'g, S: State> Loop<'g, S> {
             before,
             after,
             tally: Tally::new(n),
-            started: Instant::now(),
             journal: None,
             fallback: Vec::new(),
             cache_keys: Vec::new(),
@@ -165,8 +177,13 @@ impl<'g, S: State> Loop<'g, S> {
             if !skip && self.hits(&self.before) {
                 return self.finish(Vec::new(), true).await;
             }
-            let span = tracing::debug_span!("langgraph.superstep", step = self.step + 1);
-            match self.superstep().instrument(span).await? {
+            let end = if traced() {
+                let span = tracing::debug_span!("langgraph.superstep", step = self.step + 1);
+                self.superstep().instrument(span).await?
+            } else {
+                self.superstep().await?
+            };
+            match end {
                 StepEnd::Paused(f) => return Ok(f),
                 StepEnd::Committed => self.flush_events().await,
             }
@@ -273,10 +290,10 @@ impl<'g, S: State> Loop<'g, S> {
         })
     }
 
-    pub(crate) fn report(&self) -> RunReport {
-        let names = self.prog.shape.names.iter().map(|n| &**n);
-        self.tally
-            .report(names, self.started.elapsed(), self.scope.spent())
+    pub(crate) fn report(&mut self) -> RunReport {
+        let names = self.prog.shape.names.clone();
+        let (elapsed, spent) = (self.scope.started.elapsed(), self.scope.spent());
+        self.tally.take_report(names, elapsed, spent)
     }
 
     fn task_ctx(&self, task: &Task, step: i64) -> TaskCtx {
@@ -287,8 +304,8 @@ impl<'g, S: State> Loop<'g, S> {
             let id = task_id(base, &self.scope.ns, step, &node, task.path);
             if let Some(r) = self.saved.get(&id) {
                 prior.resume = (!r.resume.is_empty()).then(|| Arc::from(r.resume.clone()));
-                prior.resume_by_id = r.resume_by_id.clone();
-                prior.journal = r.journal.clone();
+                prior.resume_by_id = (!r.resume_by_id.is_empty()).then(|| r.resume_by_id.clone());
+                prior.journal = (!r.journal.is_empty()).then(|| r.journal.clone());
             }
         }
         TaskCtx::new(node, task.path, prior)
@@ -402,11 +419,8 @@ impl<'g, S: State> Loop<'g, S> {
         if todo == 1 && self.events.is_none() {
             if let Some(i) = reused.iter().position(|r| !*r) {
                 let t = &tasks[i];
-                let span = task_span(prog.shape.name(t.node), step);
-                let mut fut = pin!(
-                    run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i])
-                        .instrument(span)
-                );
+                let fut = run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i]);
+                let mut fut = pin!(in_task_span(fut, prog.shape.name(t.node), step));
                 let persist = &mut self.persist;
                 let t0 = Instant::now();
                 let outcome = poll_fn(|cx| {
@@ -444,9 +458,8 @@ impl<'g, S: State> Loop<'g, S> {
         let mut running = FuturesUnordered::new();
         let start = |i: usize| {
             let t = &tasks[i];
-            let span = task_span(prog.shape.name(t.node), step);
-            let fut = run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i])
-                .instrument(span);
+            let fut = run_task(&prog.exec[t.node as usize], task_input(t, state), &ctxs[i]);
+            let fut = in_task_span(fut, prog.shape.name(t.node), step);
             let t0 = Instant::now();
             async move { (i, fut.await, t0.elapsed()) }
         };

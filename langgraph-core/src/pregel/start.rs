@@ -53,7 +53,7 @@ pub(crate) async fn run<S: State>(
 ) -> Result<Finished<S>, RunError> {
     let span = run_span(prog, &config, &ns);
     let scope = scope_of(config, ns, events.as_ref(), saver, None);
-    async move {
+    let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
         match saver {
             None => lp.start_fresh(input)?,
@@ -61,20 +61,25 @@ pub(crate) async fn run<S: State>(
         }
         lp.flush_events().await;
         lp.drive().await
+    };
+    match span {
+        Some(span) => body.instrument(span).await,
+        None => body.await,
     }
-    .instrument(span)
-    .await
 }
 
-/// The span of a run (info level): graph, thread, namespace and run id.
-fn run_span<S: State>(prog: &Program<S>, config: &RunConfig, ns: &str) -> tracing::Span {
-    tracing::info_span!(
-        "langgraph.run",
-        graph = %prog.name,
-        thread_id = config.thread_id.as_deref().unwrap_or(""),
-        ns,
-        run_id = config.run_id.as_deref().unwrap_or(""),
-    )
+/// The span of a run (info level): graph, thread, namespace and run id; `None` when info is
+/// not traced (the future is then not wrapped at all: see `run_loop::traced`).
+fn run_span<S: State>(prog: &Program<S>, config: &RunConfig, ns: &str) -> Option<tracing::Span> {
+    tracing::level_enabled!(tracing::Level::INFO).then(|| {
+        tracing::info_span!(
+            "langgraph.run",
+            graph = %prog.name,
+            thread_id = config.thread_id.as_deref().unwrap_or(""),
+            ns,
+            run_id = config.run_id.as_deref().unwrap_or(""),
+        )
+    })
 }
 
 /// Where a subgraph run stores and what it knows from its calling task.
@@ -117,7 +122,7 @@ pub(crate) async fn run_nested<S: State>(
     };
     let span = run_span(prog, &config, &sub.ns);
     let scope = scope_of(config, sub.ns, events.as_ref(), saver.as_ref(), sub.fence);
-    let f = async move {
+    let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
         match saver {
             None => lp.start_fresh(input)?,
@@ -125,9 +130,11 @@ pub(crate) async fn run_nested<S: State>(
         }
         lp.flush_events().await;
         lp.drive().await
-    }
-    .instrument(span)
-    .await?;
+    };
+    let f = match span {
+        Some(span) => body.instrument(span).await?,
+        None => body.await?,
+    };
     Ok(if f.paused {
         Nested::Paused(f.interrupts)
     } else {
