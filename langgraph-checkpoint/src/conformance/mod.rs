@@ -1,0 +1,148 @@
+//! A conformance suite for [`Checkpointer`] implementations (feature `test-utils`).
+//!
+//! Run it against a saver in a test:
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use langgraph_checkpoint::{InMemorySaver, conformance};
+//! conformance::run_all(&InMemorySaver::new()).await.unwrap();
+//! # });
+//! ```
+//!
+//! Every check uses fresh thread ids, so the suite can run against a shared database.
+
+use serde_json::Value;
+
+use crate::model::{
+    Blob, BlobValue, Checkpoint, CheckpointMetadata, Fence, PendingWrite, PutCheckpoint, Source,
+    next_checkpoint_id,
+};
+use crate::saver::Checkpointer;
+
+/// A failed check: which one and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The check's name.
+    pub check: &'static str,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "conformance check `{}` failed: {}",
+            self.check, self.reason
+        )
+    }
+}
+
+impl std::error::Error for Failure {}
+
+type Check = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+fn thread() -> String {
+    format!("conformance-{}", uuid::Uuid::new_v4())
+}
+
+/// A checkpoint put on `thread` after `head`, with the given blobs.
+fn put(
+    thread: &str,
+    ns: &str,
+    head: Option<&str>,
+    fence: Fence,
+    step: i64,
+    blobs: Vec<(&str, BlobValue)>,
+    inherited: &[(&str, &str)],
+) -> PutCheckpoint {
+    let mut cp = Checkpoint::empty();
+    cp.id = next_checkpoint_id(head);
+    for (channel, version) in inherited {
+        cp.channel_versions
+            .insert((*channel).into(), (*version).into());
+    }
+    let blobs: Vec<Blob> = blobs
+        .into_iter()
+        .map(|(channel, value)| {
+            cp.channel_versions.insert(channel.into(), cp.id.clone());
+            Blob {
+                channel: channel.into(),
+                version: cp.id.clone(),
+                value,
+            }
+        })
+        .collect();
+    cp.next = vec!["a".into()];
+    PutCheckpoint {
+        thread_id: thread.into(),
+        ns: ns.into(),
+        metadata: CheckpointMetadata::new(
+            if step < 0 {
+                Source::Input
+            } else {
+                Source::Loop
+            },
+            step,
+        ),
+        parent_id: head.map(Into::into),
+        expected_head: head.map(Into::into),
+        checkpoint: cp,
+        blobs,
+        parent_writes: Vec::new(),
+        fence,
+    }
+}
+
+fn full(v: Value) -> BlobValue {
+    BlobValue::Full { value: v }
+}
+
+/// A pending write of `task` to `channel`.
+fn write(task: &str, channel: &str, value: Value) -> PendingWrite {
+    PendingWrite {
+        task_id: task.into(),
+        task_name: format!("node-{task}"),
+        channel: channel.into(),
+        value,
+    }
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+mod fencing;
+mod reads;
+mod writes;
+
+use fencing::{fencing, racing_writers};
+use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
+use writes::pending_writes;
+
+/// Runs every check against `saver`; the first failure is returned.
+pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
+    let s: &dyn Checkpointer = saver;
+    let checks: [(&'static str, Check); 8] = [
+        ("empty_thread", empty_thread(s).await),
+        ("put_and_read_back", put_and_read_back(s).await),
+        ("delta_chains", delta_chains(s).await),
+        ("fencing", fencing(s).await),
+        ("pending_writes", pending_writes(s).await),
+        ("listing", listing(s).await),
+        ("namespaces_and_deletion", namespaces_and_deletion(s).await),
+        ("racing_writers", racing_writers(s).await),
+    ];
+    for (check, result) in checks {
+        result.map_err(|reason| Failure { check, reason })?;
+    }
+    Ok(())
+}

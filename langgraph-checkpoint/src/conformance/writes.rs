@@ -1,0 +1,95 @@
+//! Checks of pending writes: stored per task, replaced on retry, read back with their checkpoint.
+
+use serde_json::json;
+
+use super::{Check, err, put, thread, write};
+use crate::model::{Fence, PutWrites};
+use crate::saver::Checkpointer;
+
+pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
+    let t = thread();
+    let p1 = put(&t, "", None, Fence::claim_from(0), 0, vec![], &[]);
+    let id1 = p1.checkpoint.id.clone();
+    s.put(p1).await.map_err(err)?;
+    let held = Fence {
+        epoch: 1,
+        claim: false,
+    };
+    let w = |writes| PutWrites {
+        thread_id: t.clone(),
+        ns: String::new(),
+        checkpoint_id: id1.clone(),
+        writes,
+        fence: held.clone(),
+    };
+    s.put_writes(w(vec![
+        write("t1", "__writes__", json!({"update": {"x": 1}})),
+        write("t2", "__interrupt__", json!(["q"])),
+    ]))
+    .await
+    .map_err(err)?;
+    // Same (task, channel) replaces; another channel adds.
+    s.put_writes(w(vec![
+        write("t1", "__writes__", json!({"update": {"x": 2}})),
+        write("t2", "__resume__", json!(["a"])),
+    ]))
+    .await
+    .map_err(err)?;
+    let c = s
+        .get(&t, "", &id1)
+        .await
+        .map_err(err)?
+        .ok_or("checkpoint missing")?;
+    let find = |task: &str, ch: &str| {
+        c.pending_writes
+            .iter()
+            .find(|w| w.task_id == task && w.channel == ch)
+            .map(|w| w.value.clone())
+    };
+    ensure!(
+        c.pending_writes.len() == 3,
+        "three writes after the upsert, got {:?}",
+        c.pending_writes
+    );
+    ensure!(
+        find("t1", "__writes__") == Some(json!({"update": {"x": 2}})),
+        "upsert replaced the value"
+    );
+    ensure!(
+        find("t2", "__resume__") == Some(json!(["a"])),
+        "resume write stored"
+    );
+    ensure!(
+        c.pending_writes
+            .iter()
+            .all(|w| w.task_name == format!("node-{}", w.task_id)),
+        "task names stored"
+    );
+    // Writes ride along a put onto its parent.
+    let mut p2 = put(&t, "", Some(&id1), held.clone(), 1, vec![], &[]);
+    p2.parent_writes = vec![write("t3", "__writes__", json!("last"))];
+    s.put(p2).await.map_err(err)?;
+    let c = s
+        .get(&t, "", &id1)
+        .await
+        .map_err(err)?
+        .ok_or("checkpoint missing")?;
+    ensure!(
+        c.pending_writes.iter().any(|w| w.task_id == "t3"),
+        "parent writes land on the parent"
+    );
+    // Writes that claim the thread (a resume) bump the epoch.
+    let claim = PutWrites {
+        thread_id: t.clone(),
+        ns: String::new(),
+        checkpoint_id: id1.clone(),
+        writes: vec![write("t4", "__resume__", json!(1))],
+        fence: Fence::claim_from(1),
+    };
+    s.put_writes(claim).await.map_err(err)?;
+    ensure!(
+        s.head(&t, "").await.map_err(err)?.epoch == 2,
+        "claiming writes bump the epoch"
+    );
+    Ok(())
+}
