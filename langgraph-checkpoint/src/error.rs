@@ -74,6 +74,15 @@ pub enum CheckpointError {
 }
 
 impl CheckpointError {
+    /// An unreadable row of `checkpoint_id` in `thread_id`.
+    pub fn corrupt(thread_id: &str, checkpoint_id: &str, reason: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            thread_id: thread_id.to_string(),
+            checkpoint_id: checkpoint_id.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
     /// Wraps a backend error for `operation`.
     pub fn backend(
         operation: &'static str,
@@ -97,11 +106,7 @@ mod tests {
 
     #[test]
     fn messages_name_thread_and_checkpoint() {
-        let e = CheckpointError::Corrupt {
-            thread_id: "t1".into(),
-            checkpoint_id: "c9".into(),
-            reason: "EOF".into(),
-        };
+        let e = CheckpointError::corrupt("t1", "c9", "EOF");
         let s = e.to_string();
         assert!(
             s.contains("t1") && s.contains("c9") && s.contains("EOF"),

@@ -22,6 +22,8 @@
 #[cfg(feature = "test-utils")]
 pub mod conformance;
 mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod listing;
 mod memory;
 mod model;
 #[cfg(feature = "postgres")]

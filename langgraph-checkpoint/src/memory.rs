@@ -124,10 +124,8 @@ impl InMemorySaver {
             let v = resolve_with(version, ns.blobs.len() + 1, |v| {
                 ns.blobs.get(&(channel.clone(), v.to_string()))
             })
-            .map_err(|reason| CheckpointError::Corrupt {
-                thread_id: thread_id.to_string(),
-                checkpoint_id: id.to_string(),
-                reason: format!("channel `{channel}`: {reason}"),
+            .map_err(|reason| {
+                CheckpointError::corrupt(thread_id, id, format!("channel `{channel}`: {reason}"))
             })?;
             values.insert(channel.clone(), v);
         }

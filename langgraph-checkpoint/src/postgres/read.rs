@@ -8,6 +8,7 @@ use sqlx::postgres::PgPool;
 
 use super::backend;
 use crate::error::CheckpointError;
+use crate::listing::listed_ids;
 use crate::model::{
     BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, FORMAT_VERSION, Head, ListOptions,
     PendingWrite,
@@ -29,18 +30,6 @@ WITH RECURSIVE chain(channel, cid, blob) AS (
     WHERE chain.blob ->> 'kind' = 'delta'
 )
 SELECT channel, cid, blob::text FROM chain";
-
-fn corrupt(
-    thread_id: &str,
-    checkpoint_id: &str,
-    reason: impl std::fmt::Display,
-) -> CheckpointError {
-    CheckpointError::Corrupt {
-        thread_id: thread_id.to_string(),
-        checkpoint_id: checkpoint_id.to_string(),
-        reason: reason.to_string(),
-    }
-}
 
 /// The thread's epoch and the newest checkpoint of `ns`.
 pub(super) async fn head(
@@ -71,7 +60,8 @@ pub(super) async fn head(
 
 /// Parses a stored checkpoint, checking its format version.
 fn parse_checkpoint(thread_id: &str, id: &str, text: &str) -> Result<Checkpoint, CheckpointError> {
-    let raw: Value = serde_json::from_str(text).map_err(|e| corrupt(thread_id, id, e))?;
+    let raw: Value =
+        serde_json::from_str(text).map_err(|e| CheckpointError::corrupt(thread_id, id, e))?;
     let v = raw.get("v").and_then(Value::as_u64).unwrap_or(0) as u32;
     if v > FORMAT_VERSION {
         return Err(CheckpointError::UnsupportedFormat {
@@ -81,7 +71,7 @@ fn parse_checkpoint(thread_id: &str, id: &str, text: &str) -> Result<Checkpoint,
             supported: FORMAT_VERSION,
         });
     }
-    serde_json::from_value(raw).map_err(|e| corrupt(thread_id, id, e))
+    serde_json::from_value(raw).map_err(|e| CheckpointError::corrupt(thread_id, id, e))
 }
 
 /// One checkpoint with resolved values and its pending writes.
@@ -108,13 +98,14 @@ pub(super) async fn tuple(
     let text: String = row.try_get(1).map_err(backend("get"))?;
     let meta: String = row.try_get(2).map_err(backend("get"))?;
     let checkpoint = parse_checkpoint(thread_id, checkpoint_id, &text)?;
-    let metadata: CheckpointMetadata = serde_json::from_str(&meta)
-        .map_err(|e| corrupt(thread_id, checkpoint_id, format!("metadata: {e}")))?;
+    let metadata: CheckpointMetadata = serde_json::from_str(&meta).map_err(|e| {
+        CheckpointError::corrupt(thread_id, checkpoint_id, format!("metadata: {e}"))
+    })?;
 
     let mut values = BTreeMap::new();
     if !checkpoint.channel_versions.is_empty() {
         let versions = serde_json::to_string(&checkpoint.channel_versions)
-            .map_err(|e| corrupt(thread_id, checkpoint_id, e))?;
+            .map_err(|e| CheckpointError::corrupt(thread_id, checkpoint_id, e))?;
         let rows = sqlx::query(CHAINS)
             .bind(thread_id)
             .bind(ns)
@@ -128,20 +119,21 @@ pub(super) async fn tuple(
             let cid: String = r.try_get(1).map_err(backend("get"))?;
             let blob: Option<String> = r.try_get(2).map_err(backend("get"))?;
             let Some(blob) = blob else {
-                return Err(corrupt(
+                return Err(CheckpointError::corrupt(
                     thread_id,
                     &cid,
                     format!("no stored value for channel `{channel}`"),
                 ));
             };
-            let b: BlobValue = serde_json::from_str(&blob)
-                .map_err(|e| corrupt(thread_id, &cid, format!("channel `{channel}`: {e}")))?;
+            let b: BlobValue = serde_json::from_str(&blob).map_err(|e| {
+                CheckpointError::corrupt(thread_id, &cid, format!("channel `{channel}`: {e}"))
+            })?;
             by_channel.entry(channel).or_default().insert(cid, b);
         }
         for (channel, version) in &checkpoint.channel_versions {
             let blobs = by_channel.get(channel).cloned().unwrap_or_default();
             let v = resolve_chain(version, &blobs).map_err(|e| {
-                corrupt(
+                CheckpointError::corrupt(
                     thread_id,
                     checkpoint_id,
                     format!("channel `{channel}`: {e}"),
@@ -168,8 +160,9 @@ pub(super) async fn tuple(
             task_id: w.try_get(0).map_err(backend("get"))?,
             task_name: w.try_get(1).map_err(backend("get"))?,
             channel: w.try_get(2).map_err(backend("get"))?,
-            value: serde_json::from_str(&value)
-                .map_err(|e| corrupt(thread_id, checkpoint_id, format!("pending write: {e}")))?,
+            value: serde_json::from_str(&value).map_err(|e| {
+                CheckpointError::corrupt(thread_id, checkpoint_id, format!("pending write: {e}"))
+            })?,
         });
     }
     Ok(Some(CheckpointTuple {
@@ -201,18 +194,13 @@ pub(super) async fn list(
     .fetch_all(pool)
     .await
     .map_err(backend("list"))?;
+    let rows = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
+        .map_err(backend("list"))?;
     let mut out = Vec::new();
-    for r in rows {
-        if opts.limit.is_some_and(|l| out.len() >= l) {
-            break;
-        }
-        let id: String = r.try_get(0).map_err(backend("list"))?;
-        let meta: String = r.try_get(1).map_err(backend("list"))?;
-        let m: CheckpointMetadata = serde_json::from_str(&meta)
-            .map_err(|e| corrupt(thread_id, &id, format!("metadata: {e}")))?;
-        if !m.matches(&opts.filter) {
-            continue;
-        }
+    for id in listed_ids(thread_id, rows, opts)? {
         if let Some(t) = tuple(pool, thread_id, ns, &id).await? {
             out.push(t);
         }

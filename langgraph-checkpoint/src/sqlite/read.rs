@@ -8,6 +8,7 @@ use sqlx::sqlite::SqlitePool;
 
 use super::backend;
 use crate::error::CheckpointError;
+use crate::listing::listed_ids;
 use crate::model::{
     BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, FORMAT_VERSION, Head, ListOptions,
     PendingWrite,
@@ -52,18 +53,6 @@ UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
     FROM lg_writes AS w, target
     WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id";
 
-fn corrupt(
-    thread_id: &str,
-    checkpoint_id: &str,
-    reason: impl std::fmt::Display,
-) -> CheckpointError {
-    CheckpointError::Corrupt {
-        thread_id: thread_id.to_string(),
-        checkpoint_id: checkpoint_id.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
 /// The thread's epoch and the newest checkpoint of `ns`.
 pub(super) async fn head(
     pool: &SqlitePool,
@@ -76,7 +65,8 @@ pub(super) async fn head(
 
 /// Parses a stored checkpoint, checking its format version.
 fn parse_checkpoint(thread_id: &str, id: &str, text: &str) -> Result<Checkpoint, CheckpointError> {
-    let raw: Value = serde_json::from_str(text).map_err(|e| corrupt(thread_id, id, e))?;
+    let raw: Value =
+        serde_json::from_str(text).map_err(|e| CheckpointError::corrupt(thread_id, id, e))?;
     let v = raw.get("v").and_then(Value::as_u64).unwrap_or(0) as u32;
     if v > FORMAT_VERSION {
         return Err(CheckpointError::UnsupportedFormat {
@@ -86,7 +76,7 @@ fn parse_checkpoint(thread_id: &str, id: &str, text: &str) -> Result<Checkpoint,
             supported: FORMAT_VERSION,
         });
     }
-    serde_json::from_value(raw).map_err(|e| corrupt(thread_id, id, e))
+    serde_json::from_value(raw).map_err(|e| CheckpointError::corrupt(thread_id, id, e))
 }
 
 /// One checkpoint with resolved values and its pending writes.
@@ -166,8 +156,9 @@ async fn load(
                         task_id: text(r, 1)?.unwrap_or_default(),
                         task_name: text(r, 2)?.unwrap_or_default(),
                         channel: text(r, 3)?.unwrap_or_default(),
-                        value: serde_json::from_str(&value)
-                            .map_err(|e| corrupt(thread_id, &id, format!("pending write: {e}")))?,
+                        value: serde_json::from_str(&value).map_err(|e| {
+                            CheckpointError::corrupt(thread_id, &id, format!("pending write: {e}"))
+                        })?,
                     },
                 ));
             }
@@ -177,16 +168,17 @@ async fn load(
         return Ok((epoch, None));
     };
     if let Some((cid, reason)) = bad_blob {
-        return Err(corrupt(thread_id, &cid, reason));
+        return Err(CheckpointError::corrupt(thread_id, &cid, reason));
     }
     let checkpoint = parse_checkpoint(thread_id, &id, &text)?;
     let metadata: CheckpointMetadata = serde_json::from_str(&meta)
-        .map_err(|e| corrupt(thread_id, &id, format!("metadata: {e}")))?;
+        .map_err(|e| CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
     let mut values = BTreeMap::new();
     for (channel, version) in &checkpoint.channel_versions {
         let blobs = by_channel.remove(channel).unwrap_or_default();
-        let v = resolve_chain(version, &blobs)
-            .map_err(|e| corrupt(thread_id, &id, format!("channel `{channel}`: {e}")))?;
+        let v = resolve_chain(version, &blobs).map_err(|e| {
+            CheckpointError::corrupt(thread_id, &id, format!("channel `{channel}`: {e}"))
+        })?;
         values.insert(channel.clone(), v);
     }
     writes.sort_by_key(|(order, _)| *order);
@@ -222,18 +214,13 @@ pub(super) async fn list(
     .fetch_all(pool)
     .await
     .map_err(backend("list"))?;
+    let rows = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
+        .map_err(backend("list"))?;
     let mut out = Vec::new();
-    for r in rows {
-        if opts.limit.is_some_and(|l| out.len() >= l) {
-            break;
-        }
-        let id: String = r.try_get(0).map_err(backend("list"))?;
-        let meta: String = r.try_get(1).map_err(backend("list"))?;
-        let m: CheckpointMetadata = serde_json::from_str(&meta)
-            .map_err(|e| corrupt(thread_id, &id, format!("metadata: {e}")))?;
-        if !m.matches(&opts.filter) {
-            continue;
-        }
+    for id in listed_ids(thread_id, rows, opts)? {
         if let Some(t) = tuple(pool, thread_id, ns, &id).await? {
             out.push(t);
         }
