@@ -133,9 +133,14 @@ fn one() -> u32 {
 impl Checkpoint {
     /// An empty checkpoint with a fresh id and the current time.
     pub fn empty() -> Self {
+        Self::with_id(new_checkpoint_id())
+    }
+
+    /// An empty checkpoint with the given id (see [`next_checkpoint_id`]) and the current time.
+    pub fn with_id(id: String) -> Self {
         Self {
             v: FORMAT_VERSION,
-            id: new_checkpoint_id(),
+            id,
             ts: chrono::Utc::now(),
             channel_versions: BTreeMap::new(),
             versions_seen: BTreeMap::new(),
@@ -353,6 +358,14 @@ pub struct PutWrites {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn with_id_keeps_the_id_and_empty_draws_a_fresh_one() {
+        let a = Checkpoint::empty();
+        let b = Checkpoint::with_id(next_checkpoint_id(Some(&a.id)));
+        assert!(b.id > a.id, "{} then {}", a.id, b.id);
+        assert_eq!(Checkpoint::with_id("c-1".into()).id, "c-1");
+    }
 
     #[test]
     fn checkpoint_json_round_trip() {

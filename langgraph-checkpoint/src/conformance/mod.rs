@@ -64,8 +64,7 @@ fn put(
     blobs: Vec<(&str, BlobValue)>,
     inherited: &[(&str, &str)],
 ) -> PutCheckpoint {
-    let mut cp = Checkpoint::empty();
-    cp.id = next_checkpoint_id(head);
+    let mut cp = Checkpoint::with_id(next_checkpoint_id(head));
     for (channel, version) in inherited {
         cp.channel_versions
             .insert((*channel).into(), (*version).into());

@@ -332,8 +332,7 @@ impl Persist {
                 );
             }
         }
-        let mut cp = Checkpoint::empty();
-        cp.id = id.clone();
+        let mut cp = Checkpoint::with_id(id.clone());
         cp.state_version = info.version;
         for (i, c) in info.channels.iter().enumerate() {
             if let Some(v) = &self.channels[i].version {
