@@ -18,6 +18,52 @@ fn check(out: &Counter, want: i64) {
     assert_eq!(out.counter, want, "wrong output");
 }
 
+/// Times `n` calls of `one` per repetition. `sync` variants (sync nodes, nothing needs a
+/// reactor) poll each call to completion on this thread; the others run all `n` calls inside
+/// one `block_on` of a tokio current-thread runtime.
+fn run_invokes<F, Fut>(
+    case: &mut Case,
+    o: &Opts,
+    units: &[(&str, f64)],
+    sync: bool,
+    n: usize,
+    one: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if sync {
+        case.run(
+            o.reps,
+            o.warmup,
+            units,
+            |_| {},
+            |_| {
+                for _ in 0..n {
+                    futures::executor::block_on(one());
+                }
+                none()
+            },
+        );
+    } else {
+        let rt = runtime();
+        case.run(
+            o.reps,
+            o.warmup,
+            units,
+            |_| {},
+            |_| {
+                rt.block_on(async {
+                    for _ in 0..n {
+                        one().await;
+                    }
+                });
+                none()
+            },
+        );
+    }
+}
+
 pub(crate) fn w1(variant: &str, o: &Opts) -> Case {
     let n = o.n(2000);
     let mut case = Case::new(
@@ -43,45 +89,18 @@ pub(crate) fn w1(variant: &str, o: &Opts) -> Case {
                 },
             );
         }
-        "sync" => {
-            let g = build_linear(false);
-            case.run(
-                o.reps,
-                o.warmup,
-                &[("invoke", n as f64), ("node", 3.0 * n as f64)],
-                |_| {},
-                |_| {
-                    for _ in 0..n {
-                        let out =
-                            futures::executor::block_on(g.invoke(Counter { counter: 0 }, &cfg));
-                        check(&out.expect("W1 run"), 3);
-                    }
-                    none()
-                },
-            );
-        }
         _ => {
-            let g = build_linear(true);
-            let rt = runtime();
-            case.run(
-                o.reps,
-                o.warmup,
-                &[("invoke", n as f64), ("node", 3.0 * n as f64)],
-                |_| {},
-                |_| {
-                    rt.block_on(async {
-                        for _ in 0..n {
-                            check(
-                                &g.invoke(Counter { counter: 0 }, &cfg)
-                                    .await
-                                    .expect("W1 run"),
-                                3,
-                            );
-                        }
-                    });
-                    none()
-                },
-            );
+            let sync = variant == "sync";
+            let g = build_linear(!sync);
+            let units = [("invoke", n as f64), ("node", 3.0 * n as f64)];
+            run_invokes(&mut case, o, &units, sync, n, || async {
+                check(
+                    &g.invoke(Counter { counter: 0 }, &cfg)
+                        .await
+                        .expect("W1 run"),
+                    3,
+                );
+            });
         }
     }
     case
@@ -99,56 +118,25 @@ pub(crate) fn w2(variant: &str, o: &Opts) -> Case {
         ("invoke", n as f64),
         ("superstep", (n as i64 * LOOP_STEPS) as f64),
     ];
-    if variant == "sync" {
-        let g = build_loop(false).compile().expect("W2 graph");
-        case.run(
-            o.reps,
-            o.warmup,
-            &units,
-            |_| {},
-            |_| {
-                for _ in 0..n {
-                    check(
-                        &futures::executor::block_on(g.invoke(Counter::default(), &cfg))
-                            .expect("W2 run"),
-                        LOOP_STEPS,
-                    );
-                }
-                none()
-            },
-        );
-    } else {
-        if variant == "async+tracing" {
-            // Tracing on at info level, formatted to a sink: the run span is recorded, the
-            // superstep and task spans (debug) are filtered out by their callsites.
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::INFO)
-                .with_writer(std::io::sink)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-            case.info
-                .insert("tracing".into(), json!("fmt subscriber, INFO, to a sink"));
-        }
-        let g = build_loop(true).compile().expect("W2 graph");
-        let rt = runtime();
-        case.run(
-            o.reps,
-            o.warmup,
-            &units,
-            |_| {},
-            |_| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        check(
-                            &g.invoke(Counter::default(), &cfg).await.expect("W2 run"),
-                            LOOP_STEPS,
-                        );
-                    }
-                });
-                none()
-            },
-        );
+    if variant == "async+tracing" {
+        // Tracing on at info level, formatted to a sink: the run span is recorded, the
+        // superstep and task spans (debug) are filtered out by their callsites.
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        case.info
+            .insert("tracing".into(), json!("fmt subscriber, INFO, to a sink"));
     }
+    let sync = variant == "sync";
+    let g = build_loop(!sync).compile().expect("W2 graph");
+    run_invokes(&mut case, o, &units, sync, n, || async {
+        check(
+            &g.invoke(Counter::default(), &cfg).await.expect("W2 run"),
+            LOOP_STEPS,
+        );
+    });
     case
 }
 
@@ -215,36 +203,9 @@ pub(crate) fn w3(variant: &str, o: &Opts) -> Case {
     let input = || MapStateUpdate::new().k(k);
     let units = [("invoke", n as f64), ("worker", (n as i64 * k) as f64)];
     let g = build_mapreduce(mode == "async");
-    if mode == "sync" {
-        case.run(
-            o.reps,
-            o.warmup,
-            &units,
-            |_| {},
-            |_| {
-                for _ in 0..n {
-                    verify(&futures::executor::block_on(g.invoke(input(), &cfg)).expect("W3 run"));
-                }
-                none()
-            },
-        );
-    } else {
-        let rt = runtime();
-        case.run(
-            o.reps,
-            o.warmup,
-            &units,
-            |_| {},
-            |_| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        verify(&g.invoke(input(), &cfg).await.expect("W3 run"));
-                    }
-                });
-                none()
-            },
-        );
-    }
+    run_invokes(&mut case, o, &units, mode == "sync", n, || async {
+        verify(&g.invoke(input(), &cfg).await.expect("W3 run"));
+    });
     case
 }
 
@@ -306,46 +267,13 @@ pub(crate) fn w4(variant: &str, o: &Opts) -> Case {
     let g = build_wide(variant == "async");
     let cfg = RunConfig::new();
     let units = [("invoke", n as f64), ("node", 9.0 * n as f64)];
-    if variant == "sync" {
-        case.run(
-            o.reps,
-            o.warmup,
-            &units,
-            |_| {},
-            |_| {
-                for _ in 0..n {
-                    let out = futures::executor::block_on(
-                        g.invoke(WideStateUpdate::new().result(0), &cfg),
-                    )
-                    .expect("W4 run");
-                    assert_eq!(out.result, 36);
-                }
-                none()
-            },
-        );
-    } else {
-        let rt = runtime();
-        case.run(
-            o.reps,
-            o.warmup,
-            &units,
-            |_| {},
-            |_| {
-                rt.block_on(async {
-                    for _ in 0..n {
-                        assert_eq!(
-                            g.invoke(WideStateUpdate::new().result(0), &cfg)
-                                .await
-                                .expect("W4 run")
-                                .result,
-                            36
-                        );
-                    }
-                });
-                none()
-            },
-        );
-    }
+    run_invokes(&mut case, o, &units, variant == "sync", n, || async {
+        let out = g
+            .invoke(WideStateUpdate::new().result(0), &cfg)
+            .await
+            .expect("W4 run");
+        assert_eq!(out.result, 36);
+    });
     case
 }
 
