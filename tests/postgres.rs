@@ -13,9 +13,9 @@
 
 use std::sync::Arc;
 
-use langgraph::PostgresOptions;
 use langgraph::checkpoint::{CheckpointError, conformance};
 use langgraph::prelude::*;
+use langgraph::{PostgresOptions, PostgresSaver};
 
 #[path = "support/pg.rs"]
 mod pg;
@@ -31,6 +31,27 @@ async fn conformance_postgres() {
     )
     .await;
     conformance::run_all(&nosync.saver).await.unwrap();
+}
+
+/// A schema written by a newer build is refused with a typed error, not used.
+#[tokio::test]
+async fn a_database_from_a_newer_schema_is_refused() {
+    let s = Scoped::new("newer").await;
+    let table = format!("{}.lg_schema", s.schema);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET version = 99"
+    )))
+    .execute(s.saver.pool())
+    .await
+    .unwrap();
+    let opts = PostgresOptions::default().schema(s.schema.clone());
+    let Err(err) = PostgresSaver::connect_with(&pg::url(), opts).await else {
+        panic!("a newer schema must be refused")
+    };
+    assert!(
+        matches!(err, CheckpointError::UnsupportedFormat { found: 99, .. }),
+        "{err}"
+    );
 }
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]

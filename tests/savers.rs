@@ -141,6 +141,43 @@ async fn a_version_1_database_is_upgraded_on_open() {
     assert_eq!(out.messages, ["hi", "reply 0", "again", "reply 1"]);
 }
 
+/// A database written by a newer schema is refused with a typed error when opened, and left as
+/// it was (an older build must not write into it).
+#[tokio::test]
+async fn a_database_from_a_newer_schema_is_refused() {
+    let path = temp_db("schema-newer");
+    {
+        let saver = SqliteSaver::open(&path).await.unwrap();
+        sqlx::query("UPDATE lg_schema SET version = 99")
+            .execute(saver.pool())
+            .await
+            .unwrap();
+        saver.pool().close().await;
+    }
+    let Err(err) = SqliteSaver::open(&path).await else {
+        panic!("a newer schema must be refused")
+    };
+    assert!(
+        matches!(
+            err,
+            CheckpointError::UnsupportedFormat {
+                found: 99,
+                supported: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let version: i64 = sqlx::query_scalar("SELECT max(version) FROM lg_schema")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(version, 99, "the newer database was not touched");
+}
+
 async fn corrupt(path: &std::path::Path, sql: &str) {
     let saver = SqliteSaver::open(path).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))

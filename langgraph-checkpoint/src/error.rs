@@ -74,6 +74,18 @@ pub enum CheckpointError {
 }
 
 impl CheckpointError {
+    /// A database whose schema version `found` is newer than the `supported` one of this build
+    /// (no thread or checkpoint: the whole database is refused).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn newer_schema(found: i64, supported: i64) -> Self {
+        Self::UnsupportedFormat {
+            thread_id: String::new(),
+            checkpoint_id: String::new(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: u32::try_from(supported).unwrap_or(u32::MAX),
+        }
+    }
+
     /// An unreadable row of `checkpoint_id` in `thread_id`.
     pub fn corrupt(thread_id: &str, checkpoint_id: &str, reason: impl std::fmt::Display) -> Self {
         Self::Corrupt {

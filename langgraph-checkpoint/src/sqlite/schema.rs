@@ -61,12 +61,9 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<(), CheckpointError> {
                 .map_err(backend("migrate"))?;
         }
         Some(v) if v > SCHEMA_VERSION => {
-            return Err(CheckpointError::UnsupportedFormat {
-                thread_id: String::new(),
-                checkpoint_id: String::new(),
-                found: v as u32,
-                supported: SCHEMA_VERSION as u32,
-            });
+            // Release the transaction's locks now, not when the pool reaps the connection.
+            let _ = tx.rollback().await;
+            return Err(CheckpointError::newer_schema(v, SCHEMA_VERSION));
         }
         Some(1) => {
             sqlx::query("ALTER TABLE lg_threads ADD COLUMN owner TEXT")
