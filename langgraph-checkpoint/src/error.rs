@@ -86,6 +86,14 @@ impl CheckpointError {
         }
     }
 
+    /// A write to `thread_id` refused because another writer owns the thread or moved its head.
+    pub fn conflict(thread_id: &str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            thread_id: thread_id.to_string(),
+            detail: detail.into(),
+        }
+    }
+
     /// An unreadable row of `checkpoint_id` in `thread_id`.
     pub fn corrupt(thread_id: &str, checkpoint_id: &str, reason: impl std::fmt::Display) -> Self {
         Self::Corrupt {

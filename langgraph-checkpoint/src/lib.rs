@@ -21,6 +21,8 @@
 
 #[cfg(feature = "test-utils")]
 pub mod conformance;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod encode;
 mod error;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod listing;

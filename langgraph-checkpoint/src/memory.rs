@@ -60,13 +60,6 @@ impl std::fmt::Debug for InMemorySaver {
     }
 }
 
-fn conflict(thread_id: &str, detail: String) -> CheckpointError {
-    CheckpointError::Conflict {
-        thread_id: thread_id.to_string(),
-        detail,
-    }
-}
-
 fn check_fence(thread_id: &str, current: i64, fence: &Fence) -> Result<(), CheckpointError> {
     let expected = if fence.claim {
         fence.epoch - 1
@@ -76,7 +69,7 @@ fn check_fence(thread_id: &str, current: i64, fence: &Fence) -> Result<(), Check
     if current == expected {
         Ok(())
     } else {
-        Err(conflict(
+        Err(CheckpointError::conflict(
             thread_id,
             format!(
                 "the thread's epoch is {current}, this writer holds {}",
@@ -245,7 +238,7 @@ impl Checkpointer for InMemorySaver {
         let mut threads = self.lock();
         let t = threads.entry(thread_id.to_string()).or_default();
         if t.epoch != seen_epoch {
-            return Err(conflict(
+            return Err(CheckpointError::conflict(
                 thread_id,
                 format!(
                     "another run claimed the thread (epoch {} != {seen_epoch})",
@@ -266,12 +259,15 @@ impl Checkpointer for InMemorySaver {
             threads.insert(put.thread_id.clone(), Default::default());
         }
         let Some(t) = threads.get_mut(&put.thread_id) else {
-            return Err(conflict(&put.thread_id, "the thread vanished".to_string()));
+            return Err(CheckpointError::conflict(
+                &put.thread_id,
+                "the thread vanished".to_string(),
+            ));
         };
         check_fence(&put.thread_id, t.epoch, &put.fence)?;
         let current_head = t.namespaces.get(&put.ns).and_then(|n| n.head.clone());
         if current_head != put.expected_head {
-            return Err(conflict(
+            return Err(CheckpointError::conflict(
                 &put.thread_id,
                 format!(
                     "the latest checkpoint is {current_head:?}, this writer expected {:?}",

@@ -3,6 +3,7 @@
 use sqlx::postgres::PgPool;
 
 use super::backend;
+use crate::encode::{blobs_json, to_json};
 use crate::error::CheckpointError;
 use crate::model::{Fence, PutCheckpoint, PutWrites};
 
@@ -68,20 +69,6 @@ async fn insert_checkpoint(
     Ok(inserted == 1)
 }
 
-fn conflict(thread_id: &str, detail: impl Into<String>) -> CheckpointError {
-    CheckpointError::Conflict {
-        thread_id: thread_id.to_string(),
-        detail: detail.into(),
-    }
-}
-
-fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, CheckpointError> {
-    serde_json::to_string(v).map_err(|source| CheckpointError::Serialize {
-        what: what.to_string(),
-        source,
-    })
-}
-
 /// How a statement checks the writer's fence.
 #[derive(Clone, Copy)]
 enum FenceSql {
@@ -136,25 +123,20 @@ pub(super) async fn claim(
             claim: false,
         })
     } else {
-        Err(conflict(thread_id, "another run claimed the thread first"))
+        Err(CheckpointError::conflict(
+            thread_id,
+            "another run claimed the thread first",
+        ))
     }
 }
 
 pub(super) async fn put(pool: &PgPool, put: PutCheckpoint) -> Result<(), CheckpointError> {
-    let mut blobs = serde_json::Map::new();
-    for b in &put.blobs {
-        let v = serde_json::to_value(&b.value).map_err(|source| CheckpointError::Serialize {
-            what: format!("channel `{}`", b.channel),
-            source,
-        })?;
-        blobs.insert(b.channel.clone(), v);
-    }
+    let blobs = blobs_json(&put.blobs)?;
     // A claiming write bumps the epoch and checks the head in one transaction: bumping
     // in the same statement as the head check would keep the bump (data-modifying CTEs
     // always run) when the head check fails, and fence out the run that still owns the
     // thread. The bump locks the thread row, so the head check that follows (a fresh
     // snapshot) sees every committed write. Other writes are one statement.
-    let blobs = serde_json::Value::Object(blobs).to_string();
     let stored = if put.fence.claim {
         let mut tx = pool.begin().await.map_err(backend("put"))?;
         let stored = bump_epoch(&mut tx, &put.thread_id, put.fence.epoch - 1).await?
@@ -172,7 +154,7 @@ pub(super) async fn put(pool: &PgPool, put: PutCheckpoint) -> Result<(), Checkpo
     if stored {
         Ok(())
     } else {
-        Err(conflict(
+        Err(CheckpointError::conflict(
             &put.thread_id,
             format!(
                 "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
@@ -218,7 +200,10 @@ pub(super) async fn put_writes(pool: &PgPool, w: PutWrites) -> Result<(), Checkp
     if n as usize == w.writes.len() {
         Ok(())
     } else {
-        Err(conflict(&w.thread_id, "the writer's epoch is stale"))
+        Err(CheckpointError::conflict(
+            &w.thread_id,
+            "the writer's epoch is stale",
+        ))
     }
 }
 

@@ -9,22 +9,9 @@
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::backend;
+use crate::encode::{blobs_json, to_json};
 use crate::error::CheckpointError;
 use crate::model::{Fence, PutCheckpoint, PutWrites};
-
-fn conflict(thread_id: &str, detail: impl Into<String>) -> CheckpointError {
-    CheckpointError::Conflict {
-        thread_id: thread_id.to_string(),
-        detail: detail.into(),
-    }
-}
-
-fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, CheckpointError> {
-    serde_json::to_string(v).map_err(|source| CheckpointError::Serialize {
-        what: what.to_string(),
-        source,
-    })
-}
 
 /// The newest checkpoint of namespace `?2` is `?9` (NULL: the namespace has none).
 const HEAD_IS: &str = "(SELECT max(checkpoint_id) FROM lg_checkpoints \
@@ -147,19 +134,15 @@ pub(super) async fn claim(
             claim: false,
         })
     } else {
-        Err(conflict(thread_id, "another run claimed the thread first"))
+        Err(CheckpointError::conflict(
+            thread_id,
+            "another run claimed the thread first",
+        ))
     }
 }
 
 pub(super) async fn put(pool: &SqlitePool, put: PutCheckpoint) -> Result<(), CheckpointError> {
-    let mut blobs = serde_json::Map::new();
-    for b in &put.blobs {
-        let v = serde_json::to_value(&b.value).map_err(|source| CheckpointError::Serialize {
-            what: format!("channel `{}`", b.channel),
-            source,
-        })?;
-        blobs.insert(b.channel.clone(), v);
-    }
+    let blobs = blobs_json(&put.blobs)?;
     let with_writes = put.parent_id.is_some() && !put.parent_writes.is_empty();
     let script = put_script(put.fence.claim, with_writes);
     let query = sqlx::query(sqlx::AssertSqlSafe(script))
@@ -169,7 +152,7 @@ pub(super) async fn put(pool: &SqlitePool, put: PutCheckpoint) -> Result<(), Che
         .bind(&put.parent_id)
         .bind(to_json("a checkpoint", &put.checkpoint)?)
         .bind(to_json("checkpoint metadata", &put.metadata)?)
-        .bind(serde_json::Value::Object(blobs).to_string())
+        .bind(blobs)
         .bind(put.fence.epoch)
         .bind(&put.expected_head)
         .bind(if with_writes {
@@ -181,7 +164,7 @@ pub(super) async fn put(pool: &SqlitePool, put: PutCheckpoint) -> Result<(), Che
     if run_script(pool, "put", query).await? == 1 {
         Ok(())
     } else {
-        Err(conflict(
+        Err(CheckpointError::conflict(
             &put.thread_id,
             format!(
                 "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
@@ -210,7 +193,10 @@ pub(super) async fn put_writes(pool: &SqlitePool, w: PutWrites) -> Result<(), Ch
     if run_script(pool, "put_writes", query).await? == w.writes.len() {
         Ok(())
     } else {
-        Err(conflict(&w.thread_id, "the writer's epoch is stale"))
+        Err(CheckpointError::conflict(
+            &w.thread_id,
+            "the writer's epoch is stale",
+        ))
     }
 }
 
