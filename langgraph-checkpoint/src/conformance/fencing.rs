@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Check, err, put, thread, write};
+use super::{Check, err, held, put, thread, write};
 use crate::model::{Fence, ListOptions, PutWrites};
 use crate::saver::Checkpointer;
 
@@ -20,32 +20,10 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
         .ok_or("a stale claim must conflict")?;
     ensure!(e.is_conflict(), "stale claim gives Conflict, got {e}");
     // A writer that expects an old head loses.
-    let p2 = put(
-        &t,
-        "",
-        Some(&id1),
-        Fence {
-            epoch: 1,
-            claim: false,
-        },
-        1,
-        vec![],
-        &[],
-    );
+    let p2 = put(&t, "", Some(&id1), held(1), 1, vec![], &[]);
     let id2 = p2.checkpoint.id.clone();
     s.put(p2).await.map_err(err)?;
-    let behind = put(
-        &t,
-        "",
-        Some(&id1),
-        Fence {
-            epoch: 1,
-            claim: false,
-        },
-        1,
-        vec![],
-        &[],
-    );
+    let behind = put(&t, "", Some(&id1), held(1), 1, vec![], &[]);
     let e = s
         .put(behind)
         .await
@@ -64,11 +42,7 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
         e.is_conflict(),
         "claim with a stale head gives Conflict, got {e}"
     );
-    let held = Fence {
-        epoch: 1,
-        claim: false,
-    };
-    let p3 = put(&t, "", Some(&id2), held, 1, vec![], &[]);
+    let p3 = put(&t, "", Some(&id2), held(1), 1, vec![], &[]);
     let id2 = p3.checkpoint.id.clone();
     s.put(p3)
         .await
@@ -79,18 +53,7 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
         f.epoch == 2 && !f.claim,
         "claim returns the new held fence, got {f:?}"
     );
-    let old = put(
-        &t,
-        "",
-        Some(&id2),
-        Fence {
-            epoch: 1,
-            claim: false,
-        },
-        2,
-        vec![],
-        &[],
-    );
+    let old = put(&t, "", Some(&id2), held(1), 2, vec![], &[]);
     ensure!(
         s.put(old).await.err().is_some_and(|e| e.is_conflict()),
         "the fenced-out writer conflicts"
@@ -100,10 +63,7 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
         ns: String::new(),
         checkpoint_id: id2.clone(),
         writes: vec![write("task", "__writes__", json!(1))],
-        fence: Fence {
-            epoch: 1,
-            claim: false,
-        },
+        fence: held(1),
     };
     ensure!(
         s.put_writes(w).await.err().is_some_and(|e| e.is_conflict()),
@@ -134,18 +94,7 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
             .is_some_and(|e| e.is_conflict()),
         "claiming writes that lost to claim() conflict"
     );
-    let ok = put(
-        &t,
-        "",
-        Some(&id2),
-        Fence {
-            epoch: 2,
-            claim: false,
-        },
-        2,
-        vec![],
-        &[],
-    );
+    let ok = put(&t, "", Some(&id2), held(2), 2, vec![], &[]);
     s.put(ok).await.map_err(err)?;
     // Nothing of the losers was stored.
     let all = s.list(&t, "", &ListOptions::default()).await.map_err(err)?;

@@ -101,6 +101,14 @@ fn put(
     }
 }
 
+/// The fence of a writer that holds `epoch` (its follow-up writes, or a stale writer's).
+fn held(epoch: i64) -> Fence {
+    Fence {
+        epoch,
+        claim: false,
+    }
+}
+
 fn full(v: Value) -> BlobValue {
     BlobValue::Full { value: v }
 }

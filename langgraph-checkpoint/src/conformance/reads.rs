@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Check, err, full, put, thread};
+use super::{Check, err, full, held, put, thread};
 use crate::model::{BlobValue, Fence, ListOptions};
 use crate::saver::Checkpointer;
 
@@ -61,10 +61,7 @@ pub(super) async fn put_and_read_back(s: &dyn Checkpointer) -> Check {
         &t,
         "",
         Some(&id1),
-        Fence {
-            epoch: 1,
-            claim: false,
-        },
+        held(1),
         0,
         vec![("y", full(json!([1, 2])))],
         &[("x", &id1)],
@@ -87,10 +84,7 @@ pub(super) async fn put_and_read_back(s: &dyn Checkpointer) -> Check {
         &t,
         "",
         Some(&id2),
-        Fence {
-            epoch: 1,
-            claim: false,
-        },
+        held(1),
         1,
         vec![("big", full(json!(big)))],
         &[],
@@ -128,10 +122,7 @@ pub(super) async fn delta_chains(s: &dyn Checkpointer) -> Check {
             &t,
             "",
             Some(&head),
-            Fence {
-                epoch: 1,
-                claim: false,
-            },
+            held(1),
             i,
             vec![(
                 "m",
@@ -176,10 +167,7 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
         let fence = if head.is_none() {
             Fence::claim_from(0)
         } else {
-            Fence {
-                epoch: 1,
-                claim: false,
-            }
+            held(1)
         };
         let mut p = put(&t, "", head.as_deref(), fence, step, vec![], &[]);
         p.metadata.extra.insert(
@@ -279,10 +267,7 @@ pub(super) async fn namespaces_and_deletion(s: &dyn Checkpointer) -> Check {
         &t,
         "child:1",
         None,
-        Fence {
-            epoch: 1,
-            claim: false,
-        },
+        held(1),
         0,
         vec![("x", full(json!(2)))],
         &[],

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Check, err, put, thread, write};
+use super::{Check, err, held, put, thread, write};
 use crate::model::{Fence, PutWrites};
 use crate::saver::Checkpointer;
 
@@ -11,10 +11,7 @@ pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
     let p1 = put(&t, "", None, Fence::claim_from(0), 0, vec![], &[]);
     let id1 = p1.checkpoint.id.clone();
     s.put(p1).await.map_err(err)?;
-    let held = Fence {
-        epoch: 1,
-        claim: false,
-    };
+    let held = held(1);
     let w = |writes| PutWrites {
         thread_id: t.clone(),
         ns: String::new(),
