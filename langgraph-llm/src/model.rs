@@ -120,6 +120,29 @@ pub struct ChatResponse {
     pub finish_reason: FinishReason,
 }
 
+impl ChatResponse {
+    /// This answer as a stream: the `text` pieces (the caller splits the content), then its
+    /// tool calls, usage and finish reason.
+    pub(crate) fn into_chunks(
+        self,
+        text: Vec<String>,
+    ) -> BoxStream<'static, Result<ChatChunk, LlmError>> {
+        let mut chunks: Vec<Result<ChatChunk, LlmError>> =
+            text.into_iter().map(|t| Ok(ChatChunk::Text(t))).collect();
+        for (i, c) in self.message.tool_calls.into_iter().enumerate() {
+            chunks.push(Ok(ChatChunk::ToolCall {
+                index: i as u32,
+                id: Some(c.id),
+                name: Some(c.name),
+                arguments: c.arguments.to_string(),
+            }));
+        }
+        chunks.push(Ok(ChatChunk::Usage(self.usage)));
+        chunks.push(Ok(ChatChunk::Finish(self.finish_reason)));
+        Box::pin(futures::stream::iter(chunks))
+    }
+}
+
 /// A piece of a streamed answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ChatChunk {
@@ -236,25 +259,60 @@ pub trait ChatModel: Send + Sync {
         &self,
         request: &ChatRequest,
     ) -> Result<BoxStream<'static, Result<ChatChunk, LlmError>>, LlmError> {
-        let r = self.generate(request).await?;
-        let mut chunks = vec![Ok(ChatChunk::Text(r.message.content))];
-        for (i, c) in r.message.tool_calls.into_iter().enumerate() {
-            chunks.push(Ok(ChatChunk::ToolCall {
-                index: i as u32,
-                id: Some(c.id),
-                name: Some(c.name),
-                arguments: c.arguments.to_string(),
-            }));
-        }
-        chunks.push(Ok(ChatChunk::Usage(r.usage)));
-        chunks.push(Ok(ChatChunk::Finish(r.finish_reason)));
-        Ok(Box::pin(futures::stream::iter(chunks)))
+        let mut r = self.generate(request).await?;
+        let text = vec![std::mem::take(&mut r.message.content)];
+        Ok(r.into_chunks(text))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A model that only answers whole: the trait's default streams that answer.
+    struct Whole;
+
+    #[async_trait]
+    impl ChatModel for Whole {
+        fn model_name(&self) -> &str {
+            "whole"
+        }
+        async fn generate(&self, _: &ChatRequest) -> Result<ChatResponse, LlmError> {
+            Ok(ChatResponse {
+                message: Message::assistant("hi").with_tool_calls(vec![
+                    crate::message::ToolCall::new("c1", "add", serde_json::json!({"a": 1})),
+                ]),
+                usage: TokenUsage {
+                    input_tokens: 2,
+                    output_tokens: 3,
+                },
+                model: "whole".into(),
+                finish_reason: FinishReason::ToolCalls,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_default_stream_replays_a_whole_answer() {
+        use futures::StreamExt;
+        let s = Whole
+            .generate_stream(&ChatRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let chunks: Vec<ChatChunk> = s
+            .map(|c| c.unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+            .await;
+        let mut acc = ChunkAccumulator::default();
+        chunks.iter().for_each(|c| acc.push(c));
+        let r = acc.finish("whole").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(chunks[0], ChatChunk::Text("hi".into()));
+        assert_eq!(r.message.content, "hi");
+        assert_eq!(r.message.tool_calls[0].name, "add");
+        assert_eq!(r.message.tool_calls[0].arguments["a"], 1);
+        assert_eq!(r.usage.output_tokens, 3);
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+    }
 
     #[test]
     fn chunks_assemble_into_a_response() {

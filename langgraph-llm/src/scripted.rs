@@ -156,25 +156,15 @@ impl ChatModel for ScriptedModel {
         request: &ChatRequest,
     ) -> Result<BoxStream<'static, Result<ChatChunk, LlmError>>, LlmError> {
         let r = self.generate(request).await?;
-        let mut chunks = Vec::new();
-        let mut first = true;
-        for w in r.message.content.split_inclusive(' ') {
-            chunks.push(Ok(ChatChunk::Text(w.to_string())));
-            first = false;
+        let mut words: Vec<String> = r
+            .message
+            .content
+            .split_inclusive(' ')
+            .map(str::to_string)
+            .collect();
+        if words.is_empty() && r.message.tool_calls.is_empty() {
+            words.push(String::new());
         }
-        if first && r.message.tool_calls.is_empty() {
-            chunks.push(Ok(ChatChunk::Text(String::new())));
-        }
-        for (i, c) in r.message.tool_calls.into_iter().enumerate() {
-            chunks.push(Ok(ChatChunk::ToolCall {
-                index: i as u32,
-                id: Some(c.id),
-                name: Some(c.name),
-                arguments: c.arguments.to_string(),
-            }));
-        }
-        chunks.push(Ok(ChatChunk::Usage(r.usage)));
-        chunks.push(Ok(ChatChunk::Finish(r.finish_reason)));
-        Ok(Box::pin(futures::stream::iter(chunks)))
+        Ok(r.into_chunks(words))
     }
 }
