@@ -389,11 +389,7 @@ impl<S: State, F: Node<S, M>, M: 'static> ErasedNode<S> for StateNodeBox<F, M> {
         InputKind::State
     }
     fn accepts(&self, input: &TaskInput<'_, S>) -> Result<(), String> {
-        match input {
-            TaskInput::State(_) => Ok(()),
-            TaskInput::Arg(a) if state_arg::<S>(a).is_some() => Ok(()),
-            other => Err(arg_name(other)),
-        }
+        accepts_state(input)
     }
     fn decode_arg(&self, value: Value) -> Result<Arc<dyn SendArg>, serde_json::Error> {
         decode_state_arg::<S>(value)
@@ -404,6 +400,15 @@ impl<S: State, F: Node<S, M>, M: 'static> ErasedNode<S> for StateNodeBox<F, M> {
 pub(crate) struct StateArg<S>(pub(crate) S);
 
 /// The state carried by a `SendTo` payload, if it carries one.
+/// Whether a node that reads the state accepts `input`: the snapshot, or a state-typed payload.
+pub(crate) fn accepts_state<S: State>(input: &TaskInput<'_, S>) -> Result<(), String> {
+    match input {
+        TaskInput::State(_) => Ok(()),
+        TaskInput::Arg(a) if state_arg::<S>(a).is_some() => Ok(()),
+        other => Err(arg_name(other)),
+    }
+}
+
 pub(crate) fn state_arg<S: State>(a: &Arc<dyn SendArg>) -> Option<&S> {
     let any = a.as_any();
     any.downcast_ref::<S>()

@@ -22,7 +22,8 @@ use crate::compiled::CompiledGraph;
 use crate::context::Ctx;
 use crate::error::{NodeError, RunError};
 use crate::node::{
-    ErasedNode, InputKind, NodeOutput, NodeResult, TaskInput, arg_name, decode_state_arg, state_arg,
+    ErasedNode, InputKind, NodeOutput, NodeResult, TaskInput, accepts_state, decode_state_arg,
+    state_arg,
 };
 use crate::pregel::events::EventTx;
 use crate::pregel::start::{SubRun, run_nested};
@@ -255,11 +256,7 @@ impl<S: State> ErasedNode<S> for SubgraphNode<S> {
         InputKind::State
     }
     fn accepts(&self, input: &TaskInput<'_, S>) -> Result<(), String> {
-        match input {
-            TaskInput::State(_) => Ok(()),
-            TaskInput::Arg(a) if state_arg::<S>(a).is_some() => Ok(()),
-            other => Err(arg_name(other)),
-        }
+        accepts_state(input)
     }
     fn decode_arg(&self, value: Value) -> Result<Arc<dyn SendArg>, serde_json::Error> {
         decode_state_arg::<S>(value)
