@@ -19,6 +19,8 @@
 //! assert!(json.contains("\"next\":[\"agent\"]"));
 //! ```
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod assemble;
 #[cfg(feature = "test-utils")]
 pub mod conformance;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -45,7 +47,7 @@ pub use memory::InMemorySaver;
 pub use model::{
     Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, ERROR, FORMAT_VERSION, Fence,
     Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutWrites, RESUME,
-    RESUME_MAP, SendRecord, Source, WRITES, new_checkpoint_id, next_checkpoint_id,
+    RESUME_MAP, SaveOp, SendRecord, Source, WRITES, new_checkpoint_id, next_checkpoint_id,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresSaver};

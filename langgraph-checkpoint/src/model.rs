@@ -354,6 +354,18 @@ pub struct PutWrites {
     pub fence: Fence,
 }
 
+/// One write of a batch ([`Checkpointer::put_batch`](crate::Checkpointer::put_batch)).
+#[derive(Debug, Clone, PartialEq)]
+// Built once per write and moved into a queue: boxing the checkpoint would only add an
+// allocation per superstep.
+#[allow(clippy::large_enum_variant)]
+pub enum SaveOp {
+    /// A checkpoint ([`Checkpointer::put`](crate::Checkpointer::put)).
+    Checkpoint(PutCheckpoint),
+    /// Pending writes ([`Checkpointer::put_writes`](crate::Checkpointer::put_writes)).
+    Writes(PutWrites),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

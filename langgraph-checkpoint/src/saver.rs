@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::CheckpointError;
-use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites};
+use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 
 /// Stores and loads checkpoints of threads.
 ///
@@ -51,6 +51,26 @@ pub trait Checkpointer: Send + Sync + 'static {
     /// Stores writes of tasks against an existing checkpoint.
     async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError>;
 
+    /// Stores several checkpoints and writes of one writer, in order.
+    ///
+    /// Each op is fenced as if it were stored on its own. If one is rejected, it and every op
+    /// after it are not stored and its error is returned; the ops before it may or may not be
+    /// stored (a saver that stores the batch in one transaction may roll all of it back). A
+    /// run stores in batches what piled up while the previous write was in flight (durability
+    /// `async`), so a saver that commits a batch at once pays one commit (one fsync) for it.
+    ///
+    /// The default stores the ops one by one with [`put`](Self::put) and
+    /// [`put_writes`](Self::put_writes).
+    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        for op in ops {
+            match op {
+                SaveOp::Checkpoint(p) => self.put(p).await?,
+                SaveOp::Writes(w) => self.put_writes(w).await?,
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes every checkpoint, blob and write of a thread, in all namespaces.
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError>;
 }
@@ -84,6 +104,9 @@ impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
     }
     async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError> {
         (**self).put_writes(writes).await
+    }
+    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        (**self).put_batch(ops).await
     }
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         (**self).delete_thread(thread_id).await

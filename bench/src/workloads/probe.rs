@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use langgraph::checkpoint::{
     CheckpointError, CheckpointTuple, Checkpointer, Fence, Head, ListOptions, PutCheckpoint,
-    PutWrites, async_trait,
+    PutWrites, SaveOp, async_trait,
 };
 
 /// Calls and total µs per method.
@@ -106,6 +106,17 @@ impl Checkpointer for Probe {
             "put_writes"
         };
         let r = self.inner.put_writes(w).await;
+        self.record(what, t);
+        r
+    }
+    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        let t = Instant::now();
+        let what = match ops.len() {
+            0..=2 => "batch<=2",
+            3..=8 => "batch<=8",
+            _ => "batch>8",
+        };
+        let r = self.inner.put_batch(ops).await;
         self.record(what, t);
         r
     }

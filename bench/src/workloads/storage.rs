@@ -86,13 +86,7 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
         "postgres" | "postgres-nosync" => {
             let opts = PostgresOptions::default()
                 .max_connections(1)
-                .synchronous_commit_off(kind == "postgres-nosync")
-                .spin(std::time::Duration::from_micros(
-                    std::env::var("SPIN")
-                        .ok()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0),
-                ));
+                .synchronous_commit_off(kind == "postgres-nosync");
             let s = PostgresSaver::connect_with(&pg_dsn(), opts)
                 .await
                 .expect("connect to PostgreSQL (LG_BENCH_PG_DSN)");

@@ -127,10 +127,12 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+mod batches;
 mod fencing;
 mod reads;
 mod writes;
 
+use batches::batches;
 use fencing::{fencing, racing_writers};
 use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
 use writes::pending_writes;
@@ -138,12 +140,13 @@ use writes::pending_writes;
 /// Runs every check against `saver`; the first failure is returned.
 pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
     let s: &dyn Checkpointer = saver;
-    let checks: [(&'static str, Check); 8] = [
+    let checks: [(&'static str, Check); 9] = [
         ("empty_thread", empty_thread(s).await),
         ("put_and_read_back", put_and_read_back(s).await),
         ("delta_chains", delta_chains(s).await),
         ("fencing", fencing(s).await),
         ("pending_writes", pending_writes(s).await),
+        ("batches", batches(s).await),
         ("listing", listing(s).await),
         ("namespaces_and_deletion", namespaces_and_deletion(s).await),
         ("racing_writers", racing_writers(s).await),

@@ -6,6 +6,7 @@
 //! concurrent writers lock, not a `max()` over a snapshot. Each write is a single statement
 //! (data-modifying CTEs): one round trip, one transaction, one commit.
 
+mod batch;
 mod read;
 mod schema;
 mod write;
@@ -16,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor, Row};
 
 use crate::error::CheckpointError;
-use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites};
+use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::saver::Checkpointer;
 use crate::spin::spin;
 use crate::stats::StorageStats;
@@ -260,6 +261,10 @@ impl Checkpointer for PostgresSaver {
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
         spin(self.spin, write::put_writes(&self.pool, w)).await
+    }
+
+    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        spin(self.spin, batch::put_batch(&self.pool, ops)).await
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {

@@ -130,43 +130,29 @@ pub(super) async fn claim(
     }
 }
 
-pub(super) async fn put(pool: &PgPool, put: PutCheckpoint) -> Result<(), CheckpointError> {
+/// Stores a checkpoint on `conn`; false if its fence or head check failed. A claiming write
+/// must run in a transaction: bumping in the same statement as the head check would keep the
+/// bump (data-modifying CTEs always run) when the head check fails, and fence out the run
+/// that still owns the thread. The bump locks the thread row, so the head check that follows
+/// (a fresh snapshot) sees every committed write.
+pub(super) async fn store_checkpoint(
+    conn: &mut sqlx::PgConnection,
+    put: &PutCheckpoint,
+) -> Result<bool, CheckpointError> {
     let blobs = blobs_json(&put.blobs)?;
-    // A claiming write bumps the epoch and checks the head in one transaction: bumping
-    // in the same statement as the head check would keep the bump (data-modifying CTEs
-    // always run) when the head check fails, and fence out the run that still owns the
-    // thread. The bump locks the thread row, so the head check that follows (a fresh
-    // snapshot) sees every committed write. Other writes are one statement.
-    let stored = if put.fence.claim {
-        let mut tx = pool.begin().await.map_err(backend("put"))?;
-        let stored = bump_epoch(&mut tx, &put.thread_id, put.fence.epoch - 1).await?
-            && insert_checkpoint(&mut tx, &put, blobs).await?;
-        if stored {
-            tx.commit().await.map_err(backend("put"))?;
-        } else {
-            tx.rollback().await.map_err(backend("put"))?;
-        }
-        stored
-    } else {
-        let mut conn = pool.acquire().await.map_err(backend("put"))?;
-        insert_checkpoint(&mut conn, &put, blobs).await?
-    };
-    if stored {
-        Ok(())
-    } else {
-        Err(CheckpointError::conflict(
-            &put.thread_id,
-            format!(
-                "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
-                put.checkpoint.id, put.expected_head, put.fence.epoch
-            ),
-        ))
+    if put.fence.claim && !bump_epoch(conn, &put.thread_id, put.fence.epoch - 1).await? {
+        return Ok(false);
     }
+    insert_checkpoint(conn, put, blobs).await
 }
 
-pub(super) async fn put_writes(pool: &PgPool, w: PutWrites) -> Result<(), CheckpointError> {
+/// Stores pending writes on `conn`; false if the writer's fence failed.
+pub(super) async fn store_writes(
+    conn: &mut sqlx::PgConnection,
+    w: &PutWrites,
+) -> Result<bool, CheckpointError> {
     if w.writes.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let sql = format!(
         "WITH {fence}, w AS (\
@@ -194,16 +180,54 @@ pub(super) async fn put_writes(pool: &PgPool, w: PutWrites) -> Result<(), Checkp
         .bind(&w.ns)
         .bind(&w.checkpoint_id)
         .bind(to_json("pending writes", &w.writes)?)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await
         .map_err(backend("put_writes"))?;
-    if n as usize == w.writes.len() {
+    Ok(n as usize == w.writes.len())
+}
+
+pub(super) fn put_conflict(put: &PutCheckpoint) -> CheckpointError {
+    CheckpointError::conflict(
+        &put.thread_id,
+        format!(
+            "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
+            put.checkpoint.id, put.expected_head, put.fence.epoch
+        ),
+    )
+}
+
+pub(super) fn writes_conflict(w: &PutWrites) -> CheckpointError {
+    CheckpointError::conflict(&w.thread_id, "the writer's epoch is stale")
+}
+
+pub(super) async fn put(pool: &PgPool, put: PutCheckpoint) -> Result<(), CheckpointError> {
+    // A claim and its checkpoint are one transaction; other writes are one statement.
+    let stored = if put.fence.claim {
+        let mut tx = pool.begin().await.map_err(backend("put"))?;
+        let stored = store_checkpoint(&mut tx, &put).await?;
+        if stored {
+            tx.commit().await.map_err(backend("put"))?;
+        } else {
+            tx.rollback().await.map_err(backend("put"))?;
+        }
+        stored
+    } else {
+        let mut conn = pool.acquire().await.map_err(backend("put"))?;
+        store_checkpoint(&mut conn, &put).await?
+    };
+    if stored {
         Ok(())
     } else {
-        Err(CheckpointError::conflict(
-            &w.thread_id,
-            "the writer's epoch is stale",
-        ))
+        Err(put_conflict(&put))
+    }
+}
+
+pub(super) async fn put_writes(pool: &PgPool, w: PutWrites) -> Result<(), CheckpointError> {
+    let mut conn = pool.acquire().await.map_err(backend("put_writes"))?;
+    if store_writes(&mut conn, &w).await? {
+        Ok(())
+    } else {
+        Err(writes_conflict(&w))
     }
 }
 

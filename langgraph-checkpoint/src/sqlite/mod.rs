@@ -24,7 +24,7 @@ use sqlx::sqlite::{
 use sqlx::{Executor, Row};
 
 use crate::error::CheckpointError;
-use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites};
+use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::saver::Checkpointer;
 use crate::spin::spin;
 use crate::stats::StorageStats;
@@ -262,6 +262,10 @@ impl Checkpointer for SqliteSaver {
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
         spin(self.spin, write::put_writes(&self.pool, w)).await
+    }
+
+    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        spin(self.spin, write::put_batch(&self.pool, ops)).await
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {

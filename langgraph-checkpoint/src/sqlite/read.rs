@@ -1,26 +1,17 @@
 //! Reading checkpoints back: head, one tuple (with its delta chains), lists.
 
-use std::collections::{BTreeMap, HashMap};
-
-use serde_json::Value;
-use sqlx::Row;
+use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
 use super::backend;
+use crate::assemble::{Row, assemble};
 use crate::error::CheckpointError;
 use crate::listing::listed_ids;
-use crate::model::{
-    BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, FORMAT_VERSION, Head, ListOptions,
-    PendingWrite,
-};
-use crate::resolve::resolve_chain;
+use crate::model::{CheckpointTuple, Head, ListOptions};
 
-/// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) in one statement, as
-/// rows `(kind, a, b, c, d, e)`: kind 0 is the thread's epoch (`a`); kind 1 the checkpoint
-/// (`a` id, `b` parent, `c` checkpoint, `d` metadata); kind 2 a blob on the delta chain of a
-/// channel version it references (`a` channel, `b` version, `c` blob); kind 3 a pending write
-/// (`a` task, `b` task name, `c` channel, `d` value, `e` order). One round trip to the
-/// connection's worker instead of four.
+/// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
+/// chains and pending writes in one statement, as the rows [`assemble`] reads. One round trip
+/// to the connection's worker instead of four.
 const TUPLE: &str = "
 WITH RECURSIVE
 target(id) AS (
@@ -46,7 +37,7 @@ chain(channel, cid, blob) AS (
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = chain.blob ->> '$.base'
     WHERE chain.blob ->> '$.kind' = 'delta'
 )
-SELECT 0, (SELECT epoch FROM lg_threads WHERE thread_id = ?1), NULL, NULL, NULL, NULL
+SELECT 0, NULL, NULL, NULL, NULL, (SELECT epoch FROM lg_threads WHERE thread_id = ?1)
 UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint, metadata, NULL FROM cp
 UNION ALL SELECT 2, channel, cid, blob, NULL, NULL FROM chain
 UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
@@ -61,22 +52,6 @@ pub(super) async fn head(
 ) -> Result<Head, CheckpointError> {
     let (epoch, checkpoint) = load(pool, thread_id, ns, None).await?;
     Ok(Head { epoch, checkpoint })
-}
-
-/// Parses a stored checkpoint, checking its format version.
-fn parse_checkpoint(thread_id: &str, id: &str, text: &str) -> Result<Checkpoint, CheckpointError> {
-    let raw: Value =
-        serde_json::from_str(text).map_err(|e| CheckpointError::corrupt(thread_id, id, e))?;
-    let v = raw.get("v").and_then(Value::as_u64).unwrap_or(0) as u32;
-    if v > FORMAT_VERSION {
-        return Err(CheckpointError::UnsupportedFormat {
-            thread_id: thread_id.to_string(),
-            checkpoint_id: id.to_string(),
-            found: v,
-            supported: FORMAT_VERSION,
-        });
-    }
-    serde_json::from_value(raw).map_err(|e| CheckpointError::corrupt(thread_id, id, e))
 }
 
 /// One checkpoint with resolved values and its pending writes.
@@ -103,97 +78,21 @@ async fn load(
         .fetch_all(pool)
         .await
         .map_err(backend("get"))?;
-    let text = |r: &sqlx::sqlite::SqliteRow, i: usize| -> Result<Option<String>, CheckpointError> {
-        r.try_get(i).map_err(backend("get"))
-    };
-    let mut epoch = 0;
-    let mut cp: Option<(String, Option<String>, String, String)> = None;
-    let mut by_channel: HashMap<String, HashMap<String, BlobValue>> = HashMap::new();
-    let mut writes: Vec<(i64, PendingWrite)> = Vec::new();
-    let mut bad_blob: Option<(String, String)> = None;
-    for r in &rows {
-        let kind: i64 = r.try_get(0).map_err(backend("get"))?;
-        match kind {
-            0 => {
-                epoch = r
-                    .try_get::<Option<i64>, _>(1)
-                    .map_err(backend("get"))?
-                    .unwrap_or(0)
-            }
-            1 => {
-                cp = Some((
-                    text(r, 1)?.unwrap_or_default(),
-                    text(r, 2)?,
-                    text(r, 3)?.unwrap_or_default(),
-                    text(r, 4)?.unwrap_or_default(),
-                ))
-            }
-            2 => {
-                let channel = text(r, 1)?.unwrap_or_default();
-                let cid = text(r, 2)?.unwrap_or_default();
-                match text(r, 3)?.map(|b| serde_json::from_str::<BlobValue>(&b)) {
-                    Some(Ok(b)) => {
-                        by_channel.entry(channel).or_default().insert(cid, b);
-                    }
-                    Some(Err(e)) => {
-                        bad_blob.get_or_insert((cid, format!("channel `{channel}`: {e}")));
-                    }
-                    None => {
-                        bad_blob.get_or_insert((
-                            cid,
-                            format!("no stored value for channel `{channel}`"),
-                        ));
-                    }
-                }
-            }
-            _ => {
-                let order: i64 = r.try_get(5).map_err(backend("get"))?;
-                let id = cp.as_ref().map_or("", |c| c.0.as_str()).to_string();
-                let value = text(r, 4)?.unwrap_or_default();
-                writes.push((
-                    order,
-                    PendingWrite {
-                        task_id: text(r, 1)?.unwrap_or_default(),
-                        task_name: text(r, 2)?.unwrap_or_default(),
-                        channel: text(r, 3)?.unwrap_or_default(),
-                        value: serde_json::from_str(&value).map_err(|e| {
-                            CheckpointError::corrupt(thread_id, &id, format!("pending write: {e}"))
-                        })?,
-                    },
-                ));
-            }
-        }
-    }
-    let Some((id, parent_id, text, meta)) = cp else {
-        return Ok((epoch, None));
-    };
-    if let Some((cid, reason)) = bad_blob {
-        return Err(CheckpointError::corrupt(thread_id, &cid, reason));
-    }
-    let checkpoint = parse_checkpoint(thread_id, &id, &text)?;
-    let metadata: CheckpointMetadata = serde_json::from_str(&meta)
-        .map_err(|e| CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
-    let mut values = BTreeMap::new();
-    for (channel, version) in &checkpoint.channel_versions {
-        let blobs = by_channel.remove(channel).unwrap_or_default();
-        let v = resolve_chain(version, &blobs).map_err(|e| {
-            CheckpointError::corrupt(thread_id, &id, format!("channel `{channel}`: {e}"))
-        })?;
-        values.insert(channel.clone(), v);
-    }
-    writes.sort_by_key(|(order, _)| *order);
-    Ok((
-        epoch,
-        Some(CheckpointTuple {
-            thread_id: thread_id.to_string(),
-            ns: ns.to_string(),
-            checkpoint,
-            metadata,
-            parent_id,
-            values,
-            pending_writes: writes.into_iter().map(|(_, w)| w).collect(),
-        }),
-    ))
+    let rows = rows
+        .iter()
+        .map(|r| {
+            Ok(Row {
+                kind: r.try_get(0)?,
+                a: r.try_get(1)?,
+                b: r.try_get(2)?,
+                c: r.try_get(3)?,
+                d: r.try_get(4)?,
+                e: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<Vec<Row>, sqlx::Error>>()
+        .map_err(backend("get"))?;
+    assemble(thread_id, ns, rows)
 }
 
 /// Checkpoints of a namespace, newest first, filtered and limited.

@@ -1,7 +1,7 @@
 //! Checkpoint I/O of a run: incremental checkpoints (only changed channels, deltas for
 //! append channels), a sequential write queue for the durability modes, and loading.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use langgraph_checkpoint::{
     Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
-    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SendRecord, Source,
+    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SaveOp, SendRecord, Source,
     next_checkpoint_id,
 };
 use serde_json::{Map, Value, json};
@@ -28,27 +28,56 @@ const MAX_DELTA_DEPTH: u32 = 256;
 
 type SaveFuture = BoxFuture<'static, Result<(), CheckpointError>>;
 
-/// Saver writes of one run, executed one after another in order.
-#[derive(Default)]
+/// Saver writes of one run, stored one after another in order. What piles up while a write
+/// is in flight goes to the saver as one batch ([`Checkpointer::put_batch`]): one commit for
+/// all of it.
 pub(crate) struct WriteQueue {
+    saver: Arc<dyn Checkpointer>,
     current: Option<SaveFuture>,
-    queued: VecDeque<SaveFuture>,
+    /// Ops in `current`.
+    in_flight: usize,
+    queued: Vec<SaveOp>,
     error: Option<CheckpointError>,
 }
 
 impl WriteQueue {
-    pub(crate) fn push(&mut self, f: SaveFuture) {
-        self.queued.push_back(f);
+    pub(crate) fn new(saver: Arc<dyn Checkpointer>) -> Self {
+        Self {
+            saver,
+            current: None,
+            in_flight: 0,
+            queued: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub(crate) fn push(&mut self, op: SaveOp) {
+        self.queued.push(op);
+    }
+
+    /// Starts storing everything queued.
+    fn start(&mut self) {
+        let saver = self.saver.clone();
+        let mut ops = std::mem::take(&mut self.queued);
+        self.in_flight = ops.len();
+        self.current = Some(match (ops.pop(), ops.is_empty()) {
+            (Some(SaveOp::Checkpoint(p)), true) => Box::pin(async move { saver.put(p).await }),
+            (Some(SaveOp::Writes(w)), true) => Box::pin(async move { saver.put_writes(w).await }),
+            (last, _) => {
+                ops.extend(last);
+                Box::pin(async move { saver.put_batch(ops).await })
+            }
+        });
     }
 
     /// Drives the queue; ready when it is empty (or a write failed).
     pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if self.current.is_none() {
-                match self.queued.pop_front() {
-                    Some(f) => self.current = Some(f),
-                    None => return Poll::Ready(()),
+                if self.queued.is_empty() {
+                    return Poll::Ready(());
                 }
+                self.start();
             }
             let Some(cur) = self.current.as_mut() else {
                 continue;
@@ -57,6 +86,7 @@ impl WriteQueue {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(r) => {
                     self.current = None;
+                    self.in_flight = 0;
                     if let Err(e) = r {
                         // Later writes depend on this one: drop them and report.
                         self.queued.clear();
@@ -68,9 +98,9 @@ impl WriteQueue {
         }
     }
 
-    /// Writes queued or in flight.
+    /// Ops queued or in flight.
     pub(crate) fn len(&self) -> usize {
-        self.queued.len() + usize::from(self.current.is_some())
+        self.queued.len() + self.in_flight
     }
 
     /// Waits until every queued write is stored.
@@ -157,6 +187,7 @@ impl Persist {
         seen_epoch: i64,
         head: Option<String>,
     ) -> Self {
+        let queue = WriteQueue::new(saver.clone());
         Self {
             scope: scope.clone(),
             saver,
@@ -172,7 +203,7 @@ impl Persist {
             current: None,
             channels: vec![ChannelStore::default(); S::info().channels.len()],
             reserved: None,
-            queue: WriteQueue::default(),
+            queue,
         }
     }
 
@@ -410,9 +441,7 @@ impl Persist {
             source,
             next: put.checkpoint.next.clone(),
         };
-        let saver = self.saver.clone();
-        self.queue
-            .push(Box::pin(async move { saver.put(put).await }));
+        self.queue.push(SaveOp::Checkpoint(put));
         self.head = Some(id.clone());
         self.current = Some(id);
         Ok(stored)
@@ -440,9 +469,7 @@ impl Persist {
             writes,
             fence: self.next_fence(),
         };
-        let saver = self.saver.clone();
-        self.queue
-            .push(Box::pin(async move { saver.put_writes(put).await }));
+        self.queue.push(SaveOp::Writes(put));
     }
 
     /// The version of each channel, by name (for `versions_seen`).

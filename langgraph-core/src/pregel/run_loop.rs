@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use futures::StreamExt;
 use futures::future::Either;
@@ -223,8 +222,8 @@ impl<'g, S: State> Loop<'g, S> {
 
     /// After a committed superstep: with durability `sync`, waits until its checkpoint is
     /// stored; with `async`, lets it be stored while the next superstep runs, but waits for
-    /// anything older (at most one checkpoint is ever in flight, so a slow store slows the run
-    /// instead of piling up unsaved steps in memory).
+    /// anything older (so a slow store slows the run instead of piling up unsaved steps in
+    /// memory). Older writes still queued go to the saver with it, as one batch.
     async fn settle_writes(&mut self) -> Result<(), RunError> {
         if let Some(p) = &mut self.persist {
             match p.durability {
@@ -423,11 +422,16 @@ impl<'g, S: State> Loop<'g, S> {
                 let mut fut = pin!(in_task_span(fut, prog.shape.name(t.node), step));
                 let persist = &mut self.persist;
                 let t0 = Instant::now();
+                // The task first: a task that finishes at once leaves the queue to be stored
+                // with the superstep's checkpoint, in one batch.
                 let outcome = poll_fn(|cx| {
-                    if let Some(p) = persist.as_mut() {
+                    let r = fut.as_mut().poll(cx);
+                    if r.is_pending()
+                        && let Some(p) = persist.as_mut()
+                    {
                         let _ = p.queue.poll_drive(cx);
                     }
-                    fut.as_mut().poll(cx)
+                    r
                 })
                 .await;
                 let elapsed = t0.elapsed();
@@ -474,13 +478,13 @@ impl<'g, S: State> Loop<'g, S> {
             }
             let persist = &mut self.persist;
             let done = poll_fn(|cx| {
-                if let Some(p) = persist.as_mut() {
+                let r = running.poll_next_unpin(cx);
+                if r.is_pending()
+                    && let Some(p) = persist.as_mut()
+                {
                     let _ = p.queue.poll_drive(cx);
                 }
-                match running.poll_next_unpin(cx) {
-                    Poll::Ready(x) => Poll::Ready(x),
-                    Poll::Pending => Poll::Pending,
-                }
+                r
             })
             .await;
             let Some((i, outcome, elapsed)) = done else {
