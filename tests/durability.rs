@@ -9,6 +9,9 @@
     unreachable_pub
 )]
 
+use langgraph::checkpoint::{
+    CheckpointError, CheckpointTuple, Fence, Head, PutCheckpoint, PutWrites, SaveOp, async_trait,
+};
 use langgraph::prelude::*;
 use langgraph::{SqliteSaver, StorageStats};
 use serde_json::json;
@@ -318,4 +321,97 @@ async fn a_checkpointer_needs_a_thread() {
         .unwrap_err();
     assert!(matches!(e, RunError::NoThread(_)), "{e}");
     assert!(e.to_string().contains("RunConfig::thread"));
+}
+
+/// A saver that counts the write calls it forwards (each is one commit on a SQL saver).
+struct Counting {
+    inner: SqliteSaver,
+    calls: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl Checkpointer for Counting {
+    async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
+        self.inner.head(thread_id, ns).await
+    }
+    async fn get(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        id: &str,
+    ) -> Result<Option<CheckpointTuple>, CheckpointError> {
+        self.inner.get(thread_id, ns, id).await
+    }
+    async fn list(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        opts: &ListOptions,
+    ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+        self.inner.list(thread_id, ns, opts).await
+    }
+    async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
+        self.inner.claim(thread_id, seen_epoch).await
+    }
+    async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
+        self.calls.lock().unwrap().push(1);
+        self.inner.put(put).await
+    }
+    async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
+        self.calls.lock().unwrap().push(1);
+        self.inner.put_writes(w).await
+    }
+    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.calls.lock().unwrap().push(ops.len());
+        self.inner.put_batch(ops).await
+    }
+    async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
+        self.inner.delete_thread(thread_id).await
+    }
+}
+
+/// With `async`, what piled up while a write was in flight goes to the saver as one batch
+/// (one commit); with `sync`, every checkpoint is its own write. Both store the same history.
+#[tokio::test]
+async fn async_durability_stores_in_batches_with_the_same_history() {
+    let mut histories = Vec::new();
+    for d in [Durability::Sync, Durability::Async] {
+        let saver = std::sync::Arc::new(Counting {
+            inner: SqliteSaver::in_memory().await.unwrap(),
+            calls: Default::default(),
+        });
+        let g = looping(10).compile_with_shared(saver.clone()).unwrap();
+        g.invoke(Counter::default(), &RunConfig::thread("t").durability(d))
+            .await
+            .unwrap();
+        let calls = saver.calls.lock().unwrap().clone();
+        let h = checkpoints(&g, "t").await;
+        assert_eq!(h.len(), 12, "{d:?}: input + start + 10 supersteps");
+        assert_eq!(
+            calls.iter().sum::<usize>(),
+            12,
+            "{d:?}: every checkpoint written once"
+        );
+        match d {
+            // The input checkpoint and the first loop checkpoint are stored together before
+            // any node runs; then one write per superstep.
+            Durability::Sync => assert_eq!(calls, [vec![2], vec![1; 10]].concat(), "sync"),
+            _ => assert!(
+                calls.len() <= 7 && calls.iter().any(|&n| n > 1),
+                "async: batches, got {calls:?}"
+            ),
+        }
+        histories.push(
+            h.iter()
+                .map(|s| {
+                    (
+                        s.values.clone(),
+                        s.metadata.as_ref().map(|m| m.step),
+                        s.next.clone(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(histories[0], histories[1]);
 }
