@@ -10,8 +10,9 @@ pub const DEFAULT_RECURSION_LIMIT: usize = 10_000;
 pub enum Durability {
     /// Each superstep's checkpoint is stored before the next superstep starts.
     Sync,
-    /// Each superstep's checkpoint is stored while the next superstep runs (at most one write
-    /// outstanding); the run waits for the last one before it returns. The checkpoint is
+    /// Each superstep's checkpoint is stored while the next superstep runs (only the newest
+    /// may be outstanding; writes that queued up meanwhile are stored as one batch, one
+    /// commit); the run waits for the last one before it returns. The checkpoint is
     /// serialized at the barrier, so it is exactly the state of that superstep.
     #[default]
     Async,
