@@ -55,18 +55,15 @@ impl WriteQueue {
         self.queued.push(op);
     }
 
-    /// Starts storing everything queued.
+    /// Starts storing everything queued: one op as itself, several as a batch.
     fn start(&mut self) {
         let saver = self.saver.clone();
-        let mut ops = std::mem::take(&mut self.queued);
+        let ops = std::mem::take(&mut self.queued);
         self.in_flight = ops.len();
-        self.current = Some(match (ops.pop(), ops.is_empty()) {
-            (Some(SaveOp::Checkpoint(p)), true) => Box::pin(async move { saver.put(p).await }),
-            (Some(SaveOp::Writes(w)), true) => Box::pin(async move { saver.put_writes(w).await }),
-            (last, _) => {
-                ops.extend(last);
-                Box::pin(async move { saver.put_batch(ops).await })
-            }
+        self.current = Some(match <[SaveOp; 1]>::try_from(ops) {
+            Ok([SaveOp::Checkpoint(p)]) => Box::pin(async move { saver.put(p).await }),
+            Ok([SaveOp::Writes(w)]) => Box::pin(async move { saver.put_writes(w).await }),
+            Err(ops) => Box::pin(async move { saver.put_batch(ops).await }),
         });
     }
 
