@@ -28,6 +28,25 @@ pub(crate) struct Row {
     pub(crate) e: Option<i64>,
 }
 
+impl Row {
+    /// Reads a row of the statement from the driver's row.
+    pub(crate) fn from_sql<R: sqlx::Row>(r: &R) -> Result<Self, sqlx::Error>
+    where
+        usize: sqlx::ColumnIndex<R>,
+        for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(Self {
+            kind: r.try_get(0)?,
+            a: r.try_get(1)?,
+            b: r.try_get(2)?,
+            c: r.try_get(3)?,
+            d: r.try_get(4)?,
+            e: r.try_get(5)?,
+        })
+    }
+}
+
 /// Parses a stored checkpoint, checking its format version.
 pub(crate) fn parse_checkpoint(
     thread_id: &str,

@@ -80,16 +80,7 @@ async fn load(
         .map_err(backend("get"))?;
     let rows = rows
         .iter()
-        .map(|r| {
-            Ok(Row {
-                kind: r.try_get(0)?,
-                a: r.try_get(1)?,
-                b: r.try_get(2)?,
-                c: r.try_get(3)?,
-                d: r.try_get(4)?,
-                e: r.try_get(5)?,
-            })
-        })
+        .map(Row::from_sql)
         .collect::<Result<Vec<Row>, sqlx::Error>>()
         .map_err(backend("get"))?;
     assemble(thread_id, ns, rows)
