@@ -55,16 +55,23 @@ impl WriteQueue {
         self.queued.push(op);
     }
 
-    /// Starts storing everything queued: one op as itself, several as a batch.
+    /// Starts storing everything queued: one op as itself, several as a batch. The queue
+    /// keeps its capacity (a run queues about one op per superstep).
     fn start(&mut self) {
         let saver = self.saver.clone();
-        let ops = std::mem::take(&mut self.queued);
-        self.in_flight = ops.len();
-        self.current = Some(match <[SaveOp; 1]>::try_from(ops) {
-            Ok([SaveOp::Checkpoint(p)]) => Box::pin(async move { saver.put(p).await }),
-            Ok([SaveOp::Writes(w)]) => Box::pin(async move { saver.put_writes(w).await }),
-            Err(ops) => Box::pin(async move { saver.put_batch(ops).await }),
-        });
+        let n = self.queued.len();
+        let fut: SaveFuture = if n > 1 {
+            let ops: Vec<SaveOp> = self.queued.drain(..).collect();
+            Box::pin(async move { saver.put_batch(ops).await })
+        } else {
+            match self.queued.pop() {
+                Some(SaveOp::Checkpoint(p)) => Box::pin(async move { saver.put(p).await }),
+                Some(SaveOp::Writes(w)) => Box::pin(async move { saver.put_writes(w).await }),
+                None => return,
+            }
+        };
+        self.in_flight = n;
+        self.current = Some(fut);
     }
 
     /// Drives the queue; ready when it is empty (or a write failed).
