@@ -2,7 +2,23 @@
 //! as one JSON object keyed by channel (pure; the savers bind the strings).
 
 use crate::error::CheckpointError;
-use crate::model::Blob;
+use crate::model::{Blob, PutCheckpoint, PutWrites};
+
+/// The conflict a database saver reports when a checkpoint's fence or head check failed.
+pub(crate) fn put_conflict(put: &PutCheckpoint) -> CheckpointError {
+    CheckpointError::conflict(
+        &put.thread_id,
+        format!(
+            "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
+            put.checkpoint.id, put.expected_head, put.fence.epoch
+        ),
+    )
+}
+
+/// The conflict a database saver reports when pending writes' fence check failed.
+pub(crate) fn writes_conflict(w: &PutWrites) -> CheckpointError {
+    CheckpointError::conflict(&w.thread_id, "the writer's epoch is stale")
+}
 
 /// `v` as JSON text; `what` names it in the error.
 pub(crate) fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, CheckpointError> {

@@ -11,8 +11,8 @@ use serde::Serialize;
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use super::write::{put_conflict, store_checkpoint, store_writes, writes_conflict};
-use crate::encode::{blobs_json, to_json};
+use super::write::{store_checkpoint, store_writes};
+use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
 use crate::error::CheckpointError;
 use crate::model::{PendingWrite, PutCheckpoint, SaveOp};
 

@@ -3,7 +3,7 @@
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use crate::encode::{blobs_json, to_json};
+use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
 use crate::error::CheckpointError;
 use crate::model::{Fence, PutCheckpoint, PutWrites};
 
@@ -184,20 +184,6 @@ pub(super) async fn store_writes(
         .await
         .map_err(backend("put_writes"))?;
     Ok(n as usize == w.writes.len())
-}
-
-pub(super) fn put_conflict(put: &PutCheckpoint) -> CheckpointError {
-    CheckpointError::conflict(
-        &put.thread_id,
-        format!(
-            "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
-            put.checkpoint.id, put.expected_head, put.fence.epoch
-        ),
-    )
-}
-
-pub(super) fn writes_conflict(w: &PutWrites) -> CheckpointError {
-    CheckpointError::conflict(&w.thread_id, "the writer's epoch is stale")
 }
 
 pub(super) async fn put(pool: &PgPool, put: PutCheckpoint) -> Result<(), CheckpointError> {

@@ -10,7 +10,7 @@
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::backend;
-use crate::encode::{blobs_json, to_json};
+use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
 use crate::error::CheckpointError;
 use crate::model::{Fence, PutCheckpoint, PutWrites, SaveOp};
 
@@ -169,20 +169,6 @@ fn bind_writes<'q>(q: Query<'q>, w: &'q PutWrites) -> Result<Query<'q>, Checkpoi
 
 fn transaction(body: String) -> String {
     format!("BEGIN IMMEDIATE;\n{body}COMMIT")
-}
-
-fn put_conflict(put: &PutCheckpoint) -> CheckpointError {
-    CheckpointError::conflict(
-        &put.thread_id,
-        format!(
-            "checkpoint {} was not stored: another run wrote the thread (expected head {:?}, epoch {})",
-            put.checkpoint.id, put.expected_head, put.fence.epoch
-        ),
-    )
-}
-
-fn writes_conflict(w: &PutWrites) -> CheckpointError {
-    CheckpointError::conflict(&w.thread_id, "the writer's epoch is stale")
 }
 
 /// Runs a write script on one connection and returns the tags of the rows it produced; if a
