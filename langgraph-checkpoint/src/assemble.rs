@@ -47,6 +47,25 @@ impl Row {
     }
 }
 
+/// [`assemble`] over the driver's rows.
+pub(crate) fn assemble_sql<R: sqlx::Row>(
+    thread_id: &str,
+    ns: &str,
+    rows: &[R],
+) -> Result<(i64, Option<CheckpointTuple>), CheckpointError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let rows = rows
+        .iter()
+        .map(Row::from_sql)
+        .collect::<Result<Vec<Row>, sqlx::Error>>()
+        .map_err(|e| CheckpointError::backend("get", e))?;
+    assemble(thread_id, ns, rows)
+}
+
 /// Parses a stored checkpoint, checking its format version.
 pub(crate) fn parse_checkpoint(
     thread_id: &str,

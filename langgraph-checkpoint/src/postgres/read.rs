@@ -4,7 +4,7 @@ use sqlx::Row as _;
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use crate::assemble::{Row, assemble};
+use crate::assemble::assemble_sql;
 use crate::error::CheckpointError;
 use crate::listing::listed_ids;
 use crate::model::{CheckpointTuple, Head, ListOptions};
@@ -80,12 +80,7 @@ async fn load(
         .fetch_all(pool)
         .await
         .map_err(backend("get"))?;
-    let rows = rows
-        .iter()
-        .map(Row::from_sql)
-        .collect::<Result<Vec<Row>, sqlx::Error>>()
-        .map_err(backend("get"))?;
-    assemble(thread_id, ns, rows)
+    assemble_sql(thread_id, ns, &rows)
 }
 
 /// Checkpoints of a namespace, newest first, filtered and limited.
