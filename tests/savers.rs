@@ -32,6 +32,86 @@ async fn conformance_sqlite_file() {
     // Reopening finds the same data (and the schema is created only once).
     let again = SqliteSaver::open(&path).await.unwrap();
     conformance::run_all(&again).await.unwrap();
+    // Every statement through the pool (no direct connection on the caller's thread).
+    let pooled = SqliteSaver::open_with(&path, SqliteOptions::default().direct(false))
+        .await
+        .unwrap();
+    conformance::run_all(&pooled).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waits_for_a_database_locked_by_another_connection() {
+    use sqlx::Connection as _;
+    let path = temp_db("locked");
+    let g = chat()
+        .compile_with(SqliteSaver::open(&path).await.unwrap())
+        .unwrap();
+    let cfg = RunConfig::thread("t").durability(Durability::Sync);
+    g.invoke(ChatUpdate::new().messages(vec!["hi".into()]), &cfg)
+        .await
+        .unwrap();
+    // Another connection (another process, say) holds the write lock for a while: the run
+    // neither fails nor loses a write; it waits for the lock (through the pool).
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let run = tokio::spawn({
+        let (g, cfg) = (g.clone(), cfg.clone());
+        async move {
+            g.invoke(ChatUpdate::new().messages(vec!["again".into()]), &cfg)
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !run.is_finished(),
+        "the run cannot commit while the lock is held"
+    );
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    let out = run.await.unwrap().unwrap();
+    assert_eq!(out.turns, 2);
+    let state = g.get_state(&cfg).await.unwrap();
+    assert_eq!(state.values.messages.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runs_share_the_direct_connection_and_the_pool() {
+    let saver = SqliteSaver::open_with(
+        temp_db("concurrent"),
+        SqliteOptions::default().synchronous(Synchronous::Normal),
+    )
+    .await
+    .unwrap();
+    let g = chat().compile_with(saver).unwrap();
+    let runs = (0..40).map(|i| {
+        let g = g.clone();
+        tokio::spawn(async move {
+            let cfg = RunConfig::thread(format!("t{i}")).durability(Durability::Sync);
+            for turn in 0..3 {
+                g.invoke(
+                    ChatUpdate::new().messages(vec![format!("{i}.{turn}")]),
+                    &cfg,
+                )
+                .await
+                .unwrap();
+            }
+            g.get_state(&cfg).await.unwrap().values
+        })
+    });
+    for (i, run) in futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let state = run.unwrap();
+        assert_eq!(state.turns, 3);
+        assert_eq!(state.messages.len(), 6);
+        assert_eq!(state.messages[4], format!("{i}.2"));
+    }
 }
 
 #[tokio::test]

@@ -73,11 +73,15 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
             } else {
                 Synchronous::Normal
             };
+            // `LG_BENCH_SQLITE_DIRECT=0` sends every statement through the pool (the saver's
+            // `direct(false)`), to compare the two executors side by side.
+            let direct = std::env::var("LG_BENCH_SQLITE_DIRECT").map_or(true, |v| v != "0");
             let s = SqliteSaver::open_with(
                 &path,
                 SqliteOptions::default()
                     .synchronous(sync)
-                    .max_connections(1),
+                    .max_connections(1)
+                    .direct(direct),
             )
             .await
             .expect("open sqlite");

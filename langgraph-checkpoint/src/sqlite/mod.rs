@@ -7,15 +7,21 @@
 //! nothing. Appends are stored as deltas that point at their base version.
 //!
 //! A superstep's checkpoint is one `INSERT … SELECT … WHERE` statement whose condition checks
-//! the writer's fence and that the expected head is still the newest checkpoint: one round
-//! trip, one commit (one fsync with `synchronous = FULL`).
+//! the writer's fence and that the expected head is still the newest checkpoint, in one
+//! transaction: one commit (one fsync with `synchronous = FULL`). What a graph waits on (head
+//! reads, claims, checkpoints, pending writes) runs on the caller's thread through a direct
+//! connection when it is free (`direct.rs`); everything else, and everything when the direct
+//! connection is busy, goes through the `sqlx` pool.
 
+mod direct;
 mod read;
 mod schema;
+mod script;
 mod write;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -28,6 +34,7 @@ use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, Put
 use crate::saver::Checkpointer;
 use crate::spin::spin;
 use crate::stats::StorageStats;
+use direct::Direct;
 
 /// How much SQLite waits for the disk at each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +62,15 @@ pub struct SqliteOptions {
     /// run on the connection's worker thread; a short statement is back before a parked
     /// thread would be woken). Zero always parks.
     pub spin: Duration,
+    /// Runs head reads, claims, checkpoints and pending writes on the caller's thread through
+    /// a second connection whenever it is free, instead of handing each to a pooled
+    /// connection's worker thread (on by default). It saves the hand-over, about as long as
+    /// the statement itself, but the calling task holds its executor thread while the
+    /// statement runs, including the commit's fsync with [`Synchronous::Full`]. Turn it off
+    /// where an executor thread must never wait for the disk (a slow disk under a runtime
+    /// serving latency-critical tasks). When another connection or process holds the write
+    /// lock, the operation goes to the pool, which waits for it.
+    pub direct: bool,
 }
 
 impl Default for SqliteOptions {
@@ -64,6 +80,7 @@ impl Default for SqliteOptions {
             max_connections: 4,
             busy_timeout: Duration::from_secs(10),
             spin: DEFAULT_SPIN,
+            direct: true,
         }
     }
 }
@@ -89,6 +106,11 @@ impl SqliteOptions {
         self.spin = d;
         self
     }
+    /// Sets whether the direct connection runs statements on the caller's thread.
+    pub fn direct(mut self, on: bool) -> Self {
+        self.direct = on;
+        self
+    }
 }
 
 /// About one statement without an fsync.
@@ -110,6 +132,7 @@ const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 pub struct SqliteSaver {
     pool: SqlitePool,
     spin: Duration,
+    direct: Option<Arc<Direct>>,
 }
 
 pub(crate) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> CheckpointError {
@@ -150,10 +173,14 @@ impl SqliteSaver {
             .map_err(backend("open"))?;
         let mut saver = Self::from_pool(pool).await?;
         saver.spin = options.spin;
+        if options.direct {
+            let direct = Direct::open(path.as_ref(), options.synchronous)?;
+            saver.direct = Some(Arc::new(direct));
+        }
         Ok(saver)
     }
 
-    /// A private in-memory database (one connection), for tests.
+    /// A private in-memory database (one connection, no direct connection), for tests.
     pub async fn in_memory() -> Result<Self, CheckpointError> {
         let connect = SqliteConnectOptions::from_str("sqlite::memory:").map_err(backend("open"))?;
         let pool = SqlitePoolOptions::new()
@@ -169,13 +196,41 @@ impl SqliteSaver {
     }
 
     /// Uses an existing pool (its connect options are the caller's), creating the tables if
-    /// needed.
+    /// needed. Every statement goes through the pool (no direct connection).
     pub async fn from_pool(pool: SqlitePool) -> Result<Self, CheckpointError> {
         schema::migrate(&pool).await?;
         Ok(Self {
             pool,
             spin: DEFAULT_SPIN,
+            direct: None,
         })
+    }
+
+    /// Stores ops in order: through the direct connection if it is free, else the pool.
+    async fn save(&self, op: &'static str, ops: &[SaveOp]) -> Result<(), CheckpointError> {
+        if let Some(done) = self.direct.as_ref().and_then(|d| d.save(op, ops)) {
+            return done;
+        }
+        spin(self.spin, write::save(&self.pool, op, ops)).await
+    }
+
+    /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is
+    /// `None`): through the direct connection if it is free, else the pool.
+    async fn load(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: Option<&str>,
+    ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+        let direct = self.direct.as_ref();
+        if let Some(done) = direct.and_then(|d| d.load(thread_id, ns, checkpoint_id)) {
+            return done;
+        }
+        spin(
+            self.spin,
+            read::load(&self.pool, thread_id, ns, checkpoint_id),
+        )
+        .await
     }
 
     /// The connection pool.
@@ -227,7 +282,8 @@ impl SqliteSaver {
 #[async_trait::async_trait]
 impl Checkpointer for SqliteSaver {
     async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
-        spin(self.spin, read::head(&self.pool, thread_id, ns)).await
+        let (epoch, checkpoint) = self.load(thread_id, ns, None).await?;
+        Ok(Head { epoch, checkpoint })
     }
 
     async fn get(
@@ -236,11 +292,7 @@ impl Checkpointer for SqliteSaver {
         ns: &str,
         checkpoint_id: &str,
     ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-        spin(
-            self.spin,
-            read::tuple(&self.pool, thread_id, ns, checkpoint_id),
-        )
-        .await
+        Ok(self.load(thread_id, ns, Some(checkpoint_id)).await?.1)
     }
 
     async fn list(
@@ -253,19 +305,29 @@ impl Checkpointer for SqliteSaver {
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
+        if let Some(done) = self
+            .direct
+            .as_ref()
+            .and_then(|d| d.claim(thread_id, seen_epoch))
+        {
+            return done;
+        }
         spin(self.spin, write::claim(&self.pool, thread_id, seen_epoch)).await
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        spin(self.spin, write::put(&self.pool, put)).await
+        self.save("put", &[SaveOp::Checkpoint(put)]).await
     }
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
-        spin(self.spin, write::put_writes(&self.pool, w)).await
+        if w.writes.is_empty() {
+            return Ok(());
+        }
+        self.save("put_writes", &[SaveOp::Writes(w)]).await
     }
 
     async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
-        spin(self.spin, write::put_batch(&self.pool, ops)).await
+        self.save("put_batch", &script::nonempty(ops)).await
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {

@@ -7,12 +7,12 @@ use super::backend;
 use crate::assemble::assemble_sql;
 use crate::error::CheckpointError;
 use crate::listing::listed_ids;
-use crate::model::{CheckpointTuple, Head, ListOptions};
+use crate::model::{CheckpointTuple, ListOptions};
 
 /// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
 /// chains and pending writes in one statement, as the rows [`assemble`] reads. One round trip
 /// to the connection's worker instead of four.
-const TUPLE: &str = "
+pub(super) const TUPLE: &str = "
 WITH RECURSIVE
 target(id) AS (
     SELECT coalesce(?3, (SELECT max(checkpoint_id) FROM lg_checkpoints
@@ -44,28 +44,8 @@ UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
     FROM lg_writes AS w, target
     WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id";
 
-/// The thread's epoch and the newest checkpoint of `ns`.
-pub(super) async fn head(
-    pool: &SqlitePool,
-    thread_id: &str,
-    ns: &str,
-) -> Result<Head, CheckpointError> {
-    let (epoch, checkpoint) = load(pool, thread_id, ns, None).await?;
-    Ok(Head { epoch, checkpoint })
-}
-
-/// One checkpoint with resolved values and its pending writes.
-pub(super) async fn tuple(
-    pool: &SqlitePool,
-    thread_id: &str,
-    ns: &str,
-    checkpoint_id: &str,
-) -> Result<Option<CheckpointTuple>, CheckpointError> {
-    Ok(load(pool, thread_id, ns, Some(checkpoint_id)).await?.1)
-}
-
 /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is `None`).
-async fn load(
+pub(super) async fn load(
     pool: &SqlitePool,
     thread_id: &str,
     ns: &str,
@@ -106,7 +86,7 @@ pub(super) async fn list(
         .map_err(backend("list"))?;
     let mut out = Vec::new();
     for id in listed_ids(thread_id, rows, opts)? {
-        if let Some(t) = tuple(pool, thread_id, ns, &id).await? {
+        if let Some(t) = load(pool, thread_id, ns, Some(&id)).await?.1 {
             out.push(t);
         }
     }

@@ -1,0 +1,292 @@
+//! The direct connection: the statements a running graph waits on (reading a thread's head,
+//! claiming it, storing checkpoints and pending writes) run on the caller's thread.
+//!
+//! The pool's connections run every statement on a worker thread of their own; handing a
+//! statement over and being woken with its result costs tens of microseconds, as much as the
+//! statement itself. A second connection to the same file, opened with `rusqlite` on the same
+//! bundled SQLite, runs a plan (`script.rs`) in place instead. It never waits: it is used only
+//! when no other caller holds it, and it has no busy timeout, so when another connection or
+//! process holds the database's write lock the operation is handed to the pool, which waits
+//! for the lock on its worker. A rolled-back attempt stored nothing, so handing over is safe.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
+
+use super::Synchronous;
+use super::read::TUPLE;
+use super::script::{self, CLAIM, Param, PlannedOp};
+use super::write::claimed;
+use crate::assemble::{Row, assemble};
+use crate::error::CheckpointError;
+use crate::model::{CheckpointTuple, Fence, SaveOp};
+
+/// Statements kept prepared: the plans of a batch differ by op position and kind.
+const CACHED_STATEMENTS: usize = 256;
+
+/// A connection used on the caller's thread when it is free.
+pub(super) struct Direct {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct").finish_non_exhaustive()
+    }
+}
+
+fn backend(op: &'static str) -> impl FnOnce(rusqlite::Error) -> CheckpointError {
+    move |e| CheckpointError::backend(op, e)
+}
+
+/// Another connection holds a lock this statement needs.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+impl Direct {
+    /// Opens the database the pool has created and migrated.
+    pub(super) fn open(path: &Path, synchronous: Synchronous) -> Result<Self, CheckpointError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(backend("open"))?;
+        conn.busy_timeout(Duration::ZERO).map_err(backend("open"))?;
+        let sync = match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(backend("open"))?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Runs `f` on the connection. `None`: the operation is left to the pool, because another
+    /// caller is using the connection or the database is locked (nothing was stored).
+    fn with<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Option<Result<T, CheckpointError>> {
+        let conn = self.conn.try_lock().ok()?;
+        // A transaction left open by a rollback that failed: retry it, or leave the work to
+        // the pool while it stays open.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK").ok()?;
+        }
+        match f(&conn) {
+            Ok(v) => Some(Ok(v)),
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                if is_busy(&e) {
+                    None
+                } else {
+                    Some(Err(CheckpointError::backend(op, e)))
+                }
+            }
+        }
+    }
+
+    /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is `None`).
+    pub(super) fn load(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: Option<&str>,
+    ) -> Option<Result<(i64, Option<CheckpointTuple>), CheckpointError>> {
+        let rows = self.with("get", |c| {
+            let mut st = c.prepare_cached(TUPLE)?;
+            let rows = st.query_map(params![thread_id, ns, checkpoint_id], |r| {
+                Ok(Row {
+                    kind: r.get(0)?,
+                    a: r.get(1)?,
+                    b: r.get(2)?,
+                    c: r.get(3)?,
+                    d: r.get(4)?,
+                    e: r.get(5)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<Row>>>()
+        })?;
+        Some(rows.and_then(|rows| assemble(thread_id, ns, rows)))
+    }
+
+    /// Claims the thread (see [`CLAIM`]).
+    pub(super) fn claim(
+        &self,
+        thread_id: &str,
+        seen_epoch: i64,
+    ) -> Option<Result<Fence, CheckpointError>> {
+        let epoch = seen_epoch + 1;
+        let token = crate::model::new_checkpoint_id();
+        let changed = self.with("claim", |c| {
+            c.prepare_cached(CLAIM)?
+                .execute(params![thread_id, epoch, token])
+        })?;
+        Some(changed.and_then(|n| claimed(thread_id, epoch, n as u64)))
+    }
+
+    /// Stores `ops` in order in one transaction; a rejected op stops them, the ops before it
+    /// are stored.
+    pub(super) fn save(
+        &self,
+        op: &'static str,
+        ops: &[SaveOp],
+    ) -> Option<Result<(), CheckpointError>> {
+        let plan = match script::plan(ops) {
+            Ok(plan) => plan,
+            Err(e) => return Some(Err(e)),
+        };
+        let tags = self.with(op, |c| run_plan(c, &plan))?;
+        Some(tags.and_then(|tags| script::check(ops, &tags)))
+    }
+}
+
+/// Runs a plan in one transaction; the tags of the rows its statements returned.
+fn run_plan(conn: &Connection, plan: &[PlannedOp]) -> rusqlite::Result<Vec<usize>> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let mut tags = Vec::new();
+    for op in plan {
+        for sql in &op.statements {
+            let mut st = conn.prepare_cached(sql)?;
+            bind(&mut st, &op.params)?;
+            let mut rows = st.raw_query();
+            while let Some(row) = rows.next()? {
+                tags.push(row.get::<_, i64>(0)? as usize);
+            }
+        }
+    }
+    conn.prepare_cached("COMMIT")?.execute([])?;
+    Ok(tags)
+}
+
+/// Binds each `$N` of a statement to the op's parameter `N`.
+fn bind(st: &mut Statement<'_>, params: &[Param]) -> rusqlite::Result<()> {
+    for i in 1..=st.parameter_count() {
+        let name = st.parameter_name(i).unwrap_or("?");
+        let param = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| params.get(n.checked_sub(1)?));
+        match param {
+            Some(Param::Null) => st.raw_bind_parameter(i, rusqlite::types::Null)?,
+            Some(Param::Int(v)) => st.raw_bind_parameter(i, v)?,
+            Some(Param::Text(s)) => st.raw_bind_parameter(i, s.as_str())?,
+            None => return Err(rusqlite::Error::InvalidParameterName(name.to_string())),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::model::{Checkpoint, CheckpointMetadata, PutCheckpoint, Source, next_checkpoint_id};
+    use crate::sqlite::{SqliteOptions, SqliteSaver};
+
+    async fn database(name: &str) -> (SqliteSaver, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("lg-direct-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let opts = SqliteOptions::default().direct(false);
+        (SqliteSaver::open_with(&path, opts).await.unwrap(), path)
+    }
+
+    fn first_put(thread: &str) -> PutCheckpoint {
+        PutCheckpoint {
+            thread_id: thread.into(),
+            ns: String::new(),
+            checkpoint: Checkpoint::with_id(next_checkpoint_id(None)),
+            metadata: CheckpointMetadata::new(Source::Input, -1),
+            parent_id: None,
+            expected_head: None,
+            blobs: Vec::new(),
+            parent_writes: Vec::new(),
+            fence: Fence {
+                epoch: 1,
+                claim: true,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_and_reads_on_the_callers_thread() {
+        let (pool_saver, path) = database("plain").await;
+        let direct = Direct::open(&path, Synchronous::Full).unwrap();
+        let put = first_put("t");
+        let id = put.checkpoint.id.clone();
+        direct
+            .save("put", &[SaveOp::Checkpoint(put)])
+            .expect("the direct connection was free")
+            .unwrap();
+        // The pool sees what the direct connection committed, and the other way round.
+        let head = crate::Checkpointer::head(&pool_saver, "t", "")
+            .await
+            .unwrap();
+        assert_eq!(head.epoch, 1);
+        assert_eq!(head.checkpoint.map(|c| c.checkpoint.id), Some(id.clone()));
+        let (epoch, tuple) = direct.load("t", "", None).unwrap().unwrap();
+        assert_eq!((epoch, tuple.map(|t| t.checkpoint.id)), (1, Some(id)));
+        // A stale claim is a conflict, not a hand-over.
+        let err = direct.claim("t", 0).unwrap().unwrap_err();
+        assert!(matches!(err, CheckpointError::Conflict { .. }), "{err}");
+        assert_eq!(direct.claim("t", 1).unwrap().unwrap().epoch, 2);
+    }
+
+    #[tokio::test]
+    async fn a_locked_database_or_a_busy_connection_is_left_to_the_pool() {
+        let (_pool_saver, path) = database("locked").await;
+        let direct = Direct::open(&path, Synchronous::Normal).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let put = first_put("t");
+        assert!(direct.save("put", &[SaveOp::Checkpoint(put)]).is_none());
+        assert!(direct.claim("t", 0).is_none());
+        // The failed attempt left no transaction open: once the lock is gone, it works.
+        other.execute_batch("COMMIT").unwrap();
+        let put = first_put("t");
+        assert!(
+            direct
+                .save("put", &[SaveOp::Checkpoint(put)])
+                .unwrap()
+                .is_ok()
+        );
+        // A caller that finds the connection in use hands over too.
+        let guard = direct.conn.lock().unwrap();
+        assert!(direct.load("t", "", None).is_none());
+        drop(guard);
+        assert!(direct.load("t", "", None).unwrap().unwrap().1.is_some());
+    }
+
+    #[test]
+    fn parameters_are_bound_by_name_and_unknown_names_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        let params = [Param::Text("a".into()), Param::Int(7), Param::Null];
+        let mut st = conn.prepare("SELECT $2, $1, $3 IS NULL").unwrap();
+        bind(&mut st, &params).unwrap();
+        let mut rows = st.raw_query();
+        let row = rows.next().unwrap().unwrap();
+        assert_eq!(row.get::<_, i64>(0).unwrap(), 7);
+        assert_eq!(row.get::<_, String>(1).unwrap(), "a");
+        assert!(row.get::<_, bool>(2).unwrap());
+        drop(rows);
+        let mut st = conn.prepare("SELECT $4, ?1").unwrap();
+        assert!(bind(&mut st, &params).is_err());
+    }
+}

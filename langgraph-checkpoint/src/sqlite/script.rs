@@ -1,0 +1,293 @@
+//! Planning a write: the statements and parameters that store claims, checkpoints and pending
+//! writes, each fenced by the thread's epoch, and what the rows they return mean. No I/O
+//! here: `write.rs` sends a plan to the pool as one script, `direct.rs` runs it statement by
+//! statement on the caller's thread.
+//!
+//! A plan is `BEGIN IMMEDIATE` (the database's write lock, so the checks below see every
+//! committed write), then per op its statements (the claim if any, the fenced insert), then
+//! `COMMIT`. Every op after the first also requires that the op before it was stored, so a
+//! rejected op stops the batch; the ops before it are stored.
+
+use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
+use crate::error::CheckpointError;
+use crate::model::{PutCheckpoint, PutWrites, SaveOp};
+
+/// Parameters of one op, `$1`..`$10`: thread, namespace, checkpoint id (writes: the claim's
+/// token), parent id (writes: their checkpoint), checkpoint, metadata, blobs, epoch, expected
+/// head, pending writes. In a one-script batch, op `k` uses `$(10k + 1)`..`$(10k + 10)`.
+/// (`$N` names, not `?N` indexes: SQLite numbers `$` names densely per statement, so a
+/// statement that uses only some of an op's parameters leaves no unnamed gaps for a driver to
+/// fill, and a driver that binds by name finds each one.)
+pub(super) const PARAMS: usize = 10;
+
+/// The newest checkpoint of namespace `$2` is `$9` (NULL: the namespace has none).
+const HEAD_IS: &str = "(SELECT max(checkpoint_id) FROM lg_checkpoints \
+     WHERE thread_id = $1 AND ns = $2) IS $9";
+
+/// In a batch, the op before this one was stored: its last statement changed rows.
+const PREVIOUS_STORED: &str = "changes() > 0";
+
+/// Bumps the thread's epoch from `$8 - 1` to `$8` (creating the thread row) and records the
+/// claim's token `$3`, if `cond` holds: a claim that cannot write its checkpoint does not
+/// fence anyone out.
+fn claim_sql(cond: &str) -> String {
+    format!(
+        "INSERT INTO lg_threads (thread_id, epoch, owner) SELECT $1, $8, $3 WHERE {cond} \
+         ON CONFLICT (thread_id) DO UPDATE SET epoch = excluded.epoch, owner = excluded.owner \
+         WHERE lg_threads.epoch = $8 - 1"
+    )
+}
+
+/// The epoch of thread `$1` is `$8`.
+const FENCE_HOLDS: &str = "(SELECT epoch FROM lg_threads WHERE thread_id = $1) = $8";
+
+/// The epoch of thread `$1` is `$8`, set by the claim with token `$3` (an equal epoch may
+/// come from another claimer that won).
+const CLAIM_HELD: &str = "(SELECT epoch = $8 AND owner IS $3 FROM lg_threads WHERE thread_id = $1)";
+
+/// Upserts the writes of JSON array `$10` at checkpoint `$4`, if `guard` holds.
+fn writes_sql(guard: &str) -> String {
+    format!(
+        "INSERT INTO lg_writes (thread_id, ns, checkpoint_id, task_id, channel, task_name, value) \
+         SELECT $1, $2, $4, j.value ->> '$.task_id', j.value ->> '$.channel', \
+                j.value ->> '$.task_name', j.value -> '$.value' \
+         FROM json_each($10) AS j WHERE {guard} \
+         ON CONFLICT (thread_id, ns, checkpoint_id, task_id, channel) \
+         DO UPDATE SET value = excluded.value, task_name = excluded.task_name"
+    )
+}
+
+/// `cond`, and in a batch after the first op, that the previous op was stored.
+fn and_previous(cond: &str, first: bool) -> String {
+    if first {
+        cond.to_string()
+    } else {
+        format!("{cond} AND {PREVIOUS_STORED}")
+    }
+}
+
+/// The statements storing a checkpoint; the checkpoint insert returns one row, `tag`, if it
+/// was stored.
+fn put_statements(claim: bool, with_writes: bool, first: bool, tag: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(3);
+    let fence = if claim {
+        out.push(claim_sql(&and_previous(HEAD_IS, first)));
+        // The claim's own guard checked the previous op.
+        format!("{CLAIM_HELD} AND {HEAD_IS}")
+    } else {
+        and_previous(&format!("{FENCE_HOLDS} AND {HEAD_IS}"), first)
+    };
+    out.push(format!(
+        "INSERT INTO lg_checkpoints \
+         (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE {fence} RETURNING {tag}"
+    ));
+    if with_writes {
+        out.push(writes_sql(
+            "$4 IS NOT NULL AND EXISTS (SELECT 1 FROM lg_checkpoints \
+             WHERE thread_id = $1 AND ns = $2 AND checkpoint_id = $3)",
+        ));
+    }
+    out
+}
+
+/// The statements storing pending writes; they return one row, `tag`, per stored write.
+fn writes_statements(claim: bool, first: bool, tag: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(2);
+    let insert = if claim {
+        out.push(claim_sql(&and_previous("1", first)));
+        writes_sql(CLAIM_HELD)
+    } else {
+        writes_sql(&and_previous(FENCE_HOLDS, first))
+    };
+    out.push(format!("{insert} RETURNING {tag}"));
+    out
+}
+
+/// Renames the parameters `$N` of `sql` to `$(N + offset)` (JSON paths such as `'$.x'` are
+/// not parameters and stay).
+pub(super) fn shift_params(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest = sql;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            let n: usize = rest[..digits].parse().unwrap_or(0);
+            out.push_str(&(n + offset).to_string());
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Param {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<&str> for Param {
+    fn from(s: &str) -> Self {
+        Param::Text(s.to_string())
+    }
+}
+
+impl From<Option<&String>> for Param {
+    fn from(s: Option<&String>) -> Self {
+        s.map_or(Param::Null, |s| Param::Text(s.clone()))
+    }
+}
+
+/// One op of a plan: its statements (parameters `$1`..`$10`, unshifted) and their values.
+#[derive(Debug)]
+pub(super) struct PlannedOp {
+    pub(super) statements: Vec<String>,
+    pub(super) params: [Param; PARAMS],
+}
+
+fn with_writes(put: &PutCheckpoint) -> bool {
+    put.parent_id.is_some() && !put.parent_writes.is_empty()
+}
+
+/// The op storing a checkpoint (and its parent's writes, if any).
+fn plan_put(put: &PutCheckpoint, first: bool, tag: usize) -> Result<PlannedOp, CheckpointError> {
+    let writes = with_writes(put);
+    Ok(PlannedOp {
+        statements: put_statements(put.fence.claim, writes, first, tag),
+        params: [
+            put.thread_id.as_str().into(),
+            put.ns.as_str().into(),
+            put.checkpoint.id.as_str().into(),
+            put.parent_id.as_ref().into(),
+            Param::Text(to_json("a checkpoint", &put.checkpoint)?),
+            Param::Text(to_json("checkpoint metadata", &put.metadata)?),
+            Param::Text(blobs_json(&put.blobs)?),
+            Param::Int(put.fence.epoch),
+            put.expected_head.as_ref().into(),
+            Param::Text(if writes {
+                to_json("pending writes", &put.parent_writes)?
+            } else {
+                "[]".to_string()
+            }),
+        ],
+    })
+}
+
+/// The op storing pending writes (`$3`: a fresh claim token).
+fn plan_writes(w: &PutWrites, first: bool, tag: usize) -> Result<PlannedOp, CheckpointError> {
+    Ok(PlannedOp {
+        statements: writes_statements(w.fence.claim, first, tag),
+        params: [
+            w.thread_id.as_str().into(),
+            w.ns.as_str().into(),
+            Param::Text(crate::model::new_checkpoint_id()),
+            w.checkpoint_id.as_str().into(),
+            Param::Null,
+            Param::Null,
+            Param::Null,
+            Param::Int(w.fence.epoch),
+            Param::Null,
+            Param::Text(to_json("pending writes", &w.writes)?),
+        ],
+    })
+}
+
+/// Ops in one transaction at most (one script of ten parameters each through the pool).
+pub(super) const MAX_BATCH: usize = 64;
+
+/// The ops worth storing: empty pending writes store nothing and are left out.
+pub(super) fn nonempty(ops: Vec<SaveOp>) -> Vec<SaveOp> {
+    ops.into_iter()
+        .filter(|op| !matches!(op, SaveOp::Writes(w) if w.writes.is_empty()))
+        .collect()
+}
+
+/// The plan of one transaction storing `ops` (at most [`MAX_BATCH`]) in order; op `k`'s
+/// stored rows return tag `k`.
+pub(super) fn plan(ops: &[SaveOp]) -> Result<Vec<PlannedOp>, CheckpointError> {
+    ops.iter()
+        .enumerate()
+        .map(|(k, op)| match op {
+            SaveOp::Checkpoint(p) => plan_put(p, k == 0, k),
+            SaveOp::Writes(w) => plan_writes(w, k == 0, k),
+        })
+        .collect()
+}
+
+/// Checks the rows a transaction returned (their tags) against what each op stores: one row
+/// for a checkpoint, one per write. The first op that was not stored is the error.
+pub(super) fn check(ops: &[SaveOp], tags: &[usize]) -> Result<(), CheckpointError> {
+    for (k, op) in ops.iter().enumerate() {
+        let stored = tags.iter().filter(|&&t| t == k).count();
+        match op {
+            SaveOp::Checkpoint(p) if stored != 1 => return Err(put_conflict(p)),
+            SaveOp::Writes(w) if stored != w.writes.len() => return Err(writes_conflict(w)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Claims a thread: bumps its epoch from `?2 - 1` to `?2` with token `?3`; one changed row
+/// if the claim won.
+pub(super) const CLAIM: &str = "INSERT INTO lg_threads (thread_id, epoch, owner) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (thread_id) DO UPDATE SET epoch = excluded.epoch, owner = excluded.owner \
+     WHERE lg_threads.epoch = ?2 - 1";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_renamed_and_json_paths_kept() {
+        assert_eq!(
+            shift_params("SELECT $1, $10 ->> '$.task_id' WHERE x = $9", 20),
+            "SELECT $21, $30 ->> '$.task_id' WHERE x = $29"
+        );
+        assert_eq!(shift_params("$3$", 0), "$3$");
+        assert_eq!(shift_params("a $ b $2", 10), "a $ b $12");
+    }
+
+    fn mentions(statements: &[String], what: &str) -> bool {
+        statements.iter().any(|s| s.contains(what))
+    }
+
+    #[test]
+    fn only_ops_after_the_first_check_the_previous_op() {
+        assert!(!mentions(
+            &put_statements(false, true, true, 0),
+            PREVIOUS_STORED
+        ));
+        assert!(mentions(
+            &put_statements(false, true, false, 1),
+            PREVIOUS_STORED
+        ));
+        assert!(mentions(
+            &put_statements(true, false, false, 1),
+            PREVIOUS_STORED
+        ));
+        assert!(mentions(
+            &writes_statements(true, false, 2),
+            PREVIOUS_STORED
+        ));
+        assert!(mentions(&writes_statements(false, false, 2), "RETURNING 2"));
+    }
+
+    #[test]
+    fn a_claim_comes_before_the_insert_it_guards() {
+        let s = put_statements(true, true, true, 0);
+        assert_eq!(s.len(), 3);
+        assert!(s[0].starts_with("INSERT INTO lg_threads"));
+        assert!(s[1].contains(CLAIM_HELD) && s[1].ends_with("RETURNING 0"));
+        assert!(s[2].starts_with("INSERT INTO lg_writes"));
+        assert_eq!(put_statements(false, false, true, 0).len(), 1);
+    }
+}
