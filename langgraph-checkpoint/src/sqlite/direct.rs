@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
-use super::Synchronous;
 use super::read::TUPLE;
-use super::script::{self, CLAIM, Param, PlannedOp};
-use super::write::claimed;
+use super::script::{self, CLAIM, Param, PlannedOp, claimed};
+use super::{Synchronous, backend};
 use crate::assemble::{Row, assemble};
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, SaveOp};
@@ -35,10 +34,6 @@ impl std::fmt::Debug for Direct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Direct").finish_non_exhaustive()
     }
-}
-
-fn backend(op: &'static str) -> impl FnOnce(rusqlite::Error) -> CheckpointError {
-    move |e| CheckpointError::backend(op, e)
 }
 
 /// Another connection holds a lock this statement needs.

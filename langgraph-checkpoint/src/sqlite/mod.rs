@@ -135,7 +135,10 @@ pub struct SqliteSaver {
     direct: Option<Arc<Direct>>,
 }
 
-pub(crate) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> CheckpointError {
+/// Wraps a driver's error (`sqlx` or `rusqlite`) as a backend error of operation `op`.
+pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(
+    op: &'static str,
+) -> impl FnOnce(E) -> CheckpointError {
     move |e| CheckpointError::backend(op, e)
 }
 

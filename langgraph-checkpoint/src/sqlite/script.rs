@@ -10,7 +10,7 @@
 
 use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
 use crate::error::CheckpointError;
-use crate::model::{PutCheckpoint, PutWrites, SaveOp};
+use crate::model::{Fence, PutCheckpoint, PutWrites, SaveOp};
 
 /// Parameters of one op, `$1`..`$10`: thread, namespace, checkpoint id (writes: the claim's
 /// token), parent id (writes: their checkpoint), checkpoint, metadata, blobs, epoch, expected
@@ -241,6 +241,21 @@ pub(super) fn check(ops: &[SaveOp], tags: &[usize]) -> Result<(), CheckpointErro
 pub(super) const CLAIM: &str = "INSERT INTO lg_threads (thread_id, epoch, owner) VALUES (?1, ?2, ?3) \
      ON CONFLICT (thread_id) DO UPDATE SET epoch = excluded.epoch, owner = excluded.owner \
      WHERE lg_threads.epoch = ?2 - 1";
+
+/// The fence of a claim that changed `changed` rows.
+pub(super) fn claimed(thread_id: &str, epoch: i64, changed: u64) -> Result<Fence, CheckpointError> {
+    if changed == 1 {
+        Ok(Fence {
+            epoch,
+            claim: false,
+        })
+    } else {
+        Err(CheckpointError::conflict(
+            thread_id,
+            "another run claimed the thread first",
+        ))
+    }
+}
 
 #[cfg(test)]
 mod tests {

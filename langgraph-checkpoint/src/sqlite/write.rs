@@ -5,7 +5,7 @@
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::backend;
-use super::script::{self, CLAIM, MAX_BATCH, PARAMS, Param, PlannedOp, shift_params};
+use super::script::{self, CLAIM, MAX_BATCH, PARAMS, Param, PlannedOp, claimed, shift_params};
 use crate::error::CheckpointError;
 use crate::model::{Fence, SaveOp};
 
@@ -74,21 +74,6 @@ pub(super) async fn claim(
         .map_err(backend("claim"))?
         .rows_affected();
     claimed(thread_id, epoch, changed)
-}
-
-/// The fence of a claim that changed `changed` rows.
-pub(super) fn claimed(thread_id: &str, epoch: i64, changed: u64) -> Result<Fence, CheckpointError> {
-    if changed == 1 {
-        Ok(Fence {
-            epoch,
-            claim: false,
-        })
-    } else {
-        Err(CheckpointError::conflict(
-            thread_id,
-            "another run claimed the thread first",
-        ))
-    }
 }
 
 /// Stores ops in order in one transaction per [`MAX_BATCH`] ops, each transaction one script
