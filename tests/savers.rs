@@ -22,6 +22,9 @@ fn temp_db(name: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn conformance_in_memory() {
     conformance::run_all(&InMemorySaver::new()).await.unwrap();
+    // Shared savers forward every call (how a compiled graph holds its saver).
+    let shared: std::sync::Arc<dyn Checkpointer> = std::sync::Arc::new(InMemorySaver::new());
+    conformance::run_all(&shared).await.unwrap();
 }
 
 #[tokio::test]

@@ -255,18 +255,14 @@ impl Checkpointer for InMemorySaver {
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
         let mut threads = self.lock();
-        if !threads.contains_key(&put.thread_id) {
-            threads.insert(put.thread_id.clone(), Default::default());
-        }
-        let Some(t) = threads.get_mut(&put.thread_id) else {
-            return Err(CheckpointError::conflict(
-                &put.thread_id,
-                "the thread vanished".to_string(),
-            ));
+        // One lookup for the common case (the thread exists): a superstep costs one put.
+        let t = match threads.get_mut(&put.thread_id) {
+            Some(t) => t,
+            None => threads.entry(put.thread_id.clone()).or_default(),
         };
         check_fence(&put.thread_id, t.epoch, &put.fence)?;
-        let current_head = t.namespaces.get(&put.ns).and_then(|n| n.head.clone());
-        if current_head != put.expected_head {
+        let current_head = t.namespaces.get(&put.ns).and_then(|n| n.head.as_deref());
+        if current_head != put.expected_head.as_deref() {
             return Err(CheckpointError::conflict(
                 &put.thread_id,
                 format!(
@@ -276,7 +272,10 @@ impl Checkpointer for InMemorySaver {
             ));
         }
         t.epoch = put.fence.epoch;
-        let n = t.namespaces.entry(put.ns).or_default();
+        let n = match t.namespaces.get_mut(&put.ns) {
+            Some(n) => n,
+            None => t.namespaces.entry(put.ns).or_default(),
+        };
         for b in put.blobs {
             n.blobs.insert((b.channel, b.version), b.value);
         }
@@ -289,15 +288,15 @@ impl Checkpointer for InMemorySaver {
             );
         }
         let id = put.checkpoint.id.clone();
+        n.head = Some(put.checkpoint.id.clone());
         n.checkpoints.insert(
-            id.clone(),
+            id,
             Stored {
                 checkpoint: put.checkpoint,
                 metadata: put.metadata,
                 parent: put.parent_id,
             },
         );
-        n.head = Some(id);
         Ok(())
     }
 

@@ -1,5 +1,7 @@
 //! The `Checkpointer` contract that every saver implements.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::CheckpointError;
@@ -75,40 +77,87 @@ pub trait Checkpointer: Send + Sync + 'static {
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError>;
 }
 
-#[async_trait::async_trait]
+/// The future a saver method returns (what `#[async_trait]` makes of an `async fn`).
+type SaverFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, CheckpointError>> + Send + 'a>>;
+
+// A shared saver hands out its inner saver's future as it is: an `async fn` here would box
+// every call a second time (and move its arguments into the second box), and a run calls its
+// saver through an `Arc<dyn Checkpointer>`.
 impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
-    async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
-        (**self).head(thread_id, ns).await
+    fn head<'s, 'a, 'b, 'f>(&'s self, thread_id: &'a str, ns: &'b str) -> SaverFuture<'f, Head>
+    where
+        's: 'f,
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        (**self).head(thread_id, ns)
     }
-    async fn get(
-        &self,
-        thread_id: &str,
-        ns: &str,
-        checkpoint_id: &str,
-    ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-        (**self).get(thread_id, ns, checkpoint_id).await
+    fn get<'s, 'a, 'b, 'c, 'f>(
+        &'s self,
+        thread_id: &'a str,
+        ns: &'b str,
+        checkpoint_id: &'c str,
+    ) -> SaverFuture<'f, Option<CheckpointTuple>>
+    where
+        's: 'f,
+        'a: 'f,
+        'b: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        (**self).get(thread_id, ns, checkpoint_id)
     }
-    async fn list(
-        &self,
-        thread_id: &str,
-        ns: &str,
-        opts: &ListOptions,
-    ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-        (**self).list(thread_id, ns, opts).await
+    fn list<'s, 'a, 'b, 'c, 'f>(
+        &'s self,
+        thread_id: &'a str,
+        ns: &'b str,
+        opts: &'c ListOptions,
+    ) -> SaverFuture<'f, Vec<CheckpointTuple>>
+    where
+        's: 'f,
+        'a: 'f,
+        'b: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        (**self).list(thread_id, ns, opts)
     }
-    async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
-        (**self).claim(thread_id, seen_epoch).await
+    fn claim<'s, 'a, 'f>(&'s self, thread_id: &'a str, seen_epoch: i64) -> SaverFuture<'f, Fence>
+    where
+        's: 'f,
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).claim(thread_id, seen_epoch)
     }
-    async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        (**self).put(put).await
+    fn put<'s, 'f>(&'s self, put: PutCheckpoint) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).put(put)
     }
-    async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError> {
-        (**self).put_writes(writes).await
+    fn put_writes<'s, 'f>(&'s self, writes: PutWrites) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).put_writes(writes)
     }
-    async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
-        (**self).put_batch(ops).await
+    fn put_batch<'s, 'f>(&'s self, ops: Vec<SaveOp>) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).put_batch(ops)
     }
-    async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
-        (**self).delete_thread(thread_id).await
+    fn delete_thread<'s, 'a, 'f>(&'s self, thread_id: &'a str) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).delete_thread(thread_id)
     }
 }
