@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
 use super::read::TUPLE;
-use super::script::{self, CLAIM, Param, PlannedOp, claimed};
+use super::script::{self, CLAIM, Param, Step, SteppedOp, claimed};
 use super::{Synchronous, backend};
 use crate::assemble::{Row, assemble};
 use crate::error::CheckpointError;
@@ -139,31 +139,52 @@ impl Direct {
         op: &'static str,
         ops: &[SaveOp],
     ) -> Option<Result<(), CheckpointError>> {
-        let plan = match script::plan(ops) {
-            Ok(plan) => plan,
+        let stepped = match script::steps(ops) {
+            Ok(stepped) => stepped,
             Err(e) => return Some(Err(e)),
         };
-        let tags = self.with(op, |c| run_plan(c, &plan))?;
-        Some(tags.and_then(|tags| script::check(ops, &tags)))
+        let stored = self.with(op, |c| run_steps(c, &stepped))?;
+        Some(stored.and_then(|n| script::rejected(ops, n)))
     }
 }
 
-/// Runs a plan in one transaction; the tags of the rows its statements returned.
-fn run_plan(conn: &Connection, plan: &[PlannedOp]) -> rusqlite::Result<Vec<usize>> {
+/// Runs the ops' steps in one transaction and commits the ops that were stored: a prefix,
+/// since an op whose first step does not hold stops the rest. A later step that does not
+/// hold (which the checks before it rule out) fails the whole transaction instead of storing
+/// part of an op.
+fn run_steps(conn: &Connection, ops: &[SteppedOp]) -> rusqlite::Result<usize> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let mut tags = Vec::new();
-    for op in plan {
-        for sql in &op.statements {
-            let mut st = conn.prepare_cached(sql)?;
-            bind(&mut st, &op.params)?;
-            let mut rows = st.raw_query();
-            while let Some(row) = rows.next()? {
-                tags.push(row.get::<_, i64>(0)? as usize);
+    let mut stored = 0;
+    'ops: for op in ops {
+        for (i, step) in op.steps.iter().enumerate() {
+            let holds = match *step {
+                Step::Require(sql) => {
+                    let mut st = conn.prepare_cached(sql)?;
+                    bind(&mut st, &op.params)?;
+                    let mut rows = st.raw_query();
+                    match rows.next()? {
+                        Some(row) => row.get::<_, Option<bool>>(0)?.unwrap_or(false),
+                        None => false,
+                    }
+                }
+                Step::Change(sql, want) => {
+                    let mut st = conn.prepare_cached(sql)?;
+                    bind(&mut st, &op.params)?;
+                    let changed = st.raw_execute()?;
+                    if changed != want && i > 0 {
+                        return Err(rusqlite::Error::StatementChangedRows(changed));
+                    }
+                    changed == want
+                }
+            };
+            if !holds {
+                break 'ops;
             }
         }
+        stored += 1;
     }
     conn.prepare_cached("COMMIT")?.execute([])?;
-    Ok(tags)
+    Ok(stored)
 }
 
 /// Binds each `$N` of a statement to the op's parameter `N`.
@@ -267,6 +288,54 @@ mod tests {
         assert!(direct.load("t", "", None).is_none());
         drop(guard);
         assert!(direct.load("t", "", None).unwrap().unwrap().1.is_some());
+    }
+
+    #[tokio::test]
+    async fn no_step_makes_sqlite_build_a_temporary_table() {
+        let (_pool_saver, path) = database("explain").await;
+        let conn = Connection::open(&path).unwrap();
+        let mut claim = first_put("t");
+        claim.parent_id = Some("p".into());
+        claim.parent_writes = vec![crate::model::PendingWrite {
+            task_id: "a".into(),
+            task_name: "node".into(),
+            channel: "c".into(),
+            value: serde_json::json!(1),
+        }];
+        let mut held = first_put("t");
+        held.fence.claim = false;
+        let writes = crate::model::PutWrites {
+            thread_id: "t".into(),
+            ns: String::new(),
+            checkpoint_id: "p".into(),
+            writes: claim.parent_writes.clone(),
+            fence: Fence {
+                epoch: 1,
+                claim: false,
+            },
+        };
+        let ops = [
+            SaveOp::Checkpoint(claim),
+            SaveOp::Checkpoint(held),
+            SaveOp::Writes(writes),
+        ];
+        let mut seen = 0;
+        for op in script::steps(&ops).unwrap() {
+            for step in op.steps {
+                let (Step::Require(sql) | Step::Change(sql, _)) = step;
+                let mut st = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+                bind(&mut st, &op.params).unwrap();
+                let mut rows = st.raw_query();
+                let mut opcodes = Vec::new();
+                while let Some(row) = rows.next().unwrap() {
+                    opcodes.push(row.get::<_, String>(1).unwrap());
+                }
+                assert!(opcodes.len() > 3, "{sql}");
+                assert!(!opcodes.iter().any(|o| o == "OpenEphemeral"), "{sql}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 7);
     }
 
     #[test]

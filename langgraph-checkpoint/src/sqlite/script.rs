@@ -8,6 +8,8 @@
 //! `COMMIT`. Every op after the first also requires that the op before it was stored, so a
 //! rejected op stops the batch; the ops before it are stored.
 
+use std::sync::LazyLock;
+
 use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
 use crate::error::CheckpointError;
 use crate::model::{Fence, PutCheckpoint, PutWrites, SaveOp};
@@ -157,46 +159,55 @@ fn with_writes(put: &PutCheckpoint) -> bool {
     put.parent_id.is_some() && !put.parent_writes.is_empty()
 }
 
+/// The parameters of a checkpoint op.
+fn put_params(put: &PutCheckpoint) -> Result<[Param; PARAMS], CheckpointError> {
+    Ok([
+        put.thread_id.as_str().into(),
+        put.ns.as_str().into(),
+        put.checkpoint.id.as_str().into(),
+        put.parent_id.as_ref().into(),
+        Param::Text(to_json("a checkpoint", &put.checkpoint)?),
+        Param::Text(to_json("checkpoint metadata", &put.metadata)?),
+        Param::Text(blobs_json(&put.blobs)?),
+        Param::Int(put.fence.epoch),
+        put.expected_head.as_ref().into(),
+        Param::Text(if with_writes(put) {
+            to_json("pending writes", &put.parent_writes)?
+        } else {
+            "[]".to_string()
+        }),
+    ])
+}
+
+/// The parameters of a writes op (`$3`: a fresh claim token).
+fn writes_params(w: &PutWrites) -> Result<[Param; PARAMS], CheckpointError> {
+    Ok([
+        w.thread_id.as_str().into(),
+        w.ns.as_str().into(),
+        Param::Text(crate::model::new_checkpoint_id()),
+        w.checkpoint_id.as_str().into(),
+        Param::Null,
+        Param::Null,
+        Param::Null,
+        Param::Int(w.fence.epoch),
+        Param::Null,
+        Param::Text(to_json("pending writes", &w.writes)?),
+    ])
+}
+
 /// The op storing a checkpoint (and its parent's writes, if any).
 fn plan_put(put: &PutCheckpoint, first: bool, tag: usize) -> Result<PlannedOp, CheckpointError> {
-    let writes = with_writes(put);
     Ok(PlannedOp {
-        statements: put_statements(put.fence.claim, writes, first, tag),
-        params: [
-            put.thread_id.as_str().into(),
-            put.ns.as_str().into(),
-            put.checkpoint.id.as_str().into(),
-            put.parent_id.as_ref().into(),
-            Param::Text(to_json("a checkpoint", &put.checkpoint)?),
-            Param::Text(to_json("checkpoint metadata", &put.metadata)?),
-            Param::Text(blobs_json(&put.blobs)?),
-            Param::Int(put.fence.epoch),
-            put.expected_head.as_ref().into(),
-            Param::Text(if writes {
-                to_json("pending writes", &put.parent_writes)?
-            } else {
-                "[]".to_string()
-            }),
-        ],
+        statements: put_statements(put.fence.claim, with_writes(put), first, tag),
+        params: put_params(put)?,
     })
 }
 
-/// The op storing pending writes (`$3`: a fresh claim token).
+/// The op storing pending writes.
 fn plan_writes(w: &PutWrites, first: bool, tag: usize) -> Result<PlannedOp, CheckpointError> {
     Ok(PlannedOp {
         statements: writes_statements(w.fence.claim, first, tag),
-        params: [
-            w.thread_id.as_str().into(),
-            w.ns.as_str().into(),
-            Param::Text(crate::model::new_checkpoint_id()),
-            w.checkpoint_id.as_str().into(),
-            Param::Null,
-            Param::Null,
-            Param::Null,
-            Param::Int(w.fence.epoch),
-            Param::Null,
-            Param::Text(to_json("pending writes", &w.writes)?),
-        ],
+        params: writes_params(w)?,
     })
 }
 
@@ -225,15 +236,99 @@ pub(super) fn plan(ops: &[SaveOp]) -> Result<Vec<PlannedOp>, CheckpointError> {
 /// Checks the rows a transaction returned (their tags) against what each op stores: one row
 /// for a checkpoint, one per write. The first op that was not stored is the error.
 pub(super) fn check(ops: &[SaveOp], tags: &[usize]) -> Result<(), CheckpointError> {
-    for (k, op) in ops.iter().enumerate() {
-        let stored = tags.iter().filter(|&&t| t == k).count();
-        match op {
-            SaveOp::Checkpoint(p) if stored != 1 => return Err(put_conflict(p)),
-            SaveOp::Writes(w) if stored != w.writes.len() => return Err(writes_conflict(w)),
-            _ => {}
-        }
+    let stored = ops
+        .iter()
+        .enumerate()
+        .take_while(|(k, op)| {
+            let rows = tags.iter().filter(|&t| t == k).count();
+            match op {
+                SaveOp::Checkpoint(_) => rows == 1,
+                SaveOp::Writes(w) => rows == w.writes.len(),
+            }
+        })
+        .count();
+    rejected(ops, stored)
+}
+
+/// One step of an op run on a connection that already holds the write lock (the direct
+/// connection): there the checks can be their own queries, so no insert reads the table it
+/// writes (SQLite would copy the selected row into a temporary table first) and nothing needs
+/// `RETURNING` (another temporary table). An op whose check fails changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// A query whose one value must be true.
+    Require(&'static str),
+    /// A statement that must change this many rows.
+    Change(&'static str, usize),
+}
+
+/// The epoch is the writer's and the head is the one it expects.
+static PUT_HOLDS: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {FENCE_HOLDS} AND {HEAD_IS}"));
+/// The epoch is the writer's.
+static WRITES_HOLD: LazyLock<String> = LazyLock::new(|| format!("SELECT {FENCE_HOLDS}"));
+/// A claim that requires the expected head.
+static CLAIM_AT_HEAD: LazyLock<String> = LazyLock::new(|| claim_sql(HEAD_IS));
+/// A claim of pending writes (no head to check).
+static CLAIM_ANY: LazyLock<String> = LazyLock::new(|| claim_sql("1"));
+/// The writes of `$10`, checked before.
+static WRITES: LazyLock<String> = LazyLock::new(|| writes_sql("1"));
+/// The checkpoint, checked before.
+const INSERT_CHECKPOINT: &str = "INSERT INTO lg_checkpoints \
+     (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// An op as steps, with its parameters.
+#[derive(Debug)]
+pub(super) struct SteppedOp {
+    pub(super) steps: Vec<Step>,
+    pub(super) params: [Param; PARAMS],
+}
+
+/// The steps of each op, in order. A claim that changed its row holds the fence for the rest
+/// of the op (the write lock is held throughout).
+pub(super) fn steps(ops: &[SaveOp]) -> Result<Vec<SteppedOp>, CheckpointError> {
+    ops.iter()
+        .map(|op| {
+            Ok(match op {
+                SaveOp::Checkpoint(p) => {
+                    let mut steps = vec![if p.fence.claim {
+                        Step::Change(CLAIM_AT_HEAD.as_str(), 1)
+                    } else {
+                        Step::Require(PUT_HOLDS.as_str())
+                    }];
+                    steps.push(Step::Change(INSERT_CHECKPOINT, 1));
+                    if with_writes(p) {
+                        steps.push(Step::Change(WRITES.as_str(), p.parent_writes.len()));
+                    }
+                    SteppedOp {
+                        steps,
+                        params: put_params(p)?,
+                    }
+                }
+                SaveOp::Writes(w) => SteppedOp {
+                    steps: vec![
+                        if w.fence.claim {
+                            Step::Change(CLAIM_ANY.as_str(), 1)
+                        } else {
+                            Step::Require(WRITES_HOLD.as_str())
+                        },
+                        Step::Change(WRITES.as_str(), w.writes.len()),
+                    ],
+                    params: writes_params(w)?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// The error of the first op not stored, when only the first `stored` ops were.
+pub(super) fn rejected(ops: &[SaveOp], stored: usize) -> Result<(), CheckpointError> {
+    match ops.get(stored) {
+        None => Ok(()),
+        Some(SaveOp::Checkpoint(p)) => Err(put_conflict(p)),
+        Some(SaveOp::Writes(w)) => Err(writes_conflict(w)),
     }
-    Ok(())
 }
 
 /// Claims a thread: bumps its epoch from `?2 - 1` to `?2` with token `?3`; one changed row
@@ -294,6 +389,72 @@ mod tests {
             PREVIOUS_STORED
         ));
         assert!(mentions(&writes_statements(false, false, 2), "RETURNING 2"));
+    }
+
+    #[test]
+    fn direct_steps_check_first_and_then_change_known_row_counts() {
+        use crate::model::{Checkpoint, CheckpointMetadata, PendingWrite, Source};
+        let write = PendingWrite {
+            task_id: "a".into(),
+            task_name: "node".into(),
+            channel: "c".into(),
+            value: serde_json::json!(1),
+        };
+        let put = |claim: bool, writes: Vec<PendingWrite>| PutCheckpoint {
+            thread_id: "t".into(),
+            ns: String::new(),
+            checkpoint: Checkpoint::with_id("b".into()),
+            metadata: CheckpointMetadata::new(Source::Loop, 0),
+            parent_id: Some("a".into()),
+            expected_head: Some("a".into()),
+            blobs: Vec::new(),
+            parent_writes: writes,
+            fence: Fence { epoch: 2, claim },
+        };
+        let ops = [
+            SaveOp::Checkpoint(put(false, Vec::new())),
+            SaveOp::Checkpoint(put(true, vec![write.clone(), write.clone()])),
+            SaveOp::Writes(PutWrites {
+                thread_id: "t".into(),
+                ns: String::new(),
+                checkpoint_id: "b".into(),
+                writes: vec![write],
+                fence: Fence {
+                    epoch: 2,
+                    claim: false,
+                },
+            }),
+        ];
+        let stepped = steps(&ops).unwrap();
+        assert_eq!(
+            stepped[0].steps,
+            [
+                Step::Require(PUT_HOLDS.as_str()),
+                Step::Change(INSERT_CHECKPOINT, 1)
+            ]
+        );
+        assert_eq!(
+            stepped[1].steps,
+            [
+                Step::Change(CLAIM_AT_HEAD.as_str(), 1),
+                Step::Change(INSERT_CHECKPOINT, 1),
+                Step::Change(WRITES.as_str(), 2)
+            ]
+        );
+        assert_eq!(
+            stepped[2].steps,
+            [
+                Step::Require(WRITES_HOLD.as_str()),
+                Step::Change(WRITES.as_str(), 1)
+            ]
+        );
+        assert_eq!(stepped[1].params[7], Param::Int(2));
+        // The first op not stored names the error; all stored is fine.
+        assert!(rejected(&ops, 3).is_ok());
+        assert!(rejected(&ops, 1).unwrap_err().is_conflict());
+        // The pool's check agrees: op 0 stored (one row), op 1 not.
+        assert!(check(&ops, &[0]).unwrap_err().is_conflict());
+        assert!(check(&ops, &[0, 1, 2]).is_ok());
     }
 
     #[test]
