@@ -4,10 +4,11 @@
 //! The pool's connections run every statement on a worker thread of their own; handing a
 //! statement over and being woken with its result costs tens of microseconds, as much as the
 //! statement itself. A second connection to the same file, opened with `rusqlite` on the same
-//! bundled SQLite, runs a plan (`script.rs`) in place instead. It never waits: it is used only
-//! when no other caller holds it, and it has no busy timeout, so when another connection or
-//! process holds the database's write lock the operation is handed to the pool, which waits
-//! for the lock on its worker. A rolled-back attempt stored nothing, so handing over is safe.
+//! bundled SQLite, runs the ops as steps (`script.rs`) in place instead. It never waits: it is
+//! used only when no other caller holds it, and it has no busy timeout, so when another
+//! connection or process holds the database's write lock the operation is handed to the pool,
+//! which waits for the lock on its worker. A rolled-back attempt stored nothing, so handing
+//! over is safe.
 
 use std::path::Path;
 use std::sync::Mutex;

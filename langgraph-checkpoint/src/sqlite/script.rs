@@ -1,12 +1,15 @@
 //! Planning a write: the statements and parameters that store claims, checkpoints and pending
-//! writes, each fenced by the thread's epoch, and what the rows they return mean. No I/O
-//! here: `write.rs` sends a plan to the pool as one script, `direct.rs` runs it statement by
-//! statement on the caller's thread.
+//! writes, each fenced by the thread's epoch, and what their results mean. No I/O here. Two
+//! forms of the same ops, both inside `BEGIN IMMEDIATE … COMMIT` (the database's write lock,
+//! so every check sees every committed write):
 //!
-//! A plan is `BEGIN IMMEDIATE` (the database's write lock, so the checks below see every
-//! committed write), then per op its statements (the claim if any, the fenced insert), then
-//! `COMMIT`. Every op after the first also requires that the op before it was stored, so a
-//! rejected op stops the batch; the ops before it are stored.
+//! - a plan ([`plan`]), sent to the pool as one script by `write.rs`: every insert carries its
+//!   own guard in its `WHERE`, every op after the first also requires that the op before it
+//!   was stored, and stored rows come back through `RETURNING`;
+//! - steps ([`steps`]), run one by one on the caller's thread by `direct.rs`: a check query
+//!   (or a claim that must change its row), then plain inserts with known changed-row counts.
+//!
+//! Either way a rejected op stops the batch and the ops before it are stored.
 
 use std::sync::LazyLock;
 
