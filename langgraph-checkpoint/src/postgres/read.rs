@@ -10,7 +10,7 @@ use crate::listing::listed_ids;
 use crate::model::{CheckpointTuple, Head, ListOptions};
 
 /// A checkpoint (`$3`, or the head of the namespace when `$3` is NULL) with its epoch, delta
-/// chains and pending writes in one statement, as the rows [`assemble`] reads: one round trip
+/// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads: one round trip
 /// instead of four.
 const TUPLE: &str = "
 WITH RECURSIVE

@@ -10,7 +10,7 @@ use crate::listing::listed_ids;
 use crate::model::{CheckpointTuple, ListOptions};
 
 /// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
-/// chains and pending writes in one statement, as the rows [`assemble`] reads. One round trip
+/// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads. One round trip
 /// to the connection's worker instead of four.
 pub(super) const TUPLE: &str = "
 WITH RECURSIVE
