@@ -8,7 +8,7 @@
 //! - [`message`]: `Message`, `ToolCall`, `MessagesState`;
 //! - [`model`]: requests, responses, chunks, the `ChatModel` trait;
 //! - [`llm`]: `Llm`; [`structured`]: `Structured`; [`pricing`]: `Pricing`;
-//! - [`tool`], [`tool_node`], [`agent`]: tools and the agent;
+//! - [`tool`](mod@tool), [`tool_node`], [`agent`]: tools and the agent;
 //! - [`scripted`], `openai`: models.
 
 pub mod agent;
