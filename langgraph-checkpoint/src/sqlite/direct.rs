@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
 use super::read::TUPLE;
-use super::script::{self, CLAIM, Param, Step, SteppedOp, claimed};
+use super::script::{self, CLAIM, Param, Params, Step, claimed};
 use super::{Synchronous, backend};
 use crate::assemble::{Row, assemble};
 use crate::error::CheckpointError;
@@ -133,18 +133,16 @@ impl Direct {
         Some(changed.and_then(|n| claimed(thread_id, epoch, n as u64)))
     }
 
-    /// Stores `ops` in order in one transaction; a rejected op stops them, the ops before it
-    /// are stored.
+    /// Stores `ops` (with their `params`) in order in one transaction; a rejected op stops
+    /// them, the ops before it are stored.
     pub(super) fn save(
         &self,
         op: &'static str,
         ops: &[SaveOp],
+        params: &[Params],
     ) -> Option<Result<(), CheckpointError>> {
-        let stepped = match script::steps(ops) {
-            Ok(stepped) => stepped,
-            Err(e) => return Some(Err(e)),
-        };
-        let stored = self.with(op, |c| run_steps(c, &stepped))?;
+        let steps = script::steps(ops);
+        let stored = self.with(op, |c| run_steps(c, &steps, params))?;
         Some(stored.and_then(|n| script::rejected(ops, n)))
     }
 }
@@ -153,15 +151,15 @@ impl Direct {
 /// since an op whose first step does not hold stops the rest. A later step that does not
 /// hold (which the checks before it rule out) fails the whole transaction instead of storing
 /// part of an op.
-fn run_steps(conn: &Connection, ops: &[SteppedOp]) -> rusqlite::Result<usize> {
+fn run_steps(conn: &Connection, ops: &[Vec<Step>], params: &[Params]) -> rusqlite::Result<usize> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let mut stored = 0;
-    'ops: for op in ops {
-        for (i, step) in op.steps.iter().enumerate() {
+    'ops: for (steps, params) in ops.iter().zip(params) {
+        for (i, step) in steps.iter().enumerate() {
             let holds = match *step {
                 Step::Require(sql) => {
                     let mut st = conn.prepare_cached(sql)?;
-                    bind(&mut st, &op.params)?;
+                    bind(&mut st, params)?;
                     let mut rows = st.raw_query();
                     match rows.next()? {
                         Some(row) => row.get::<_, Option<bool>>(0)?.unwrap_or(false),
@@ -170,7 +168,7 @@ fn run_steps(conn: &Connection, ops: &[SteppedOp]) -> rusqlite::Result<usize> {
                 }
                 Step::Change(sql, want) => {
                     let mut st = conn.prepare_cached(sql)?;
-                    bind(&mut st, &op.params)?;
+                    bind(&mut st, params)?;
                     let changed = st.raw_execute()?;
                     if changed != want && i > 0 {
                         return Err(rusqlite::Error::StatementChangedRows(changed));
@@ -248,8 +246,9 @@ mod tests {
         let direct = Direct::open(&path, Synchronous::Full).unwrap();
         let put = first_put("t");
         let id = put.checkpoint.id.clone();
+        let ops = [SaveOp::Checkpoint(put)];
         direct
-            .save("put", &[SaveOp::Checkpoint(put)])
+            .save("put", &ops, &script::params(&ops).unwrap())
             .expect("the direct connection was free")
             .unwrap();
         // The pool sees what the direct connection committed, and the other way round.
@@ -272,18 +271,14 @@ mod tests {
         let direct = Direct::open(&path, Synchronous::Normal).unwrap();
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let put = first_put("t");
-        assert!(direct.save("put", &[SaveOp::Checkpoint(put)]).is_none());
+        let ops = [SaveOp::Checkpoint(first_put("t"))];
+        let params = script::params(&ops).unwrap();
+        assert!(direct.save("put", &ops, &params).is_none());
         assert!(direct.claim("t", 0).is_none());
         // The failed attempt left no transaction open: once the lock is gone, it works.
         other.execute_batch("COMMIT").unwrap();
-        let put = first_put("t");
-        assert!(
-            direct
-                .save("put", &[SaveOp::Checkpoint(put)])
-                .unwrap()
-                .is_ok()
-        );
+        // The same ops and parameters, as a hand-over to the pool would use them.
+        assert!(direct.save("put", &ops, &params).unwrap().is_ok());
         // A caller that finds the connection in use hands over too.
         let guard = direct.conn.lock().unwrap();
         assert!(direct.load("t", "", None).is_none());
@@ -321,11 +316,12 @@ mod tests {
             SaveOp::Writes(writes),
         ];
         let mut seen = 0;
-        for op in script::steps(&ops).unwrap() {
-            for step in op.steps {
+        let params = script::params(&ops).unwrap();
+        for (steps, params) in script::steps(&ops).into_iter().zip(&params) {
+            for step in steps {
                 let (Step::Require(sql) | Step::Change(sql, _)) = step;
                 let mut st = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
-                bind(&mut st, &op.params).unwrap();
+                bind(&mut st, params).unwrap();
                 let mut rows = st.raw_query();
                 let mut opcodes = Vec::new();
                 while let Some(row) = rows.next().unwrap() {

@@ -210,11 +210,13 @@ impl SqliteSaver {
     }
 
     /// Stores ops in order: through the direct connection if it is free, else the pool.
+    /// The ops are serialized once, whichever path stores them.
     async fn save(&self, op: &'static str, ops: &[SaveOp]) -> Result<(), CheckpointError> {
-        if let Some(done) = self.direct.as_ref().and_then(|d| d.save(op, ops)) {
+        let params = script::params(ops)?;
+        if let Some(done) = self.direct.as_ref().and_then(|d| d.save(op, ops, &params)) {
             return done;
         }
-        spin(self.spin, write::save(&self.pool, op, ops)).await
+        spin(self.spin, write::save(&self.pool, op, ops, &params)).await
     }
 
     /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is

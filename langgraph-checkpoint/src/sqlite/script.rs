@@ -151,19 +151,15 @@ impl From<Option<&String>> for Param {
     }
 }
 
-/// One op of a plan: its statements (parameters `$1`..`$10`, unshifted) and their values.
-#[derive(Debug)]
-pub(super) struct PlannedOp {
-    pub(super) statements: Vec<String>,
-    pub(super) params: [Param; PARAMS],
-}
+/// The parameter values of one op, `$1`..`$10`.
+pub(super) type Params = [Param; PARAMS];
 
 fn with_writes(put: &PutCheckpoint) -> bool {
     put.parent_id.is_some() && !put.parent_writes.is_empty()
 }
 
 /// The parameters of a checkpoint op.
-fn put_params(put: &PutCheckpoint) -> Result<[Param; PARAMS], CheckpointError> {
+fn put_params(put: &PutCheckpoint) -> Result<Params, CheckpointError> {
     Ok([
         put.thread_id.as_str().into(),
         put.ns.as_str().into(),
@@ -183,7 +179,7 @@ fn put_params(put: &PutCheckpoint) -> Result<[Param; PARAMS], CheckpointError> {
 }
 
 /// The parameters of a writes op (`$3`: a fresh claim token).
-fn writes_params(w: &PutWrites) -> Result<[Param; PARAMS], CheckpointError> {
+fn writes_params(w: &PutWrites) -> Result<Params, CheckpointError> {
     Ok([
         w.thread_id.as_str().into(),
         w.ns.as_str().into(),
@@ -198,20 +194,14 @@ fn writes_params(w: &PutWrites) -> Result<[Param; PARAMS], CheckpointError> {
     ])
 }
 
-/// The op storing a checkpoint (and its parent's writes, if any).
-fn plan_put(put: &PutCheckpoint, first: bool, tag: usize) -> Result<PlannedOp, CheckpointError> {
-    Ok(PlannedOp {
-        statements: put_statements(put.fence.claim, with_writes(put), first, tag),
-        params: put_params(put)?,
-    })
-}
-
-/// The op storing pending writes.
-fn plan_writes(w: &PutWrites, first: bool, tag: usize) -> Result<PlannedOp, CheckpointError> {
-    Ok(PlannedOp {
-        statements: writes_statements(w.fence.claim, first, tag),
-        params: writes_params(w)?,
-    })
+/// The parameters of each op, serialized once for whichever form runs them.
+pub(super) fn params(ops: &[SaveOp]) -> Result<Vec<Params>, CheckpointError> {
+    ops.iter()
+        .map(|op| match op {
+            SaveOp::Checkpoint(p) => put_params(p),
+            SaveOp::Writes(w) => writes_params(w),
+        })
+        .collect()
 }
 
 /// Ops in one transaction at most (one script of ten parameters each through the pool).
@@ -224,14 +214,14 @@ pub(super) fn nonempty(ops: Vec<SaveOp>) -> Vec<SaveOp> {
         .collect()
 }
 
-/// The plan of one transaction storing `ops` (at most [`MAX_BATCH`]) in order; op `k`'s
-/// stored rows return tag `k`.
-pub(super) fn plan(ops: &[SaveOp]) -> Result<Vec<PlannedOp>, CheckpointError> {
+/// The statements of one transaction storing `ops` (at most [`MAX_BATCH`]) in order, per op
+/// (parameters `$1`..`$10`, unshifted); op `k`'s stored rows return tag `k`.
+pub(super) fn plan(ops: &[SaveOp]) -> Vec<Vec<String>> {
     ops.iter()
         .enumerate()
         .map(|(k, op)| match op {
-            SaveOp::Checkpoint(p) => plan_put(p, k == 0, k),
-            SaveOp::Writes(w) => plan_writes(w, k == 0, k),
+            SaveOp::Checkpoint(p) => put_statements(p.fence.claim, with_writes(p), k == 0, k),
+            SaveOp::Writes(w) => writes_statements(w.fence.claim, k == 0, k),
         })
         .collect()
 }
@@ -281,46 +271,31 @@ const INSERT_CHECKPOINT: &str = "INSERT INTO lg_checkpoints \
      (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-/// An op as steps, with its parameters.
-#[derive(Debug)]
-pub(super) struct SteppedOp {
-    pub(super) steps: Vec<Step>,
-    pub(super) params: [Param; PARAMS],
-}
-
 /// The steps of each op, in order. A claim that changed its row holds the fence for the rest
 /// of the op (the write lock is held throughout).
-pub(super) fn steps(ops: &[SaveOp]) -> Result<Vec<SteppedOp>, CheckpointError> {
+pub(super) fn steps(ops: &[SaveOp]) -> Vec<Vec<Step>> {
     ops.iter()
-        .map(|op| {
-            Ok(match op {
-                SaveOp::Checkpoint(p) => {
-                    let mut steps = vec![if p.fence.claim {
-                        Step::Change(CLAIM_AT_HEAD.as_str(), 1)
-                    } else {
-                        Step::Require(PUT_HOLDS.as_str())
-                    }];
-                    steps.push(Step::Change(INSERT_CHECKPOINT, 1));
-                    if with_writes(p) {
-                        steps.push(Step::Change(WRITES.as_str(), p.parent_writes.len()));
-                    }
-                    SteppedOp {
-                        steps,
-                        params: put_params(p)?,
-                    }
+        .map(|op| match op {
+            SaveOp::Checkpoint(p) => {
+                let mut steps = vec![if p.fence.claim {
+                    Step::Change(CLAIM_AT_HEAD.as_str(), 1)
+                } else {
+                    Step::Require(PUT_HOLDS.as_str())
+                }];
+                steps.push(Step::Change(INSERT_CHECKPOINT, 1));
+                if with_writes(p) {
+                    steps.push(Step::Change(WRITES.as_str(), p.parent_writes.len()));
                 }
-                SaveOp::Writes(w) => SteppedOp {
-                    steps: vec![
-                        if w.fence.claim {
-                            Step::Change(CLAIM_ANY.as_str(), 1)
-                        } else {
-                            Step::Require(WRITES_HOLD.as_str())
-                        },
-                        Step::Change(WRITES.as_str(), w.writes.len()),
-                    ],
-                    params: writes_params(w)?,
+                steps
+            }
+            SaveOp::Writes(w) => vec![
+                if w.fence.claim {
+                    Step::Change(CLAIM_ANY.as_str(), 1)
+                } else {
+                    Step::Require(WRITES_HOLD.as_str())
                 },
-            })
+                Step::Change(WRITES.as_str(), w.writes.len()),
+            ],
         })
         .collect()
 }
@@ -428,16 +403,16 @@ mod tests {
                 },
             }),
         ];
-        let stepped = steps(&ops).unwrap();
+        let stepped = steps(&ops);
         assert_eq!(
-            stepped[0].steps,
+            stepped[0],
             [
                 Step::Require(PUT_HOLDS.as_str()),
                 Step::Change(INSERT_CHECKPOINT, 1)
             ]
         );
         assert_eq!(
-            stepped[1].steps,
+            stepped[1],
             [
                 Step::Change(CLAIM_AT_HEAD.as_str(), 1),
                 Step::Change(INSERT_CHECKPOINT, 1),
@@ -445,13 +420,13 @@ mod tests {
             ]
         );
         assert_eq!(
-            stepped[2].steps,
+            stepped[2],
             [
                 Step::Require(WRITES_HOLD.as_str()),
                 Step::Change(WRITES.as_str(), 1)
             ]
         );
-        assert_eq!(stepped[1].params[7], Param::Int(2));
+        assert_eq!(params(&ops).unwrap()[1][7], Param::Int(2));
         // The first op not stored names the error; all stored is fine.
         assert!(rejected(&ops, 3).is_ok());
         assert!(rejected(&ops, 1).unwrap_err().is_conflict());

@@ -5,7 +5,7 @@
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::backend;
-use super::script::{self, CLAIM, MAX_BATCH, PARAMS, Param, PlannedOp, claimed, shift_params};
+use super::script::{self, CLAIM, MAX_BATCH, PARAMS, Param, Params, claimed, shift_params};
 use crate::error::CheckpointError;
 use crate::model::{Fence, SaveOp};
 
@@ -13,10 +13,10 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArgume
 
 /// The plan as one script: `BEGIN IMMEDIATE`, every op's statements with op `k`'s parameters
 /// renamed to `$(10k + 1)`.., `COMMIT`.
-fn script_sql(plan: &[PlannedOp]) -> String {
+fn script_sql(plan: &[Vec<String>]) -> String {
     let mut s = String::from("BEGIN IMMEDIATE;\n");
-    for (k, op) in plan.iter().enumerate() {
-        for statement in &op.statements {
+    for (k, statements) in plan.iter().enumerate() {
+        for statement in statements {
             s += &shift_params(statement, k * PARAMS);
             s += ";\n";
         }
@@ -76,17 +76,18 @@ pub(super) async fn claim(
     claimed(thread_id, epoch, changed)
 }
 
-/// Stores ops in order in one transaction per [`MAX_BATCH`] ops, each transaction one script
-/// (one round trip, one commit). A rejected op stops the batch; the ops before it are stored.
+/// Stores ops (with their `params`) in order in one transaction per [`MAX_BATCH`] ops, each
+/// transaction one script (one round trip, one commit). A rejected op stops the batch; the
+/// ops before it are stored.
 pub(super) async fn save(
     pool: &SqlitePool,
     op: &'static str,
     ops: &[SaveOp],
+    params: &[Params],
 ) -> Result<(), CheckpointError> {
-    for chunk in ops.chunks(MAX_BATCH) {
-        let plan = script::plan(chunk)?;
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(script_sql(&plan)));
-        for p in plan.iter().flat_map(|op| &op.params) {
+    for (chunk, chunk_params) in ops.chunks(MAX_BATCH).zip(params.chunks(MAX_BATCH)) {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(script_sql(&script::plan(chunk))));
+        for p in chunk_params.iter().flatten() {
             query = bind(query, p);
         }
         let tags = run_script(pool, op, query).await?;
