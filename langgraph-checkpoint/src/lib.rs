@@ -26,6 +26,7 @@ pub mod conformance;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod encode;
 mod error;
+mod id;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod listing;
 mod memory;

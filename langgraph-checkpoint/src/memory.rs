@@ -18,12 +18,63 @@ struct Stored {
     parent: Option<String>,
 }
 
+/// One namespace of a thread. Ids and versions are time-ordered, so storing the next
+/// checkpoint appends to sorted vectors; lookups are binary searches.
 #[derive(Default)]
 struct Namespace {
-    checkpoints: BTreeMap<String, Stored>,
-    head: Option<String>,
-    blobs: HashMap<(String, String), BlobValue>,
+    /// Sorted by checkpoint id.
+    checkpoints: Vec<Stored>,
+    /// Index of the newest checkpoint written (the head) in `checkpoints`.
+    head: Option<usize>,
+    /// Per channel, the stored values sorted by version.
+    blobs: HashMap<String, Vec<(String, BlobValue)>>,
     writes: HashMap<String, Vec<PendingWrite>>,
+}
+
+/// Inserts `value` into `list`, sorted by `key_of`, replacing an equal key; returns the
+/// index. Appending (the usual case for time-ordered keys) takes no search.
+fn insert_sorted<T>(list: &mut Vec<T>, value: T, key_of: impl Fn(&T) -> &str) -> usize {
+    let key = key_of(&value);
+    if list.last().is_none_or(|last| key_of(last) < key) {
+        list.push(value);
+        return list.len() - 1;
+    }
+    match list.binary_search_by(|x| key_of(x).cmp(key)) {
+        Ok(i) => {
+            list[i] = value;
+            i
+        }
+        Err(i) => {
+            list.insert(i, value);
+            i
+        }
+    }
+}
+
+impl Namespace {
+    fn find(&self, id: &str) -> Option<&Stored> {
+        self.checkpoints
+            .binary_search_by(|s| s.checkpoint.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.checkpoints[i])
+    }
+
+    fn head_id(&self) -> Option<&str> {
+        self.head
+            .and_then(|i| self.checkpoints.get(i))
+            .map(|s| s.checkpoint.id.as_str())
+    }
+
+    fn blob(&self, channel: &str, version: &str) -> Option<&BlobValue> {
+        let list = self.blobs.get(channel)?;
+        list.binary_search_by(|(v, _)| v.as_str().cmp(version))
+            .ok()
+            .map(|i| &list[i].1)
+    }
+
+    fn blob_count(&self) -> usize {
+        self.blobs.values().map(Vec::len).sum()
+    }
 }
 
 #[derive(Default)]
@@ -109,17 +160,20 @@ impl InMemorySaver {
         ns: &Namespace,
         id: &str,
     ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-        let Some(stored) = ns.checkpoints.get(id) else {
+        let Some(stored) = ns.find(id) else {
             return Ok(None);
         };
         let mut values = BTreeMap::new();
         for (channel, version) in &stored.checkpoint.channel_versions {
-            let v = resolve_with(version, ns.blobs.len() + 1, |v| {
-                ns.blobs.get(&(channel.clone(), v.to_string()))
-            })
-            .map_err(|reason| {
-                CheckpointError::corrupt(thread_id, id, format!("channel `{channel}`: {reason}"))
-            })?;
+            let v = resolve_with(version, ns.blob_count() + 1, |v| ns.blob(channel, v)).map_err(
+                |reason| {
+                    CheckpointError::corrupt(
+                        thread_id,
+                        id,
+                        format!("channel `{channel}`: {reason}"),
+                    )
+                },
+            )?;
             values.insert(channel.clone(), v);
         }
         Ok(Some(CheckpointTuple {
@@ -142,11 +196,11 @@ impl InMemorySaver {
         };
         let len = |v: &dyn erased::Json| v.json_len();
         for ns in t.namespaces.values() {
-            for c in ns.checkpoints.values() {
+            for c in &ns.checkpoints {
                 s.checkpoints += 1;
                 s.checkpoint_bytes += len(&c.checkpoint) + len(&c.metadata);
             }
-            for b in ns.blobs.values() {
+            for (_, b) in ns.blobs.values().flatten() {
                 s.blobs += 1;
                 s.blob_bytes += len(b);
             }
@@ -181,7 +235,7 @@ impl Checkpointer for InMemorySaver {
             });
         };
         let checkpoint = match t.namespaces.get(ns) {
-            Some(n) => match &n.head {
+            Some(n) => match n.head_id() {
                 Some(id) => Self::tuple(thread_id, ns, n, id)?,
                 None => None,
             },
@@ -217,7 +271,8 @@ impl Checkpointer for InMemorySaver {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for (id, stored) in n.checkpoints.iter().rev() {
+        for stored in n.checkpoints.iter().rev() {
+            let id = &stored.checkpoint.id;
             if opts.before.as_ref().is_some_and(|b| id >= b) {
                 continue;
             }
@@ -261,7 +316,7 @@ impl Checkpointer for InMemorySaver {
             None => threads.entry(put.thread_id.clone()).or_default(),
         };
         check_fence(&put.thread_id, t.epoch, &put.fence)?;
-        let current_head = t.namespaces.get(&put.ns).and_then(|n| n.head.as_deref());
+        let current_head = t.namespaces.get(&put.ns).and_then(Namespace::head_id);
         if current_head != put.expected_head.as_deref() {
             return Err(CheckpointError::conflict(
                 &put.thread_id,
@@ -277,7 +332,11 @@ impl Checkpointer for InMemorySaver {
             None => t.namespaces.entry(put.ns).or_default(),
         };
         for b in put.blobs {
-            n.blobs.insert((b.channel, b.version), b.value);
+            let list = match n.blobs.get_mut(&b.channel) {
+                Some(l) => l,
+                None => n.blobs.entry(b.channel).or_default(),
+            };
+            insert_sorted(list, (b.version, b.value), |(v, _)| v);
         }
         if let Some(parent) = &put.parent_id
             && !put.parent_writes.is_empty()
@@ -287,16 +346,14 @@ impl Checkpointer for InMemorySaver {
                 put.parent_writes,
             );
         }
-        let id = put.checkpoint.id.clone();
-        n.head = Some(put.checkpoint.id.clone());
-        n.checkpoints.insert(
-            id,
-            Stored {
-                checkpoint: put.checkpoint,
-                metadata: put.metadata,
-                parent: put.parent_id,
-            },
-        );
+        let stored = Stored {
+            checkpoint: put.checkpoint,
+            metadata: put.metadata,
+            parent: put.parent_id,
+        };
+        n.head = Some(insert_sorted(&mut n.checkpoints, stored, |s| {
+            &s.checkpoint.id
+        }));
         Ok(())
     }
 

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::id::{new_checkpoint_id, next_checkpoint_id};
+
 /// The checkpoint format this build writes, stored in every checkpoint as `"v"`.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -28,35 +30,6 @@ pub const RESUME_MAP: &str = "__resume_map__";
 /// Pending-write channel holding a task's journaled side-effect results, by key (a JSON
 /// object).
 pub const JOURNAL: &str = "__journal__";
-
-/// Creates a new checkpoint id: a UUID v7, so ids sort by creation time.
-pub fn new_checkpoint_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-/// Creates a checkpoint id that sorts after `after` (the namespace's current head), even if
-/// this machine's clock is behind the one that wrote `after`. Savers may rely on "the head is
-/// the greatest id".
-pub fn next_checkpoint_id(after: Option<&str>) -> String {
-    let id = uuid::Uuid::now_v7();
-    let Some(prev) = after.and_then(|a| uuid::Uuid::parse_str(a).ok()) else {
-        return id.to_string();
-    };
-    if id > prev {
-        return id.to_string();
-    }
-    let ms = prev
-        .get_timestamp()
-        .map(|t| {
-            let (s, n) = t.to_unix();
-            s * 1000 + u64::from(n) / 1_000_000
-        })
-        .unwrap_or(0)
-        + 1;
-    let ts =
-        uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
-    uuid::Uuid::new_v7(ts).to_string()
-}
 
 /// Why a checkpoint was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -392,28 +365,6 @@ mod tests {
         let back: Checkpoint = serde_json::from_str(&s).unwrap();
         assert_eq!(back, c);
         assert!(s.contains("\"v\":1"));
-    }
-
-    #[test]
-    fn next_ids_sort_after_a_head_from_the_future() {
-        let future = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
-            uuid::NoContext,
-            4_000_000_000,
-            0,
-        ))
-        .to_string();
-        let next = next_checkpoint_id(Some(&future));
-        assert!(next > future, "{next} !> {future}");
-        assert!(next_checkpoint_id(Some("not-a-uuid")) > String::new());
-        let now = new_checkpoint_id();
-        assert!(next_checkpoint_id(Some(&now)) > now);
-    }
-
-    #[test]
-    fn ids_sort_by_creation() {
-        let a = new_checkpoint_id();
-        let b = new_checkpoint_id();
-        assert!(a < b, "{a} !< {b}");
     }
 
     #[test]

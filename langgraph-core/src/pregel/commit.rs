@@ -152,10 +152,16 @@ impl<S: State> Loop<'_, S> {
         self.steps_run += 1;
         self.tally.steps += 1;
         self.saved.clear();
-        let versions_seen = match seen {
-            Some(seen) => names.iter().map(|n| (n.clone(), seen.clone())).collect(),
-            None => BTreeMap::new(),
-        };
+        // Every writer saw the same versions; the last one takes the map itself.
+        let mut versions_seen = BTreeMap::new();
+        if let Some(seen) = seen
+            && let Some((last, rest)) = names.split_last()
+        {
+            for n in rest {
+                versions_seen.insert(n.clone(), seen.clone());
+            }
+            versions_seen.insert(last.clone(), seen);
+        }
         self.after_commit(Source::Loop, names, versions_seen)
     }
 
@@ -260,7 +266,7 @@ impl<S: State> Loop<'_, S> {
                     None,
                     Vec::new(),
                 )?;
-                self.base = Some(Arc::from(st.id.as_str()));
+                self.base = Some(st.id.clone());
                 stored = Some(st);
             } else {
                 self.unsaved = true;

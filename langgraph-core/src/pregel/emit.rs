@@ -28,6 +28,13 @@ impl<S: State> Loop<'_, S> {
     }
 
     /// Streams a stored checkpoint (modes `Checkpoints` and `Debug`).
+    /// Whether checkpoint events are streamed (in `checkpoints` or `debug` mode).
+    pub(crate) fn wants_checkpoint_events(&self) -> bool {
+        self.events
+            .as_ref()
+            .is_some_and(|ev| ev.wants(StreamMode::Checkpoints) || ev.wants(StreamMode::Debug))
+    }
+
     pub(crate) fn checkpoint_event(&mut self, stored: &Stored) {
         let Some(ev) = &mut self.events else {
             return;
@@ -41,8 +48,8 @@ impl<S: State> Loop<'_, S> {
         }
         let event = StreamEvent::Checkpoint(CheckpointEvent {
             ns: self.scope.ns.clone(),
-            id: stored.id.clone(),
-            parent_id: stored.parent_id.clone(),
+            id: stored.id.to_string(),
+            parent_id: stored.parent_id.as_deref().map(str::to_string),
             step: stored.step,
             source: stored.source,
             next: stored.next.clone(),

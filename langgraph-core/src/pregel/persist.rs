@@ -135,10 +135,12 @@ impl WriteQueue {
 
 /// What `Persist::put` queued.
 pub(crate) struct Stored {
-    pub(crate) id: String,
-    pub(crate) parent_id: Option<String>,
+    pub(crate) id: Arc<str>,
+    pub(crate) parent_id: Option<Arc<str>>,
     pub(crate) step: i64,
     pub(crate) source: Source,
+    /// The nodes that run next; filled only when [`Persist::keep_next`] is set (a checkpoint
+    /// event will show them).
     pub(crate) next: Vec<String>,
 }
 
@@ -171,9 +173,12 @@ pub(crate) struct Persist {
     seen_epoch: i64,
     claimed: bool,
     /// The newest checkpoint of the namespace (expected head of the next write).
-    pub(crate) head: Option<String>,
+    pub(crate) head: Option<Arc<str>>,
     /// The checkpoint the in-memory state corresponds to (parent of the next checkpoint).
-    pub(crate) current: Option<String>,
+    /// Usually the same allocation as `head` and the channels' versions.
+    pub(crate) current: Option<Arc<str>>,
+    /// Whether [`Stored::next`] is wanted (checkpoint or debug events are streamed).
+    pub(crate) keep_next: bool,
     channels: Vec<ChannelStore>,
     /// Durability `exit`: the id of the superstep's checkpoint, chosen when the superstep
     /// committed in memory (task ids derive from it) and used if it ever has to be stored.
@@ -203,8 +208,9 @@ impl Persist {
             parents: BTreeMap::new(),
             seen_epoch,
             claimed: false,
-            head,
+            head: head.map(|h| Arc::from(h.as_str())),
             current: None,
+            keep_next: false,
             channels: vec![ChannelStore::default(); S::info().channels.len()],
             reserved: None,
             queue,
@@ -279,7 +285,7 @@ impl Persist {
                 store.dirty = Some(ChannelChange::Replaced);
             }
         }
-        self.current = Some(tuple.checkpoint.id.clone());
+        self.current = Some(Arc::from(tuple.checkpoint.id.as_str()));
     }
 
     /// Accumulates the changes of a superstep (or of the input).
@@ -319,6 +325,8 @@ impl Persist {
             .reserved
             .take()
             .unwrap_or_else(|| next_checkpoint_id(self.head.as_deref()));
+        // One shared copy of the id for the run's own bookkeeping; the saver gets owned ones.
+        let shared: Arc<str> = Arc::from(id.as_str());
         let mut blobs = Vec::new();
         let mut deltas = Map::new();
         for (i, c) in info.channels.iter().enumerate() {
@@ -353,7 +361,7 @@ impl Persist {
                     }
                 };
                 store.saved_len = len;
-                store.version = Some(Arc::from(id.as_str()));
+                store.version = Some(shared.clone());
                 blobs.push(Blob {
                     channel: c.name.to_string(),
                     version: id.clone(),
@@ -367,7 +375,7 @@ impl Persist {
                 );
             }
         }
-        let mut cp = Checkpoint::with_id(id.clone());
+        let mut cp = Checkpoint::with_id(id);
         cp.state_version = info.version;
         for (i, c) in info.channels.iter().enumerate() {
             if let Some(v) = &self.channels[i].version {
@@ -427,27 +435,31 @@ impl Persist {
         meta.run_id = Some(self.run_id.clone());
         meta.writers = writers;
         meta.extra = self.metadata.clone();
+        let stored = Stored {
+            id: shared.clone(),
+            parent_id: self.current.clone(),
+            step,
+            source,
+            next: if self.keep_next {
+                cp.next.clone()
+            } else {
+                Vec::new()
+            },
+        };
         let put = PutCheckpoint {
             thread_id: self.thread_id.clone(),
             ns: self.ns.clone(),
             checkpoint: cp,
             metadata: meta,
-            parent_id: self.current.clone(),
-            expected_head: self.head.clone(),
+            parent_id: self.current.as_deref().map(str::to_string),
+            expected_head: self.head.as_deref().map(str::to_string),
             blobs,
             parent_writes,
             fence: self.next_fence(),
         };
-        let stored = Stored {
-            id: id.clone(),
-            parent_id: put.parent_id.clone(),
-            step,
-            source,
-            next: put.checkpoint.next.clone(),
-        };
         self.queue.push(SaveOp::Checkpoint(put));
-        self.head = Some(id.clone());
-        self.current = Some(id);
+        self.head = Some(shared.clone());
+        self.current = Some(shared);
         Ok(stored)
     }
 
@@ -460,7 +472,7 @@ impl Persist {
 
     /// Queues task writes against the current checkpoint.
     pub(crate) fn put_writes(&mut self, writes: Vec<PendingWrite>) {
-        let Some(checkpoint_id) = self.current.clone() else {
+        let Some(checkpoint_id) = self.current.as_deref().map(str::to_string) else {
             return;
         };
         if writes.is_empty() {

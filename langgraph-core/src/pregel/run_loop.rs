@@ -276,7 +276,7 @@ impl<'g, S: State> Loop<'g, S> {
         let mut checkpoint_id = None;
         if let Some(p) = &mut self.persist {
             p.queue.flush().await?;
-            checkpoint_id = p.current.clone();
+            checkpoint_id = p.current.as_deref().map(str::to_string);
         }
         let report = self.report();
         self.report_event(&report).await;

@@ -140,7 +140,7 @@ impl<S: State> Loop<'_, S> {
                         None,
                         Vec::new(),
                     )?;
-                    base = Arc::from(st.id.as_str());
+                    base = st.id.clone();
                     exit_stored = Some(st);
                 }
                 let writes = records
@@ -172,7 +172,10 @@ impl<S: State> Loop<'_, S> {
             scratch.set_writer(i as u32);
             let _ = view.apply(out.into_parts().0, &mut scratch);
         }
-        let checkpoint_id = self.persist.as_ref().and_then(|p| p.current.clone());
+        let checkpoint_id = self
+            .persist
+            .as_ref()
+            .and_then(|p| p.current.as_deref().map(str::to_string));
         if let Some(ev) = &self.events
             && ev.wants(StreamMode::Updates)
         {

@@ -260,6 +260,7 @@ impl<S: State> Loop<'_, S> {
         if let Some(f) = &self.scope.fence {
             persist.inherit(f);
         }
+        persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
         if let Some(b) = &base {
             self.load(b)?;
@@ -359,7 +360,7 @@ impl<S: State> Loop<'_, S> {
                 None,
                 vec![start_write],
             )?;
-            self.base = Some(Arc::from(st.id.as_str()));
+            self.base = Some(st.id.clone());
             self.checkpoint_event(&st);
         }
         // The first write claims the thread: nothing runs unless the claim held.
@@ -386,7 +387,7 @@ impl<S: State> Loop<'_, S> {
                 Vec::new(),
             )?;
             self.step = step;
-            self.base = Some(Arc::from(st.id.as_str()));
+            self.base = Some(st.id.clone());
             self.saved.clear();
             self.checkpoint_event(&st);
         } else {
@@ -533,6 +534,7 @@ impl<S: State> Loop<'_, S> {
         };
         let mut persist = Persist::new::<S>(saver, &self.scope, thread, head.epoch, head_id);
         persist.durability = crate::config::Durability::Sync;
+        persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
         let shape = &self.prog.shape;
         let from: usize = match as_node {
@@ -589,7 +591,7 @@ impl<S: State> Loop<'_, S> {
             Vec::new(),
         )?;
         p.queue.flush().await?;
-        Ok(st.id)
+        Ok(st.id.to_string())
     }
 }
 
