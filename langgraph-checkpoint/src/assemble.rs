@@ -150,11 +150,11 @@ pub(crate) fn assemble(
         .map_err(|e| CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
     let mut values = BTreeMap::new();
     for (channel, version) in &checkpoint.channel_versions {
-        let blobs = by_channel.remove(channel).unwrap_or_default();
+        let blobs = by_channel.remove(channel.as_str()).unwrap_or_default();
         let v = resolve_chain(version, &blobs).map_err(|e| {
             CheckpointError::corrupt(thread_id, &id, format!("channel `{channel}`: {e}"))
         })?;
-        values.insert(channel.clone(), v);
+        values.insert(channel.to_string(), v);
     }
     writes.sort_by_key(|(order, ..)| *order);
     let mut pending_writes = Vec::with_capacity(writes.len());
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn rows_become_a_tuple_with_resolved_values_and_ordered_writes() {
-        let mut cp = Checkpoint::with_id("c2".into());
+        let mut cp = Checkpoint::with_id("c2");
         cp.channel_versions.insert("xs".into(), "c2".into());
         let cp = serde_json::to_string(&cp).unwrap();
         let rows = vec![
@@ -230,7 +230,7 @@ mod tests {
     fn a_missing_checkpoint_is_none_and_bad_rows_are_typed_errors() {
         let (epoch, t) = assemble("th", "", vec![row(0, "", "", "", "", Some(2))]).unwrap();
         assert_eq!((epoch, t.is_none()), (2, true));
-        let mut cp = Checkpoint::with_id("c1".into());
+        let mut cp = Checkpoint::with_id("c1");
         cp.channel_versions.insert("x".into(), "c1".into());
         let cp = serde_json::to_string(&cp).unwrap();
         let missing = vec![row(1, "c1", "", &cp, r#"{"source":"loop","step":0}"#, None)];

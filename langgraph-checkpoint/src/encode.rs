@@ -36,7 +36,7 @@ pub(crate) fn blobs_json(blobs: &[Blob]) -> Result<String, CheckpointError> {
             what: format!("channel `{}`", b.channel),
             source,
         })?;
-        out.insert(b.channel.clone(), v);
+        out.insert(b.channel.to_string(), v);
     }
     Ok(serde_json::Value::Object(out).to_string())
 }

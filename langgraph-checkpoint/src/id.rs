@@ -14,6 +14,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::shared_str::SharedStr;
+
 /// The newest stamp handed out in this process: `milliseconds << 16 | sequence`.
 static LAST: AtomicU64 = AtomicU64::new(0);
 
@@ -71,22 +73,39 @@ fn uuid_of(stamp: u64) -> u128 {
     (ms << 80) | (0x7 << 76) | ((seq >> 4) << 64) | (0b10 << 62) | ((seq & 0xf) << 58) | random
 }
 
-/// The canonical text of an id.
-fn encode(value: u128) -> String {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::from_u128(value)
-        .hyphenated()
-        .encode_lower(&mut buf)
-        .to_owned()
+/// The canonical text of an id, in one allocation.
+fn encode(value: u128) -> SharedStr {
+    let bytes = value.to_be_bytes();
+    let mut buf = [b'-'; uuid::fmt::Hyphenated::LENGTH];
+    // Groups of 4, 2, 2, 2 and 6 bytes, with a hyphen after each but the last.
+    hex_into(&mut buf[0..8], &bytes[0..4]);
+    hex_into(&mut buf[9..13], &bytes[4..6]);
+    hex_into(&mut buf[14..18], &bytes[6..8]);
+    hex_into(&mut buf[19..23], &bytes[8..10]);
+    hex_into(&mut buf[24..36], &bytes[10..16]);
+    // Hex digits and hyphens only: always UTF-8.
+    SharedStr::from(std::str::from_utf8(&buf).unwrap_or_default())
+}
+
+/// Writes `bytes` as lowercase hex into `out` (two digits a byte).
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+    }
 }
 
 /// True for canonical id text: 36 bytes, lowercase hex with hyphens at 8, 13, 18 and 23.
 fn is_canonical(s: &str) -> bool {
-    s.len() == uuid::fmt::Hyphenated::LENGTH
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-        })
+    let b = s.as_bytes();
+    b.len() == uuid::fmt::Hyphenated::LENGTH
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        // Any other hyphen makes a group too short, which the positions above then catch
+        // only if it is counted: four hyphens in all.
+        && b.iter().filter(|&&c| c == b'-').count() == 4
+        && b
+            .iter()
+            .all(|&c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c) || c == b'-')
 }
 
 /// Creates a new checkpoint id: the text of a UUID v7, greater than every id this process
@@ -98,7 +117,7 @@ fn is_canonical(s: &str) -> bool {
 /// assert!(a < b);
 /// assert_eq!(uuid::Uuid::parse_str(&b).unwrap().get_version_num(), 7);
 /// ```
-pub fn new_checkpoint_id() -> String {
+pub fn new_checkpoint_id() -> SharedStr {
     encode(uuid_of(next_stamp(now_ms())))
 }
 
@@ -112,7 +131,7 @@ pub fn new_checkpoint_id() -> String {
 /// let head = "f0000000-0000-7000-8000-000000000000";
 /// assert!(next_checkpoint_id(Some(head)).as_str() > head);
 /// ```
-pub fn next_checkpoint_id(after: Option<&str>) -> String {
+pub fn next_checkpoint_id(after: Option<&str>) -> SharedStr {
     let value = uuid_of(next_stamp(now_ms()));
     let text = encode(value);
     let Some(after) = after else {
@@ -120,7 +139,7 @@ pub fn next_checkpoint_id(after: Option<&str>) -> String {
     };
     // The canonical text sorts like the value, so a canonical `after` is compared as text;
     // anything else is parsed.
-    if is_canonical(after) && text.as_str() > after {
+    if text.as_str() > after && is_canonical(after) {
         return text;
     }
     let Ok(prev) = uuid::Uuid::parse_str(after) else {
@@ -159,7 +178,7 @@ mod tests {
 
     #[test]
     fn many_ids_in_one_millisecond_stay_ordered_and_distinct() {
-        let ids: Vec<String> = (0..50_000).map(|_| new_checkpoint_id()).collect();
+        let ids: Vec<SharedStr> = (0..50_000).map(|_| new_checkpoint_id()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(ids.iter().all(|i| is_canonical(i)));
     }
@@ -171,7 +190,7 @@ mod tests {
                 std::thread::spawn(|| (0..2000).map(|_| new_checkpoint_id()).collect::<Vec<_>>())
             })
             .collect();
-        let mut all: Vec<String> = handles
+        let mut all: Vec<SharedStr> = handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_default())
             .collect();
@@ -201,9 +220,9 @@ mod tests {
         ))
         .to_string();
         let next = next_checkpoint_id(Some(&future));
-        assert!(next > future, "{next} !> {future}");
+        assert!(next.as_str() > future.as_str(), "{next} !> {future}");
         assert!(next_checkpoint_id(Some(&next)) > next);
-        assert!(next_checkpoint_id(Some("not-a-uuid")) > String::new());
+        assert!(!next_checkpoint_id(Some("not-a-uuid")).is_empty());
         let now = new_checkpoint_id();
         assert!(next_checkpoint_id(Some(&now)) > now);
         // A head from the future does not move this process's own ids into the future.
@@ -231,6 +250,15 @@ mod tests {
         assert!(is_canonical(&next));
         assert!(!is_canonical(&upper));
         assert!(!is_canonical("0000"));
+    }
+
+    #[test]
+    fn encoding_matches_the_uuid_crate() {
+        for v in [0u128, u128::MAX, 0x0190_a1b2_c3d4_7e5f_8a9b_0c1d_2e3f_4a5b] {
+            let ours = encode(v);
+            assert_eq!(ours, uuid::Uuid::from_u128(v).hyphenated().to_string());
+            assert!(is_canonical(&ours));
+        }
     }
 
     #[test]

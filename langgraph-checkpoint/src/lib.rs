@@ -12,7 +12,7 @@
 //! use langgraph_checkpoint::{Checkpoint, CheckpointMetadata, Source};
 //!
 //! let mut cp = Checkpoint::empty();
-//! cp.next.push("agent".to_string());
+//! cp.next.push("agent".into()); // names and ids are `SharedStr`s
 //! let meta = CheckpointMetadata::new(Source::Loop, 0);
 //! assert_eq!(meta.source.as_str(), "loop");
 //! let json = serde_json::to_string(&cp).unwrap();
@@ -35,6 +35,7 @@ mod model;
 mod postgres;
 pub mod resolve;
 mod saver;
+mod shared_str;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod spin;
 #[cfg(feature = "sqlite")]
@@ -53,6 +54,7 @@ pub use model::{
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresSaver};
 pub use saver::Checkpointer;
+pub use shared_str::SharedStr;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteSaver, Synchronous};
 pub use stats::StorageStats;

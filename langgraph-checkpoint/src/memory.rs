@@ -1,6 +1,7 @@
 //! `InMemorySaver`: checkpoints in process memory (tests, short-lived runs, benchmarks).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::CheckpointError;
@@ -10,25 +11,71 @@ use crate::model::{
 };
 use crate::resolve::resolve_with;
 use crate::saver::Checkpointer;
+use crate::shared_str::SharedStr;
 use crate::stats::StorageStats;
 
 struct Stored {
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
-    parent: Option<String>,
+    parent: Option<SharedStr>,
 }
+
+/// A multiply-rotate hasher (FxHash) for the maps keyed by what the engine names:
+/// namespaces, channels and checkpoint ids. Thread ids come from users and keep the
+/// standard, collision-resistant hasher.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// One namespace of a thread. Ids and versions are time-ordered, so storing the next
 /// checkpoint appends to sorted vectors; lookups are binary searches.
 #[derive(Default)]
 struct Namespace {
-    /// Sorted by checkpoint id.
-    checkpoints: Vec<Stored>,
+    /// Sorted by checkpoint id; boxed, so that growing the list moves pointers, not the
+    /// ~400-byte records (measured: fewer instructions per stored checkpoint).
+    #[allow(clippy::vec_box)]
+    checkpoints: Vec<Box<Stored>>,
     /// Index of the newest checkpoint written (the head) in `checkpoints`.
     head: Option<usize>,
     /// Per channel, the stored values sorted by version.
-    blobs: HashMap<String, Vec<(String, BlobValue)>>,
-    writes: HashMap<String, Vec<PendingWrite>>,
+    blobs: FxMap<SharedStr, Vec<(SharedStr, BlobValue)>>,
+    writes: FxMap<SharedStr, Vec<PendingWrite>>,
 }
 
 /// Inserts `value` into `list`, sorted by `key_of`, replacing an equal key; returns the
@@ -56,7 +103,7 @@ impl Namespace {
         self.checkpoints
             .binary_search_by(|s| s.checkpoint.id.as_str().cmp(id))
             .ok()
-            .map(|i| &self.checkpoints[i])
+            .map(|i| &*self.checkpoints[i])
     }
 
     fn head_id(&self) -> Option<&str> {
@@ -80,7 +127,7 @@ impl Namespace {
 #[derive(Default)]
 struct Thread {
     epoch: i64,
-    namespaces: HashMap<String, Namespace>,
+    namespaces: FxMap<String, Namespace>,
 }
 
 /// Keeps checkpoints in memory. Nothing survives the process; use
@@ -100,7 +147,7 @@ struct Thread {
 /// ```
 #[derive(Default)]
 pub struct InMemorySaver {
-    threads: Mutex<HashMap<String, Thread>>,
+    threads: Mutex<HashMap<SharedStr, Thread>>,
 }
 
 impl std::fmt::Debug for InMemorySaver {
@@ -148,7 +195,7 @@ impl InMemorySaver {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Thread>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<SharedStr, Thread>> {
         // The store is only mutated after all checks passed, so a poisoned lock holds
         // consistent data.
         self.threads.lock().unwrap_or_else(|p| p.into_inner())
@@ -174,14 +221,14 @@ impl InMemorySaver {
                     )
                 },
             )?;
-            values.insert(channel.clone(), v);
+            values.insert(channel.to_string(), v);
         }
         Ok(Some(CheckpointTuple {
             thread_id: thread_id.to_string(),
             ns: ns_name.to_string(),
             checkpoint: stored.checkpoint.clone(),
             metadata: stored.metadata.clone(),
-            parent_id: stored.parent.clone(),
+            parent_id: stored.parent.as_deref().map(str::to_string),
             values,
             pending_writes: ns.writes.get(id).cloned().unwrap_or_default(),
         }))
@@ -273,7 +320,7 @@ impl Checkpointer for InMemorySaver {
         let mut out = Vec::new();
         for stored in n.checkpoints.iter().rev() {
             let id = &stored.checkpoint.id;
-            if opts.before.as_ref().is_some_and(|b| id >= b) {
+            if opts.before.as_deref().is_some_and(|b| id.as_str() >= b) {
                 continue;
             }
             if !stored.metadata.matches(&opts.filter) {
@@ -291,7 +338,7 @@ impl Checkpointer for InMemorySaver {
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
         let mut threads = self.lock();
-        let t = threads.entry(thread_id.to_string()).or_default();
+        let t = threads.entry(SharedStr::from(thread_id)).or_default();
         if t.epoch != seen_epoch {
             return Err(CheckpointError::conflict(
                 thread_id,
@@ -311,12 +358,14 @@ impl Checkpointer for InMemorySaver {
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
         let mut threads = self.lock();
         // One lookup for the common case (the thread exists): a superstep costs one put.
-        let t = match threads.get_mut(&put.thread_id) {
+        let t = match threads.get_mut(put.thread_id.as_str()) {
             Some(t) => t,
             None => threads.entry(put.thread_id.clone()).or_default(),
         };
         check_fence(&put.thread_id, t.epoch, &put.fence)?;
-        let current_head = t.namespaces.get(&put.ns).and_then(Namespace::head_id);
+        // A rejected put may leave an empty namespace behind: it reads as no namespace.
+        let n = t.namespaces.entry(put.ns).or_default();
+        let current_head = n.head_id();
         if current_head != put.expected_head.as_deref() {
             return Err(CheckpointError::conflict(
                 &put.thread_id,
@@ -327,12 +376,8 @@ impl Checkpointer for InMemorySaver {
             ));
         }
         t.epoch = put.fence.epoch;
-        let n = match t.namespaces.get_mut(&put.ns) {
-            Some(n) => n,
-            None => t.namespaces.entry(put.ns).or_default(),
-        };
         for b in put.blobs {
-            let list = match n.blobs.get_mut(&b.channel) {
+            let list = match n.blobs.get_mut(b.channel.as_str()) {
                 Some(l) => l,
                 None => n.blobs.entry(b.channel).or_default(),
             };
@@ -346,11 +391,11 @@ impl Checkpointer for InMemorySaver {
                 put.parent_writes,
             );
         }
-        let stored = Stored {
+        let stored = Box::new(Stored {
             checkpoint: put.checkpoint,
             metadata: put.metadata,
             parent: put.parent_id,
-        };
+        });
         n.head = Some(insert_sorted(&mut n.checkpoints, stored, |s| {
             &s.checkpoint.id
         }));
@@ -388,7 +433,7 @@ mod tests {
         expected: Option<&str>,
         fence: Fence,
         blobs: Vec<Blob>,
-    ) -> (PutCheckpoint, String) {
+    ) -> (PutCheckpoint, SharedStr) {
         let cp = Checkpoint::empty();
         let id = cp.id.clone();
         let mut cp = cp;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use crate::id::{new_checkpoint_id, next_checkpoint_id};
+use crate::shared_str::SharedStr;
 
 /// The checkpoint format this build writes, stored in every checkpoint as `"v"`.
 pub const FORMAT_VERSION: u32 = 1;
@@ -72,16 +73,16 @@ pub struct Checkpoint {
     /// Format version ([`FORMAT_VERSION`] when written by this build).
     pub v: u32,
     /// Unique, time-ordered id.
-    pub id: String,
+    pub id: SharedStr,
     /// Creation time.
     pub ts: chrono::DateTime<chrono::Utc>,
     /// Per channel, the version at which its value last changed. A channel that was never
     /// written has no entry.
-    pub channel_versions: BTreeMap<String, String>,
+    pub channel_versions: BTreeMap<SharedStr, SharedStr>,
     /// Per node, the versions of its trigger channels it had consumed when it last ran.
-    pub versions_seen: BTreeMap<String, BTreeMap<String, String>>,
+    pub versions_seen: BTreeMap<SharedStr, BTreeMap<SharedStr, SharedStr>>,
     /// Nodes triggered by edges that run in the next superstep, in execution order.
-    pub next: Vec<String>,
+    pub next: Vec<SharedStr>,
     /// `Send` tasks that run in the next superstep, in emission order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sends: Vec<SendRecord>,
@@ -110,10 +111,10 @@ impl Checkpoint {
     }
 
     /// An empty checkpoint with the given id (see [`next_checkpoint_id`]) and the current time.
-    pub fn with_id(id: String) -> Self {
+    pub fn with_id(id: impl Into<SharedStr>) -> Self {
         Self {
             v: FORMAT_VERSION,
-            id,
+            id: id.into(),
             ts: chrono::Utc::now(),
             channel_versions: BTreeMap::new(),
             versions_seen: BTreeMap::new(),
@@ -139,10 +140,10 @@ pub struct CheckpointMetadata {
     pub parents: BTreeMap<String, String>,
     /// The run that wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
+    pub run_id: Option<SharedStr>,
     /// Names of the nodes whose writes produced it (for `update_state`, the `as_node`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub writers: Vec<String>,
+    pub writers: Vec<SharedStr>,
     /// User metadata from the run configuration.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -185,7 +186,7 @@ pub enum BlobValue {
     /// Items appended to the value stored at version `base` (a JSON array or string).
     Delta {
         /// The version this delta extends.
-        base: String,
+        base: SharedStr,
         /// The appended items.
         items: Value,
         /// How many deltas lead back to the last full value (1 for the first delta).
@@ -197,9 +198,9 @@ pub enum BlobValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Blob {
     /// Channel name.
-    pub channel: String,
+    pub channel: SharedStr,
     /// Version it was written at (see [`Checkpoint::channel_versions`]).
-    pub version: String,
+    pub version: SharedStr,
     /// The value or delta.
     pub value: BlobValue,
 }
@@ -291,7 +292,7 @@ impl Fence {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PutCheckpoint {
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: SharedStr,
     /// The graph namespace (`""` for the root graph).
     pub ns: String,
     /// The checkpoint.
@@ -299,10 +300,10 @@ pub struct PutCheckpoint {
     /// Its metadata.
     pub metadata: CheckpointMetadata,
     /// The checkpoint it follows.
-    pub parent_id: Option<String>,
+    pub parent_id: Option<SharedStr>,
     /// The newest checkpoint of the namespace that the writer saw; the write is rejected with
     /// a conflict if the namespace's head is another checkpoint.
-    pub expected_head: Option<String>,
+    pub expected_head: Option<SharedStr>,
     /// Values of the channels whose version changed in this checkpoint.
     pub blobs: Vec<Blob>,
     /// Writes to record against `parent_id` in the same transaction (tasks that finished last
@@ -316,11 +317,11 @@ pub struct PutCheckpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PutWrites {
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: SharedStr,
     /// The graph namespace.
     pub ns: String,
     /// The checkpoint the writes belong to.
-    pub checkpoint_id: String,
+    pub checkpoint_id: SharedStr,
     /// The writes. A write with the same `(task_id, channel)` as a stored one replaces it.
     pub writes: Vec<PendingWrite>,
     /// The writer's fence.
@@ -349,7 +350,7 @@ mod tests {
         let a = Checkpoint::empty();
         let b = Checkpoint::with_id(next_checkpoint_id(Some(&a.id)));
         assert!(b.id > a.id, "{} then {}", a.id, b.id);
-        assert_eq!(Checkpoint::with_id("c-1".into()).id, "c-1");
+        assert_eq!(Checkpoint::with_id("c-1").id, "c-1");
     }
 
     #[test]

@@ -236,7 +236,9 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
         let head = saver.head(thread, ns).await?;
         let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
         let tuple = match &config.checkpoint_id {
-            Some(id) if Some(id) != head_id.as_ref() => saver.get(thread, ns, id).await?,
+            Some(id) if Some(id.as_str()) != head_id.as_deref() => {
+                saver.get(thread, ns, id).await?
+            }
             _ => head.checkpoint,
         };
         match tuple {

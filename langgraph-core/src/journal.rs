@@ -21,7 +21,7 @@ use crate::error::{BoxError, NodeError};
 /// from, under the run's fence (one per run).
 pub(crate) struct JournalTarget {
     pub(crate) saver: Arc<dyn Checkpointer>,
-    pub(crate) thread_id: String,
+    pub(crate) thread_id: langgraph_checkpoint::SharedStr,
     pub(crate) ns: String,
     pub(crate) fence: Fence,
 }
@@ -39,7 +39,7 @@ impl JournalTarget {
             .put_writes(PutWrites {
                 thread_id: self.thread_id.clone(),
                 ns: self.ns.clone(),
-                checkpoint_id: checkpoint_id.to_string(),
+                checkpoint_id: checkpoint_id.into(),
                 writes: vec![PendingWrite {
                     task_id: task_id.to_string(),
                     task_name: task_name.to_string(),

@@ -83,7 +83,7 @@ impl<S: State> StateSnapshot<S> {
         let mut due: Vec<(String, TaskPath)> = cp
             .next
             .iter()
-            .map(|n| (n.clone(), TaskPath::Pull))
+            .map(|n| (n.to_string(), TaskPath::Pull))
             .collect();
         due.extend(
             cp.sends
@@ -136,7 +136,7 @@ impl<S: State> StateSnapshot<S> {
             next,
             tasks,
             interrupts,
-            checkpoint_id: Some(cp.id.clone()),
+            checkpoint_id: Some(cp.id.to_string()),
             parent_checkpoint_id: t.parent_id.clone(),
             metadata: Some(t.metadata.clone()),
             created_at: Some(cp.ts),

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::{Check, err, held, put, thread, write};
 use crate::model::{Fence, ListOptions, PutWrites, SaveOp};
 use crate::saver::Checkpointer;
+use crate::shared_str::SharedStr;
 
 fn writes(t: &str, checkpoint: &str, fence: Fence, task: &str) -> SaveOp {
     SaveOp::Writes(PutWrites {
@@ -16,13 +17,13 @@ fn writes(t: &str, checkpoint: &str, fence: Fence, task: &str) -> SaveOp {
     })
 }
 
-async fn ids(s: &dyn Checkpointer, t: &str) -> Result<Vec<String>, String> {
+async fn ids(s: &dyn Checkpointer, t: &str) -> Result<Vec<SharedStr>, String> {
     let all = s.list(t, "", &ListOptions::default()).await.map_err(err)?;
     Ok(all.into_iter().map(|c| c.checkpoint.id).collect())
 }
 
 /// The thread's epoch and the id of its newest checkpoint.
-async fn head(s: &dyn Checkpointer, t: &str) -> Result<(i64, Option<String>), String> {
+async fn head(s: &dyn Checkpointer, t: &str) -> Result<(i64, Option<SharedStr>), String> {
     let h = s.head(t, "").await.map_err(err)?;
     Ok((h.epoch, h.checkpoint.map(|c| c.checkpoint.id)))
 }

@@ -59,7 +59,7 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
         "the fenced-out writer conflicts"
     );
     let w = PutWrites {
-        thread_id: t.clone(),
+        thread_id: t.clone().into(),
         ns: String::new(),
         checkpoint_id: id2.clone(),
         writes: vec![write("task", "__writes__", json!(1))],
@@ -81,7 +81,7 @@ pub(super) async fn fencing(s: &dyn Checkpointer) -> Check {
         "a claim that lost to claim() conflicts, although epoch and head match"
     );
     let twin_writes = PutWrites {
-        thread_id: t.clone(),
+        thread_id: t.clone().into(),
         ns: String::new(),
         checkpoint_id: id2.clone(),
         writes: vec![write("task", "__resume__", json!(1))],

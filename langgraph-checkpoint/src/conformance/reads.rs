@@ -174,7 +174,7 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
             "user".into(),
             json!(if step % 2 == 0 { "ann" } else { "bob" }),
         );
-        head = Some(p.checkpoint.id.clone());
+        head = Some(p.checkpoint.id.to_string());
         ids.push(p.checkpoint.id.clone());
         s.put(p).await.map_err(err)?;
     }
@@ -203,7 +203,7 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
             &t,
             "",
             &ListOptions {
-                before: Some(ids[2].clone()),
+                before: Some(ids[2].to_string()),
                 ..Default::default()
             },
         )

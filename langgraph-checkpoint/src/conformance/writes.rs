@@ -13,7 +13,7 @@ pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
     s.put(p1).await.map_err(err)?;
     let held = held(1);
     let w = |writes| PutWrites {
-        thread_id: t.clone(),
+        thread_id: t.clone().into(),
         ns: String::new(),
         checkpoint_id: id1.clone(),
         writes,
@@ -77,7 +77,7 @@ pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
     );
     // Writes that claim the thread (a resume) bump the epoch.
     let claim = PutWrites {
-        thread_id: t.clone(),
+        thread_id: t.clone().into(),
         ns: String::new(),
         checkpoint_id: id1.clone(),
         writes: vec![write("t4", "__resume__", json!(1))],

@@ -53,15 +53,15 @@ async fn insert_checkpoint(
         head = head_cte(put.expected_head.is_none()),
     );
     let inserted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(&put.thread_id)
+        .bind(put.thread_id.as_str())
         .bind(&put.ns)
-        .bind(&put.checkpoint.id)
-        .bind(&put.parent_id)
+        .bind(put.checkpoint.id.as_str())
+        .bind(put.parent_id.as_deref())
         .bind(to_json("a checkpoint", &put.checkpoint)?)
         .bind(to_json("checkpoint metadata", &put.metadata)?)
         .bind(blobs)
         .bind(put.fence.epoch)
-        .bind(put.expected_head.clone().unwrap_or_default())
+        .bind(put.expected_head.as_deref().unwrap_or_default())
         .bind(to_json("pending writes", &put.parent_writes)?)
         .fetch_one(conn)
         .await
@@ -174,11 +174,11 @@ pub(super) async fn store_writes(
         ),
     );
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(&w.thread_id)
+        .bind(w.thread_id.as_str())
         .bind(w.fence.epoch)
-        .bind(&w.thread_id)
+        .bind(w.thread_id.as_str())
         .bind(&w.ns)
-        .bind(&w.checkpoint_id)
+        .bind(w.checkpoint_id.as_str())
         .bind(to_json("pending writes", &w.writes)?)
         .fetch_one(conn)
         .await

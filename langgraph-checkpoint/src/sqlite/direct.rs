@@ -128,7 +128,7 @@ impl Direct {
         let token = crate::model::new_checkpoint_id();
         let changed = self.with("claim", |c| {
             c.prepare_cached(CLAIM)?
-                .execute(params![thread_id, epoch, token])
+                .execute(params![thread_id, epoch, token.as_str()])
         })?;
         Some(changed.and_then(|n| claimed(thread_id, epoch, n as u64)))
     }

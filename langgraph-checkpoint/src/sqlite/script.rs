@@ -145,9 +145,9 @@ impl From<&str> for Param {
     }
 }
 
-impl From<Option<&String>> for Param {
-    fn from(s: Option<&String>) -> Self {
-        s.map_or(Param::Null, |s| Param::Text(s.clone()))
+impl From<Option<&str>> for Param {
+    fn from(s: Option<&str>) -> Self {
+        s.map_or(Param::Null, |s| Param::Text(s.to_string()))
     }
 }
 
@@ -164,12 +164,12 @@ fn put_params(put: &PutCheckpoint) -> Result<Params, CheckpointError> {
         put.thread_id.as_str().into(),
         put.ns.as_str().into(),
         put.checkpoint.id.as_str().into(),
-        put.parent_id.as_ref().into(),
+        put.parent_id.as_deref().into(),
         Param::Text(to_json("a checkpoint", &put.checkpoint)?),
         Param::Text(to_json("checkpoint metadata", &put.metadata)?),
         Param::Text(blobs_json(&put.blobs)?),
         Param::Int(put.fence.epoch),
-        put.expected_head.as_ref().into(),
+        put.expected_head.as_deref().into(),
         Param::Text(if with_writes(put) {
             to_json("pending writes", &put.parent_writes)?
         } else {
@@ -183,7 +183,7 @@ fn writes_params(w: &PutWrites) -> Result<Params, CheckpointError> {
     Ok([
         w.thread_id.as_str().into(),
         w.ns.as_str().into(),
-        Param::Text(crate::model::new_checkpoint_id()),
+        Param::Text(crate::model::new_checkpoint_id().into()),
         w.checkpoint_id.as_str().into(),
         Param::Null,
         Param::Null,
@@ -381,7 +381,7 @@ mod tests {
         let put = |claim: bool, writes: Vec<PendingWrite>| PutCheckpoint {
             thread_id: "t".into(),
             ns: String::new(),
-            checkpoint: Checkpoint::with_id("b".into()),
+            checkpoint: Checkpoint::with_id("b"),
             metadata: CheckpointMetadata::new(Source::Loop, 0),
             parent_id: Some("a".into()),
             expected_head: Some("a".into()),

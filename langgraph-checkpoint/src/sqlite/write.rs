@@ -68,7 +68,7 @@ pub(super) async fn claim(
     let changed = sqlx::query(CLAIM)
         .bind(thread_id)
         .bind(epoch)
-        .bind(crate::model::new_checkpoint_id())
+        .bind(String::from(crate::model::new_checkpoint_id()))
         .execute(pool)
         .await
         .map_err(backend("claim"))?

@@ -227,5 +227,6 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
         interrupt_before,
         interrupt_after,
         name: g.name,
+        saved_names: std::sync::OnceLock::new(),
     })
 }

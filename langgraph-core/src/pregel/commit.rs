@@ -2,9 +2,8 @@
 //! resetting ephemeral channels, planning the next superstep and checkpointing it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use langgraph_checkpoint::Source;
+use langgraph_checkpoint::{SharedStr, Source};
 
 use super::algo::{Resolved, RouteError, resolve_goto, resolve_route};
 use super::plan::NodeId;
@@ -75,11 +74,10 @@ impl<S: State> Loop<'_, S> {
         done: Vec<(usize, NodeOutput<S>)>,
     ) -> Result<(), RunError> {
         let shape = &self.prog.shape;
-        // Node names are needed only for checkpoint metadata (and error messages).
-        let names = if self.persist.is_some() {
-            self.task_names()
-        } else {
-            Vec::new()
+        // Node names are needed only for checkpoint metadata.
+        let names: Vec<SharedStr> = match &self.persist {
+            Some(p) => self.tasks.iter().map(|t| p.node_name(t.node)).collect(),
+            None => Vec::new(),
         };
         let mut routes = std::mem::take(&mut self.routes);
         routes.resize_with(self.tasks.len(), Vec::new);
@@ -119,7 +117,7 @@ impl<S: State> Loop<'_, S> {
                 routes[*i] = r;
             }
         }
-        let seen = self.persist.as_ref().map(|p| p.versions::<S>());
+        let seen = self.persist.as_ref().map(|p| p.versions());
         self.writes.clear();
         for (i, update) in updates {
             self.writes.set_writer(i as u32);
@@ -242,8 +240,8 @@ impl<S: State> Loop<'_, S> {
     pub(crate) fn after_commit(
         &mut self,
         source: Source,
-        writers: Vec<String>,
-        versions_seen: BTreeMap<String, BTreeMap<String, String>>,
+        writers: Vec<SharedStr>,
+        versions_seen: BTreeMap<SharedStr, BTreeMap<SharedStr, SharedStr>>,
     ) -> Result<(), RunError> {
         if let Some(ev) = &mut self.events
             && ev.wants(StreamMode::Values)
@@ -266,11 +264,11 @@ impl<S: State> Loop<'_, S> {
                     None,
                     Vec::new(),
                 )?;
-                self.base = Some(st.id.clone());
+                self.base = Some(st.id.clone().into());
                 stored = Some(st);
             } else {
                 self.unsaved = true;
-                self.base = Some(Arc::from(p.reserve_id().as_str()));
+                self.base = Some(p.reserve_id().into());
             }
         }
         if let Some(st) = stored {

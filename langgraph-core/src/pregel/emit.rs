@@ -52,7 +52,7 @@ impl<S: State> Loop<'_, S> {
             parent_id: stored.parent_id.as_deref().map(str::to_string),
             step: stored.step,
             source: stored.source,
-            next: stored.next.clone(),
+            next: stored.next.iter().map(|n| n.to_string()).collect(),
             values: self.state.clone(),
         });
         if debug {

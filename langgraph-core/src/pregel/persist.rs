@@ -9,13 +9,13 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use langgraph_checkpoint::{
     Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
-    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SaveOp, SendRecord, Source,
-    next_checkpoint_id,
+    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SaveOp, SendRecord, SharedStr,
+    Source, next_checkpoint_id,
 };
 use serde_json::{Map, Value, json};
 
 use super::algo::{Control, PushTask};
-use super::plan::{NodeExec, Shape};
+use super::plan::{NodeExec, SavedNames, Shape};
 use crate::config::Durability;
 use crate::error::RunError;
 use crate::state::State;
@@ -135,19 +135,19 @@ impl WriteQueue {
 
 /// What `Persist::put` queued.
 pub(crate) struct Stored {
-    pub(crate) id: Arc<str>,
-    pub(crate) parent_id: Option<Arc<str>>,
+    pub(crate) id: SharedStr,
+    pub(crate) parent_id: Option<SharedStr>,
     pub(crate) step: i64,
     pub(crate) source: Source,
     /// The nodes that run next; filled only when [`Persist::keep_next`] is set (a checkpoint
     /// event will show them).
-    pub(crate) next: Vec<String>,
+    pub(crate) next: Vec<SharedStr>,
 }
 
 /// Per-channel bookkeeping for incremental storage.
 #[derive(Debug, Clone, Default)]
 struct ChannelStore {
-    version: Option<Arc<str>>,
+    version: Option<SharedStr>,
     /// Items stored at `version` (append channels).
     saved_len: usize,
     /// Deltas since the last full value.
@@ -163,26 +163,28 @@ pub(crate) struct Persist {
     /// The run (what it spent on LLM calls and its budget go into every checkpoint).
     scope: Arc<crate::context::RunScope>,
     pub(crate) saver: Arc<dyn Checkpointer>,
-    pub(crate) thread_id: String,
+    pub(crate) thread_id: SharedStr,
     pub(crate) ns: String,
     pub(crate) durability: Durability,
-    pub(crate) run_id: String,
+    pub(crate) run_id: SharedStr,
+    /// Node and channel names as checkpoints store them.
+    names: Arc<SavedNames>,
     pub(crate) metadata: Map<String, Value>,
     pub(crate) parents: BTreeMap<String, String>,
     /// The epoch read at start; the first write claims `seen_epoch + 1`.
     seen_epoch: i64,
     claimed: bool,
     /// The newest checkpoint of the namespace (expected head of the next write).
-    pub(crate) head: Option<Arc<str>>,
+    pub(crate) head: Option<SharedStr>,
     /// The checkpoint the in-memory state corresponds to (parent of the next checkpoint).
     /// Usually the same allocation as `head` and the channels' versions.
-    pub(crate) current: Option<Arc<str>>,
+    pub(crate) current: Option<SharedStr>,
     /// Whether [`Stored::next`] is wanted (checkpoint or debug events are streamed).
     pub(crate) keep_next: bool,
     channels: Vec<ChannelStore>,
     /// Durability `exit`: the id of the superstep's checkpoint, chosen when the superstep
     /// committed in memory (task ids derive from it) and used if it ever has to be stored.
-    reserved: Option<String>,
+    reserved: Option<SharedStr>,
     pub(crate) queue: WriteQueue,
 }
 
@@ -192,23 +194,25 @@ impl Persist {
     pub(crate) fn new<S: State>(
         saver: Arc<dyn Checkpointer>,
         scope: &Arc<crate::context::RunScope>,
+        names: Arc<SavedNames>,
         thread_id: String,
         seen_epoch: i64,
-        head: Option<String>,
+        head: Option<SharedStr>,
     ) -> Self {
         let queue = WriteQueue::new(saver.clone());
         Self {
             scope: scope.clone(),
             saver,
-            thread_id,
+            thread_id: thread_id.into(),
             ns: scope.ns.clone(),
             durability: scope.config.durability,
-            run_id: scope.run_id().to_string(),
+            run_id: scope.run_id().into(),
+            names,
             metadata: scope.config.metadata.clone(),
             parents: BTreeMap::new(),
             seen_epoch,
             claimed: false,
-            head: head.map(|h| Arc::from(h.as_str())),
+            head,
             current: None,
             keep_next: false,
             channels: vec![ChannelStore::default(); S::info().channels.len()],
@@ -260,11 +264,7 @@ impl Persist {
         for (i, c) in info.channels.iter().enumerate() {
             let store = &mut self.channels[i];
             *store = ChannelStore::default();
-            store.version = tuple
-                .checkpoint
-                .channel_versions
-                .get(c.name)
-                .map(|v| Arc::from(v.as_str()));
+            store.version = tuple.checkpoint.channel_versions.get(c.name).cloned();
             if c.delta {
                 store.saved_len = state.channel_len(i);
                 let d = deltas.and_then(|d| d.get(c.name));
@@ -285,7 +285,7 @@ impl Persist {
                 store.dirty = Some(ChannelChange::Replaced);
             }
         }
-        self.current = Some(Arc::from(tuple.checkpoint.id.as_str()));
+        self.current = Some(tuple.checkpoint.id.clone());
     }
 
     /// Accumulates the changes of a superstep (or of the input).
@@ -315,9 +315,9 @@ impl Persist {
         shape: &Shape,
         source: Source,
         step: i64,
-        writers: Vec<String>,
-        versions_seen: BTreeMap<String, BTreeMap<String, String>>,
-        next_override: Option<Vec<String>>,
+        writers: Vec<SharedStr>,
+        versions_seen: BTreeMap<SharedStr, BTreeMap<SharedStr, SharedStr>>,
+        next_override: Option<Vec<SharedStr>>,
         parent_writes: Vec<PendingWrite>,
     ) -> Result<Stored, RunError> {
         let info = S::info();
@@ -325,8 +325,8 @@ impl Persist {
             .reserved
             .take()
             .unwrap_or_else(|| next_checkpoint_id(self.head.as_deref()));
-        // One shared copy of the id for the run's own bookkeeping; the saver gets owned ones.
-        let shared: Arc<str> = Arc::from(id.as_str());
+        // One copy of the id, shared by the checkpoint, its blobs' versions and the run.
+        let shared = id;
         let mut blobs = Vec::new();
         let mut deltas = Map::new();
         for (i, c) in info.channels.iter().enumerate() {
@@ -343,7 +343,7 @@ impl Persist {
                     {
                         store.depth += 1;
                         BlobValue::Delta {
-                            base: base.to_string(),
+                            base: base.clone(),
                             items: state
                                 .channel_tail_to_json(i, from)
                                 .map_err(|e| RunError::serde(format!("channel `{}`", c.name), e))?,
@@ -363,8 +363,8 @@ impl Persist {
                 store.saved_len = len;
                 store.version = Some(shared.clone());
                 blobs.push(Blob {
-                    channel: c.name.to_string(),
-                    version: id.clone(),
+                    channel: self.names.channels[i].clone(),
+                    version: shared.clone(),
                     value,
                 });
             }
@@ -375,12 +375,11 @@ impl Persist {
                 );
             }
         }
-        let mut cp = Checkpoint::with_id(id);
+        let mut cp = Checkpoint::with_id(shared.clone());
         cp.state_version = info.version;
-        for (i, c) in info.channels.iter().enumerate() {
-            if let Some(v) = &self.channels[i].version {
-                cp.channel_versions
-                    .insert(c.name.to_string(), v.to_string());
+        for (name, store) in self.names.channels.iter().zip(&self.channels) {
+            if let Some(v) = &store.version {
+                cp.channel_versions.insert(name.clone(), v.clone());
             }
         }
         cp.versions_seen = versions_seen;
@@ -389,7 +388,7 @@ impl Persist {
             None => control
                 .pull
                 .iter()
-                .map(|&n| shape.name(n).to_string())
+                .map(|&n| self.names.nodes[n as usize].clone())
                 .collect(),
         };
         for p in &control.push {
@@ -451,8 +450,8 @@ impl Persist {
             ns: self.ns.clone(),
             checkpoint: cp,
             metadata: meta,
-            parent_id: self.current.as_deref().map(str::to_string),
-            expected_head: self.head.as_deref().map(str::to_string),
+            parent_id: self.current.clone(),
+            expected_head: self.head.clone(),
             blobs,
             parent_writes,
             fence: self.next_fence(),
@@ -464,7 +463,7 @@ impl Persist {
     }
 
     /// Chooses the id of a checkpoint that is not stored now (durability `exit`).
-    pub(crate) fn reserve_id(&mut self) -> String {
+    pub(crate) fn reserve_id(&mut self) -> SharedStr {
         let id = next_checkpoint_id(self.head.as_deref());
         self.reserved = Some(id.clone());
         id
@@ -472,7 +471,7 @@ impl Persist {
 
     /// Queues task writes against the current checkpoint.
     pub(crate) fn put_writes(&mut self, writes: Vec<PendingWrite>) {
-        let Some(checkpoint_id) = self.current.as_deref().map(str::to_string) else {
+        let Some(checkpoint_id) = self.current.clone() else {
             return;
         };
         if writes.is_empty() {
@@ -489,17 +488,19 @@ impl Persist {
     }
 
     /// The version of each channel, by name (for `versions_seen`).
-    pub(crate) fn versions<S: State>(&self) -> BTreeMap<String, String> {
-        S::info()
-            .channels
-            .iter()
-            .zip(&self.channels)
-            .filter_map(|(c, s)| {
-                s.version
-                    .as_ref()
-                    .map(|v| (c.name.to_string(), v.to_string()))
-            })
-            .collect()
+    pub(crate) fn versions(&self) -> BTreeMap<SharedStr, SharedStr> {
+        let mut out = BTreeMap::new();
+        for (name, s) in self.names.channels.iter().zip(&self.channels) {
+            if let Some(v) = &s.version {
+                out.insert(name.clone(), v.clone());
+            }
+        }
+        out
+    }
+
+    /// The name checkpoints give node `id`.
+    pub(crate) fn node_name(&self, id: super::plan::NodeId) -> SharedStr {
+        self.names.nodes[id as usize].clone()
     }
 }
 
@@ -507,7 +508,7 @@ impl Persist {
 pub(crate) fn load_state<S: State>(t: &CheckpointTuple) -> Result<S, RunError> {
     let err = |reason: String| RunError::StateLoad {
         thread_id: t.thread_id.clone(),
-        checkpoint_id: t.checkpoint.id.clone(),
+        checkpoint_id: t.checkpoint.id.to_string(),
         reason,
     };
     let values: Map<String, Value> = t.values.clone().into_iter().collect();
@@ -541,7 +542,7 @@ pub(crate) fn load_control<S: State>(
 ) -> Result<Control, RunError> {
     let err = |reason: String| RunError::StateLoad {
         thread_id: t.thread_id.clone(),
-        checkpoint_id: t.checkpoint.id.clone(),
+        checkpoint_id: t.checkpoint.id.to_string(),
         reason,
     };
     let node = |name: &str| {

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use langgraph_checkpoint::SharedStr;
+
 use crate::cache::{CachePolicy, NodeCache};
 use crate::graph::builder::{ErrorHandler, Name, RouterFn};
 use crate::node::ErasedNode;
@@ -278,6 +280,40 @@ pub(crate) struct Program<S: State> {
     pub(crate) interrupt_before: Vec<NodeId>,
     pub(crate) interrupt_after: Vec<NodeId>,
     pub(crate) name: Name,
+    /// Node and channel names as stored in checkpoints, made on the first checkpointed run.
+    pub(crate) saved_names: std::sync::OnceLock<Arc<SavedNames>>,
+}
+
+/// The names a run writes into every checkpoint, allocated once per compiled graph.
+#[derive(Debug)]
+pub(crate) struct SavedNames {
+    /// By node id.
+    pub(crate) nodes: Box<[SharedStr]>,
+    /// By channel index.
+    pub(crate) channels: Box<[SharedStr]>,
+}
+
+impl<S: State> Program<S> {
+    /// The names checkpoints use (node and channel), shared by every run of this graph.
+    pub(crate) fn saved_names(&self) -> Arc<SavedNames> {
+        self.saved_names
+            .get_or_init(|| {
+                Arc::new(SavedNames {
+                    nodes: self
+                        .shape
+                        .names
+                        .iter()
+                        .map(|n| SharedStr::from(&**n))
+                        .collect(),
+                    channels: S::info()
+                        .channels
+                        .iter()
+                        .map(|c| SharedStr::from(c.name))
+                        .collect(),
+                })
+            })
+            .clone()
+    }
 }
 
 #[cfg(test)]

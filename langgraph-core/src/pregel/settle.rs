@@ -140,7 +140,7 @@ impl<S: State> Loop<'_, S> {
                         None,
                         Vec::new(),
                     )?;
-                    base = st.id.clone();
+                    base = st.id.clone().into();
                     exit_stored = Some(st);
                 }
                 let writes = records

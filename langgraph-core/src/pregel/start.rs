@@ -243,7 +243,7 @@ impl<S: State> Loop<'_, S> {
         let head = saver.head(&thread, &ns).await?;
         let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
         let base = match &cfg.checkpoint_id {
-            Some(id) if Some(id) != head_id.as_ref() => {
+            Some(id) if Some(id.as_str()) != head_id.as_deref() => {
                 Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
                     CheckpointError::NotFound {
                         thread_id: thread.clone(),
@@ -255,8 +255,14 @@ impl<S: State> Loop<'_, S> {
         };
         let replay = cfg.checkpoint_id.is_some()
             && base.as_ref().map(|b| &b.checkpoint.id) != head_id.as_ref();
-        let mut persist =
-            Persist::new::<S>(saver, &self.scope, thread.clone(), head.epoch, head_id);
+        let mut persist = Persist::new::<S>(
+            saver,
+            &self.scope,
+            self.prog.saved_names(),
+            thread.clone(),
+            head.epoch,
+            head_id,
+        );
         if let Some(f) = &self.scope.fence {
             persist.inherit(f);
         }
@@ -332,7 +338,7 @@ impl<S: State> Loop<'_, S> {
             step_in,
             Vec::new(),
             BTreeMap::new(),
-            Some(vec![START.to_string()]),
+            Some(vec![START.into()]),
             Vec::new(),
         )?;
         let start_write = PendingWrite {
@@ -355,12 +361,12 @@ impl<S: State> Loop<'_, S> {
                 &self.prog.shape,
                 Source::Loop,
                 self.step,
-                vec![START.to_string()],
+                vec![START.into()],
                 BTreeMap::new(),
                 None,
                 vec![start_write],
             )?;
-            self.base = Some(st.id.clone());
+            self.base = Some(st.id.clone().into());
             self.checkpoint_event(&st);
         }
         // The first write claims the thread: nothing runs unless the claim held.
@@ -387,7 +393,7 @@ impl<S: State> Loop<'_, S> {
                 Vec::new(),
             )?;
             self.step = step;
-            self.base = Some(st.id.clone());
+            self.base = Some(st.id.clone().into());
             self.saved.clear();
             self.checkpoint_event(&st);
         } else {
@@ -532,7 +538,14 @@ impl<S: State> Loop<'_, S> {
             })?),
             None => head.checkpoint,
         };
-        let mut persist = Persist::new::<S>(saver, &self.scope, thread, head.epoch, head_id);
+        let mut persist = Persist::new::<S>(
+            saver,
+            &self.scope,
+            self.prog.saved_names(),
+            thread,
+            head.epoch,
+            head_id,
+        );
         persist.durability = crate::config::Durability::Sync;
         persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
@@ -585,7 +598,7 @@ impl<S: State> Loop<'_, S> {
             &self.prog.shape,
             Source::Update,
             self.step,
-            vec![writer],
+            vec![writer.into()],
             BTreeMap::new(),
             None,
             Vec::new(),
