@@ -36,6 +36,7 @@ mod postgres;
 pub mod resolve;
 mod saver;
 mod shared_str;
+mod small_map;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod spin;
 #[cfg(feature = "sqlite")]
@@ -55,6 +56,7 @@ pub use model::{
 pub use postgres::{PostgresOptions, PostgresSaver};
 pub use saver::Checkpointer;
 pub use shared_str::SharedStr;
+pub use small_map::SmallMap;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteSaver, Synchronous};
 pub use stats::StorageStats;

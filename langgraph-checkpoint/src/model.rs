@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 pub use crate::id::{new_checkpoint_id, next_checkpoint_id};
 use crate::shared_str::SharedStr;
+use crate::small_map::SmallMap;
 
 /// The checkpoint format this build writes, stored in every checkpoint as `"v"`.
 pub const FORMAT_VERSION: u32 = 1;
@@ -78,9 +79,9 @@ pub struct Checkpoint {
     pub ts: chrono::DateTime<chrono::Utc>,
     /// Per channel, the version at which its value last changed. A channel that was never
     /// written has no entry.
-    pub channel_versions: BTreeMap<SharedStr, SharedStr>,
+    pub channel_versions: SmallMap<SharedStr, SharedStr>,
     /// Per node, the versions of its trigger channels it had consumed when it last ran.
-    pub versions_seen: BTreeMap<SharedStr, BTreeMap<SharedStr, SharedStr>>,
+    pub versions_seen: SmallMap<SharedStr, SmallMap<SharedStr, SharedStr>>,
     /// Nodes triggered by edges that run in the next superstep, in execution order.
     pub next: Vec<SharedStr>,
     /// `Send` tasks that run in the next superstep, in emission order.
@@ -116,8 +117,8 @@ impl Checkpoint {
             v: FORMAT_VERSION,
             id: id.into(),
             ts: chrono::Utc::now(),
-            channel_versions: BTreeMap::new(),
-            versions_seen: BTreeMap::new(),
+            channel_versions: SmallMap::new(),
+            versions_seen: SmallMap::new(),
             next: Vec::new(),
             sends: Vec::new(),
             barriers: BTreeMap::new(),

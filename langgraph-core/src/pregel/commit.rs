@@ -1,9 +1,7 @@
 //! Committing a superstep: routing on each task's view, applying writes in task order,
 //! resetting ephemeral channels, planning the next superstep and checkpointing it.
 
-use std::collections::BTreeMap;
-
-use langgraph_checkpoint::{SharedStr, Source};
+use langgraph_checkpoint::{SharedStr, SmallMap, Source};
 
 use super::algo::{Resolved, RouteError, resolve_goto, resolve_route};
 use super::plan::NodeId;
@@ -151,7 +149,7 @@ impl<S: State> Loop<'_, S> {
         self.tally.steps += 1;
         self.saved.clear();
         // Every writer saw the same versions; the last one takes the map itself.
-        let mut versions_seen = BTreeMap::new();
+        let mut versions_seen = SmallMap::with_capacity(names.len());
         if let Some(seen) = seen
             && let Some((last, rest)) = names.split_last()
         {
@@ -241,7 +239,7 @@ impl<S: State> Loop<'_, S> {
         &mut self,
         source: Source,
         writers: Vec<SharedStr>,
-        versions_seen: BTreeMap<SharedStr, BTreeMap<SharedStr, SharedStr>>,
+        versions_seen: SmallMap<SharedStr, SmallMap<SharedStr, SharedStr>>,
     ) -> Result<(), RunError> {
         if let Some(ev) = &mut self.events
             && ev.wants(StreamMode::Values)

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use langgraph_checkpoint::{
     Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
     Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SaveOp, SendRecord, SharedStr,
-    Source, next_checkpoint_id,
+    SmallMap, Source, next_checkpoint_id,
 };
 use serde_json::{Map, Value, json};
 
@@ -316,7 +316,7 @@ impl Persist {
         source: Source,
         step: i64,
         writers: Vec<SharedStr>,
-        versions_seen: BTreeMap<SharedStr, BTreeMap<SharedStr, SharedStr>>,
+        versions_seen: SmallMap<SharedStr, SmallMap<SharedStr, SharedStr>>,
         next_override: Option<Vec<SharedStr>>,
         parent_writes: Vec<PendingWrite>,
     ) -> Result<Stored, RunError> {
@@ -488,8 +488,8 @@ impl Persist {
     }
 
     /// The version of each channel, by name (for `versions_seen`).
-    pub(crate) fn versions(&self) -> BTreeMap<SharedStr, SharedStr> {
-        let mut out = BTreeMap::new();
+    pub(crate) fn versions(&self) -> SmallMap<SharedStr, SharedStr> {
+        let mut out = SmallMap::with_capacity(self.channels.len());
         for (name, s) in self.names.channels.iter().zip(&self.channels) {
             if let Some(v) = &s.version {
                 out.insert(name.clone(), v.clone());

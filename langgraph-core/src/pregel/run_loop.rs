@@ -1,6 +1,6 @@
 //! The superstep loop: `while tick() { execute(); commit() }`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::Arc;
@@ -266,7 +266,7 @@ impl<'g, S: State> Loop<'g, S> {
                 Source::Loop,
                 self.step,
                 Vec::new(),
-                BTreeMap::new(),
+                langgraph_checkpoint::SmallMap::new(),
                 None,
                 Vec::new(),
             )?;

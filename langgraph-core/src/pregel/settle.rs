@@ -1,7 +1,6 @@
 //! Settling a superstep: its tasks' outcomes become a commit, a pause (interrupts, with the
 //! finished tasks' writes kept as pending writes) or an error.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, Source, WRITES};
@@ -136,7 +135,7 @@ impl<S: State> Loop<'_, S> {
                         Source::Loop,
                         self.step,
                         Vec::new(),
-                        BTreeMap::new(),
+                        langgraph_checkpoint::SmallMap::new(),
                         None,
                         Vec::new(),
                     )?;

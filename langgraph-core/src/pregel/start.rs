@@ -337,7 +337,7 @@ impl<S: State> Loop<'_, S> {
             Source::Input,
             step_in,
             Vec::new(),
-            BTreeMap::new(),
+            langgraph_checkpoint::SmallMap::new(),
             Some(vec![START.into()]),
             Vec::new(),
         )?;
@@ -362,7 +362,7 @@ impl<S: State> Loop<'_, S> {
                 Source::Loop,
                 self.step,
                 vec![START.into()],
-                BTreeMap::new(),
+                langgraph_checkpoint::SmallMap::new(),
                 None,
                 vec![start_write],
             )?;
@@ -388,7 +388,7 @@ impl<S: State> Loop<'_, S> {
                 Source::Fork,
                 step,
                 Vec::new(),
-                BTreeMap::new(),
+                langgraph_checkpoint::SmallMap::new(),
                 None,
                 Vec::new(),
             )?;
@@ -599,7 +599,7 @@ impl<S: State> Loop<'_, S> {
             Source::Update,
             self.step,
             vec![writer.into()],
-            BTreeMap::new(),
+            langgraph_checkpoint::SmallMap::new(),
             None,
             Vec::new(),
         )?;
