@@ -49,7 +49,7 @@ pub use error::CheckpointError;
 pub use memory::InMemorySaver;
 pub use model::{
     Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, ERROR, FORMAT_VERSION, Fence,
-    Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutWrites, RESUME,
+    Head, INTERRUPT, JOURNAL, ListOptions, PendingWrite, PutCheckpoint, PutNow, PutWrites, RESUME,
     RESUME_MAP, SaveOp, SendRecord, Source, WRITES, new_checkpoint_id, next_checkpoint_id,
 };
 #[cfg(feature = "postgres")]

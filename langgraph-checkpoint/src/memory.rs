@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::error::CheckpointError;
 use crate::model::{
     BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, Fence, Head, ListOptions,
-    PendingWrite, PutCheckpoint, PutWrites,
+    PendingWrite, PutCheckpoint, PutNow, PutWrites,
 };
 use crate::resolve::resolve_with;
 use crate::saver::Checkpointer;
@@ -234,6 +234,54 @@ impl InMemorySaver {
         }))
     }
 
+    /// Stores a checkpoint: what both `put` and `put_now` do.
+    fn store(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
+        let mut threads = self.lock();
+        // One lookup for the common case (the thread exists): a superstep costs one put.
+        let t = match threads.get_mut(put.thread_id.as_str()) {
+            Some(t) => t,
+            None => threads.entry(put.thread_id.clone()).or_default(),
+        };
+        check_fence(&put.thread_id, t.epoch, &put.fence)?;
+        // A rejected put may leave an empty namespace behind: it reads as no namespace.
+        let n = t.namespaces.entry(put.ns).or_default();
+        let current_head = n.head_id();
+        if current_head != put.expected_head.as_deref() {
+            return Err(CheckpointError::conflict(
+                &put.thread_id,
+                format!(
+                    "the latest checkpoint is {current_head:?}, this writer expected {:?}",
+                    put.expected_head
+                ),
+            ));
+        }
+        t.epoch = put.fence.epoch;
+        for b in put.blobs {
+            let list = match n.blobs.get_mut(b.channel.as_str()) {
+                Some(l) => l,
+                None => n.blobs.entry(b.channel).or_default(),
+            };
+            insert_sorted(list, (b.version, b.value), |(v, _)| v);
+        }
+        if let Some(parent) = &put.parent_id
+            && !put.parent_writes.is_empty()
+        {
+            upsert(
+                n.writes.entry(parent.clone()).or_default(),
+                put.parent_writes,
+            );
+        }
+        let stored = Box::new(Stored {
+            checkpoint: put.checkpoint,
+            metadata: put.metadata,
+            parent: put.parent_id,
+        });
+        n.head = Some(insert_sorted(&mut n.checkpoints, stored, |s| {
+            &s.checkpoint.id
+        }));
+        Ok(())
+    }
+
     /// Rows and bytes (as JSON) stored for a thread, for storage accounting.
     pub fn stats(&self, thread_id: &str) -> StorageStats {
         let threads = self.lock();
@@ -356,50 +404,11 @@ impl Checkpointer for InMemorySaver {
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        let mut threads = self.lock();
-        // One lookup for the common case (the thread exists): a superstep costs one put.
-        let t = match threads.get_mut(put.thread_id.as_str()) {
-            Some(t) => t,
-            None => threads.entry(put.thread_id.clone()).or_default(),
-        };
-        check_fence(&put.thread_id, t.epoch, &put.fence)?;
-        // A rejected put may leave an empty namespace behind: it reads as no namespace.
-        let n = t.namespaces.entry(put.ns).or_default();
-        let current_head = n.head_id();
-        if current_head != put.expected_head.as_deref() {
-            return Err(CheckpointError::conflict(
-                &put.thread_id,
-                format!(
-                    "the latest checkpoint is {current_head:?}, this writer expected {:?}",
-                    put.expected_head
-                ),
-            ));
-        }
-        t.epoch = put.fence.epoch;
-        for b in put.blobs {
-            let list = match n.blobs.get_mut(b.channel.as_str()) {
-                Some(l) => l,
-                None => n.blobs.entry(b.channel).or_default(),
-            };
-            insert_sorted(list, (b.version, b.value), |(v, _)| v);
-        }
-        if let Some(parent) = &put.parent_id
-            && !put.parent_writes.is_empty()
-        {
-            upsert(
-                n.writes.entry(parent.clone()).or_default(),
-                put.parent_writes,
-            );
-        }
-        let stored = Box::new(Stored {
-            checkpoint: put.checkpoint,
-            metadata: put.metadata,
-            parent: put.parent_id,
-        });
-        n.head = Some(insert_sorted(&mut n.checkpoints, stored, |s| {
-            &s.checkpoint.id
-        }));
-        Ok(())
+        self.store(put)
+    }
+
+    fn put_now(&self, put: PutCheckpoint) -> PutNow {
+        PutNow::Done(self.store(put))
     }
 
     async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError> {

@@ -341,6 +341,19 @@ pub enum SaveOp {
     Writes(PutWrites),
 }
 
+/// The answer of [`Checkpointer::put_now`](crate::Checkpointer::put_now).
+#[derive(Debug)]
+// Built once per checkpoint and matched at once: boxing the checkpoint would only add an
+// allocation per superstep.
+#[allow(clippy::large_enum_variant)]
+pub enum PutNow {
+    /// The saver finished the write: stored, or refused with this error.
+    Done(Result<(), crate::CheckpointError>),
+    /// The saver cannot store without waiting: await
+    /// [`Checkpointer::put`](crate::Checkpointer::put) with this checkpoint.
+    Later(PutCheckpoint),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

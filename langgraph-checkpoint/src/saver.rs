@@ -5,7 +5,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::CheckpointError;
-use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
+use crate::model::{
+    CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutNow, PutWrites, SaveOp,
+};
 
 /// Stores and loads checkpoints of threads.
 ///
@@ -49,6 +51,17 @@ pub trait Checkpointer: Send + Sync + 'static {
 
     /// Stores a checkpoint, its new blobs and the final writes of its superstep atomically.
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError>;
+
+    /// Stores a checkpoint at once, if this saver can do so without waiting.
+    ///
+    /// A run offers every checkpoint it stores on its own here first. A saver that keeps
+    /// checkpoints in memory answers [`PutNow::Done`] and spares the run the future (and its
+    /// allocations) of an asynchronous call; the default hands the checkpoint back
+    /// ([`PutNow::Later`]) and the run awaits [`put`](Self::put) with it. A saver that
+    /// implements this must store exactly what `put` would, with the same checks.
+    fn put_now(&self, put: PutCheckpoint) -> PutNow {
+        PutNow::Later(put)
+    }
 
     /// Stores writes of tasks against an existing checkpoint.
     async fn put_writes(&self, writes: PutWrites) -> Result<(), CheckpointError>;
@@ -137,6 +150,9 @@ impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
         Self: 'f,
     {
         (**self).put(put)
+    }
+    fn put_now(&self, put: PutCheckpoint) -> PutNow {
+        (**self).put_now(put)
     }
     fn put_writes<'s, 'f>(&'s self, writes: PutWrites) -> SaverFuture<'f, ()>
     where

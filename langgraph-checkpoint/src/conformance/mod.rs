@@ -135,17 +135,18 @@ mod writes;
 use batches::batches;
 use fencing::{fencing, racing_writers};
 use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
-use writes::pending_writes;
+use writes::{immediate_puts, pending_writes};
 
 /// Runs every check against `saver`; the first failure is returned.
 pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
     let s: &dyn Checkpointer = saver;
-    let checks: [(&'static str, Check); 9] = [
+    let checks: [(&'static str, Check); 10] = [
         ("empty_thread", empty_thread(s).await),
         ("put_and_read_back", put_and_read_back(s).await),
         ("delta_chains", delta_chains(s).await),
         ("fencing", fencing(s).await),
         ("pending_writes", pending_writes(s).await),
+        ("immediate_puts", immediate_puts(s).await),
         ("batches", batches(s).await),
         ("listing", listing(s).await),
         ("namespaces_and_deletion", namespaces_and_deletion(s).await),

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{Check, err, held, put, thread, write};
-use crate::model::{Fence, PutWrites};
+use super::{Check, err, full, held, put, thread, write};
+use crate::model::{Fence, PutCheckpoint, PutNow, PutWrites};
 use crate::saver::Checkpointer;
 
 pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
@@ -87,6 +87,77 @@ pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
     ensure!(
         s.head(&t, "").await.map_err(err)?.epoch == 2,
         "claiming writes bump the epoch"
+    );
+    Ok(())
+}
+
+/// Offers `p` to `put_now`; if the saver hands it back, it must be unchanged, and it is
+/// stored with `put`.
+async fn store_now(s: &dyn Checkpointer, p: PutCheckpoint) -> Check {
+    match s.put_now(p.clone()) {
+        PutNow::Done(r) => r.map_err(err),
+        PutNow::Later(back) => {
+            ensure!(back == p, "put_now handed back a changed checkpoint");
+            s.put(back).await.map_err(err)
+        }
+    }
+}
+
+/// A checkpoint offered to `put_now` is stored as `put` would store it, or handed back
+/// unchanged; a stale one is refused either way.
+pub(super) async fn immediate_puts(s: &dyn Checkpointer) -> Check {
+    let t = thread();
+    let p1 = put(
+        &t,
+        "",
+        None,
+        Fence::claim_from(0),
+        0,
+        vec![("x", full(json!(1)))],
+        &[],
+    );
+    let id1 = p1.checkpoint.id.clone();
+    store_now(s, p1).await?;
+    // A writer that did not see the first checkpoint expects no head.
+    let stale = put(&t, "", None, held(1), 1, vec![], &[]);
+    match s.put_now(stale.clone()) {
+        PutNow::Done(Ok(())) => {
+            return Err("put_now stored a checkpoint whose expected head is stale".into());
+        }
+        PutNow::Done(Err(e)) => ensure!(e.is_conflict(), "stale put_now: {e}"),
+        PutNow::Later(back) => {
+            ensure!(back == stale, "put_now handed back a changed checkpoint");
+            let refused = s.put(back).await.map_err(|e| e.is_conflict());
+            ensure!(refused == Err(true), "stale put: expected a conflict");
+        }
+    }
+    let p2 = put(
+        &t,
+        "",
+        Some(&id1),
+        held(1),
+        1,
+        vec![("x", full(json!(2)))],
+        &[],
+    );
+    let id2 = p2.checkpoint.id.clone();
+    store_now(s, p2).await?;
+    let c = s
+        .head(&t, "")
+        .await
+        .map_err(err)?
+        .checkpoint
+        .ok_or("no head after put_now")?;
+    ensure!(
+        c.checkpoint.id == id2 && c.parent_id.as_deref() == Some(id1.as_str()),
+        "head after put_now: {} (parent {:?})",
+        c.checkpoint.id,
+        c.parent_id
+    );
+    ensure!(
+        c.values.get("x") == Some(&json!(2)),
+        "value after put_now: {:?}",
+        c.values
     );
     Ok(())
 }

@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use langgraph_checkpoint::{
     Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
-    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutWrites, SaveOp, SendRecord, SharedStr,
-    SmallMap, Source, next_checkpoint_id,
+    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutNow, PutWrites, SaveOp, SendRecord,
+    SharedStr, SmallMap, Source, next_checkpoint_id,
 };
 use serde_json::{Map, Value, json};
 
@@ -55,9 +55,11 @@ impl WriteQueue {
         self.queued.push(op);
     }
 
-    /// Starts storing everything queued: one op as itself, several as a batch. The queue
-    /// keeps its capacity (a run queues about one op per superstep).
-    fn start(&mut self) {
+    /// Starts storing everything queued: one op as itself, several as a batch. A single
+    /// checkpoint is first offered to [`Checkpointer::put_now`]; if the saver stored it at
+    /// once, its outcome is returned and nothing is in flight. The queue keeps its capacity
+    /// (a run queues about one op per superstep).
+    fn start(&mut self) -> Option<Result<(), CheckpointError>> {
         let saver = self.saver.clone();
         let n = self.queued.len();
         let fut: SaveFuture = if n > 1 {
@@ -65,13 +67,26 @@ impl WriteQueue {
             Box::pin(async move { saver.put_batch(ops).await })
         } else {
             match self.queued.pop() {
-                Some(SaveOp::Checkpoint(p)) => Box::pin(async move { saver.put(p).await }),
+                Some(SaveOp::Checkpoint(p)) => match saver.put_now(p) {
+                    PutNow::Done(r) => return Some(r),
+                    PutNow::Later(p) => Box::pin(async move { saver.put(p).await }),
+                },
                 Some(SaveOp::Writes(w)) => Box::pin(async move { saver.put_writes(w).await }),
-                None => return,
+                None => return None,
             }
         };
         self.in_flight = n;
         self.current = Some(fut);
+        None
+    }
+
+    /// Records the outcome of a finished write: a failure drops the writes queued after it
+    /// (they depend on it) and is reported by the next flush.
+    fn finished(&mut self, r: Result<(), CheckpointError>) {
+        if let Err(e) = r {
+            self.queued.clear();
+            self.error.get_or_insert(e);
+        }
     }
 
     /// Drives the queue; ready when it is empty (or a write failed).
@@ -81,7 +96,14 @@ impl WriteQueue {
                 if self.queued.is_empty() {
                     return Poll::Ready(());
                 }
-                self.start();
+                if let Some(r) = self.start() {
+                    let failed = r.is_err();
+                    self.finished(r);
+                    if failed {
+                        return Poll::Ready(());
+                    }
+                    continue;
+                }
             }
             let Some(cur) = self.current.as_mut() else {
                 continue;
@@ -91,10 +113,9 @@ impl WriteQueue {
                 Poll::Ready(r) => {
                     self.current = None;
                     self.in_flight = 0;
-                    if let Err(e) = r {
-                        // Later writes depend on this one: drop them and report.
-                        self.queued.clear();
-                        self.error.get_or_insert(e);
+                    let failed = r.is_err();
+                    self.finished(r);
+                    if failed {
                         return Poll::Ready(());
                     }
                 }
