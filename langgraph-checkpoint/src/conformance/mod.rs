@@ -101,6 +101,19 @@ fn put(
     }
 }
 
+/// The first checkpoint of a fresh thread (claiming it), with channel `x` set to `x`.
+fn first_put(thread: &str, x: Value) -> PutCheckpoint {
+    put(
+        thread,
+        "",
+        None,
+        Fence::claim_from(0),
+        0,
+        vec![("x", full(x))],
+        &[],
+    )
+}
+
 /// The fence of a writer that holds `epoch` (its follow-up writes, or a stale writer's).
 fn held(epoch: i64) -> Fence {
     Fence {

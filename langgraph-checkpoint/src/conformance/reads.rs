@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Check, err, full, held, put, thread};
+use super::{Check, err, first_put, full, held, put, thread};
 use crate::model::{BlobValue, Fence, ListOptions};
 use crate::saver::Checkpointer;
 
@@ -253,15 +253,7 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
 pub(super) async fn namespaces_and_deletion(s: &dyn Checkpointer) -> Check {
     let t = thread();
     let other = thread();
-    let root = put(
-        &t,
-        "",
-        None,
-        Fence::claim_from(0),
-        0,
-        vec![("x", full(json!(1)))],
-        &[],
-    );
+    let root = first_put(&t, json!(1));
     s.put(root).await.map_err(err)?;
     let sub = put(
         &t,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Check, err, full, held, put, thread, write};
+use super::{Check, err, first_put, full, held, put, thread, write};
 use crate::model::{Fence, PutCheckpoint, PutNow, PutWrites};
 use crate::saver::Checkpointer;
 
@@ -107,15 +107,7 @@ async fn store_now(s: &dyn Checkpointer, p: PutCheckpoint) -> Check {
 /// unchanged; a stale one is refused either way.
 pub(super) async fn immediate_puts(s: &dyn Checkpointer) -> Check {
     let t = thread();
-    let p1 = put(
-        &t,
-        "",
-        None,
-        Fence::claim_from(0),
-        0,
-        vec![("x", full(json!(1)))],
-        &[],
-    );
+    let p1 = first_put(&t, json!(1));
     let id1 = p1.checkpoint.id.clone();
     store_now(s, p1).await?;
     // A writer that did not see the first checkpoint expects no head.
