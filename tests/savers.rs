@@ -427,9 +427,9 @@ async fn a_versioned_state_migrates_old_checkpoints() {
     assert_eq!(hist[0].values.turns, "1 turns");
 }
 
-#[tokio::test]
-async fn two_runs_on_one_thread_conflict_instead_of_forking() {
-    let saver = SqliteSaver::open(temp_db("race")).await.unwrap();
+/// Two runs race on one thread of `saver`: the one that started first is refused when it
+/// next writes, and the thread's history stays linear.
+async fn race_on_one_thread<C: Checkpointer>(saver: C, durability: Durability) {
     let g = StateGraph::<Chat>::new()
         .node("reply", |s: &Chat| {
             let turns = s.turns;
@@ -442,7 +442,7 @@ async fn two_runs_on_one_thread_conflict_instead_of_forking() {
         .edge("reply", END)
         .compile_with(saver)
         .unwrap();
-    let cfg = RunConfig::thread("shared").durability(Durability::Sync);
+    let cfg = RunConfig::thread("shared").durability(durability);
     // The second run starts while the first is inside its node: it claims the thread, and the
     // first run's next write is refused.
     let first = g.invoke(ChatUpdate::new(), &cfg);
@@ -462,4 +462,21 @@ async fn two_runs_on_one_thread_conflict_instead_of_forking() {
     for pair in hist.windows(2) {
         assert_eq!(pair[0].parent_checkpoint_id, pair[1].checkpoint_id);
     }
+}
+
+#[tokio::test]
+async fn two_runs_on_one_thread_conflict_instead_of_forking() {
+    race_on_one_thread(
+        SqliteSaver::open(temp_db("race")).await.unwrap(),
+        Durability::Sync,
+    )
+    .await;
+}
+
+// The in-memory saver stores checkpoints through `put_now`, at the moment they are queued:
+// the refusal must still reach the run, under both durabilities.
+#[tokio::test]
+async fn two_runs_conflict_on_the_in_memory_saver_too() {
+    race_on_one_thread(InMemorySaver::new(), Durability::Sync).await;
+    race_on_one_thread(InMemorySaver::new(), Durability::Async).await;
 }

@@ -51,7 +51,19 @@ impl WriteQueue {
         }
     }
 
+    /// Queues a write. A checkpoint that nothing is waiting before (no write queued or in
+    /// flight, no failure to report) is first offered to [`Checkpointer::put_now`]: a saver
+    /// that stores it at once spares the queue; a failure is reported by the next flush, like
+    /// one found while driving the queue.
     pub(crate) fn push(&mut self, op: SaveOp) {
+        let idle = self.current.is_none() && self.queued.is_empty() && self.error.is_none();
+        let op = match op {
+            SaveOp::Checkpoint(p) if idle => match self.saver.put_now(p) {
+                PutNow::Done(r) => return self.finished(r),
+                PutNow::Later(p) => SaveOp::Checkpoint(p),
+            },
+            op => op,
+        };
         self.queued.push(op);
     }
 
