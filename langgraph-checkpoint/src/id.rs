@@ -100,8 +100,7 @@ fn is_canonical(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == uuid::fmt::Hyphenated::LENGTH
         && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
-        // Any other hyphen makes a group too short, which the positions above then catch
-        // only if it is counted: four hyphens in all.
+        // ... and nowhere else: four hyphens in all.
         && b.iter().filter(|&&c| c == b'-').count() == 4
         && b
             .iter()

@@ -67,34 +67,27 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// checkpoint appends to sorted vectors; lookups are binary searches.
 #[derive(Default)]
 struct Namespace {
-    /// Sorted by checkpoint id; boxed, so that growing the list moves pointers, not the
-    /// ~400-byte records (measured: fewer instructions per stored checkpoint).
+    /// Sorted by checkpoint id, so the head (the greatest id, as in the database savers) is
+    /// the last; boxed, so that growing the list moves pointers, not the ~400-byte records
+    /// (measured: fewer instructions per stored checkpoint).
     #[allow(clippy::vec_box)]
     checkpoints: Vec<Box<Stored>>,
-    /// Index of the newest checkpoint written (the head) in `checkpoints`.
-    head: Option<usize>,
     /// Per channel, the stored values sorted by version.
     blobs: FxMap<SharedStr, Vec<(SharedStr, BlobValue)>>,
     writes: FxMap<SharedStr, Vec<PendingWrite>>,
 }
 
-/// Inserts `value` into `list`, sorted by `key_of`, replacing an equal key; returns the
-/// index. Appending (the usual case for time-ordered keys) takes no search.
-fn insert_sorted<T>(list: &mut Vec<T>, value: T, key_of: impl Fn(&T) -> &str) -> usize {
+/// Inserts `value` into `list`, sorted by `key_of`, replacing an equal key. Appending (the
+/// usual case for time-ordered keys) takes no search.
+fn insert_sorted<T>(list: &mut Vec<T>, value: T, key_of: impl Fn(&T) -> &str) {
     let key = key_of(&value);
     if list.last().is_none_or(|last| key_of(last) < key) {
         list.push(value);
-        return list.len() - 1;
+        return;
     }
     match list.binary_search_by(|x| key_of(x).cmp(key)) {
-        Ok(i) => {
-            list[i] = value;
-            i
-        }
-        Err(i) => {
-            list.insert(i, value);
-            i
-        }
+        Ok(i) => list[i] = value,
+        Err(i) => list.insert(i, value),
     }
 }
 
@@ -107,9 +100,7 @@ impl Namespace {
     }
 
     fn head_id(&self) -> Option<&str> {
-        self.head
-            .and_then(|i| self.checkpoints.get(i))
-            .map(|s| s.checkpoint.id.as_str())
+        self.checkpoints.last().map(|s| s.checkpoint.id.as_str())
     }
 
     fn blob(&self, channel: &str, version: &str) -> Option<&BlobValue> {
@@ -276,9 +267,7 @@ impl InMemorySaver {
             metadata: put.metadata,
             parent: put.parent_id,
         });
-        n.head = Some(insert_sorted(&mut n.checkpoints, stored, |s| {
-            &s.checkpoint.id
-        }));
+        insert_sorted(&mut n.checkpoints, stored, |s| &s.checkpoint.id);
         Ok(())
     }
 

@@ -27,7 +27,6 @@ impl<S: State> Loop<'_, S> {
         }
     }
 
-    /// Streams a stored checkpoint (modes `Checkpoints` and `Debug`).
     /// Whether checkpoint events are streamed (in `checkpoints` or `debug` mode).
     pub(crate) fn wants_checkpoint_events(&self) -> bool {
         self.events
@@ -35,6 +34,7 @@ impl<S: State> Loop<'_, S> {
             .is_some_and(|ev| ev.wants(StreamMode::Checkpoints) || ev.wants(StreamMode::Debug))
     }
 
+    /// Streams a stored checkpoint (modes `Checkpoints` and `Debug`).
     pub(crate) fn checkpoint_event(&mut self, stored: &Stored) {
         let Some(ev) = &mut self.events else {
             return;

@@ -67,11 +67,9 @@ impl WriteQueue {
         self.queued.push(op);
     }
 
-    /// Starts storing everything queued: one op as itself, several as a batch. A single
-    /// checkpoint is first offered to [`Checkpointer::put_now`]; if the saver stored it at
-    /// once, its outcome is returned and nothing is in flight. The queue keeps its capacity
-    /// (a run queues about one op per superstep).
-    fn start(&mut self) -> Option<Result<(), CheckpointError>> {
+    /// Starts storing everything queued: one op as itself, several as a batch. The queue
+    /// keeps its capacity (a run queues about one op per superstep).
+    fn start(&mut self) {
         let saver = self.saver.clone();
         let n = self.queued.len();
         let fut: SaveFuture = if n > 1 {
@@ -79,17 +77,13 @@ impl WriteQueue {
             Box::pin(async move { saver.put_batch(ops).await })
         } else {
             match self.queued.pop() {
-                Some(SaveOp::Checkpoint(p)) => match saver.put_now(p) {
-                    PutNow::Done(r) => return Some(r),
-                    PutNow::Later(p) => Box::pin(async move { saver.put(p).await }),
-                },
+                Some(SaveOp::Checkpoint(p)) => Box::pin(async move { saver.put(p).await }),
                 Some(SaveOp::Writes(w)) => Box::pin(async move { saver.put_writes(w).await }),
-                None => return None,
+                None => return,
             }
         };
         self.in_flight = n;
         self.current = Some(fut);
-        None
     }
 
     /// Records the outcome of a finished write: a failure drops the writes queued after it
@@ -108,14 +102,7 @@ impl WriteQueue {
                 if self.queued.is_empty() {
                     return Poll::Ready(());
                 }
-                if let Some(r) = self.start() {
-                    let failed = r.is_err();
-                    self.finished(r);
-                    if failed {
-                        return Poll::Ready(());
-                    }
-                    continue;
-                }
+                self.start();
             }
             let Some(cur) = self.current.as_mut() else {
                 continue;
@@ -358,8 +345,7 @@ impl Persist {
             .reserved
             .take()
             .unwrap_or_else(|| next_checkpoint_id(self.head.as_deref()));
-        // One copy of the id, shared by the checkpoint, its blobs' versions and the run.
-        let shared = id;
+        // One allocation of the id, shared by the checkpoint, its blobs' versions and the run.
         let mut blobs = Vec::new();
         let mut deltas = Map::new();
         for (i, c) in info.channels.iter().enumerate() {
@@ -394,10 +380,10 @@ impl Persist {
                     }
                 };
                 store.saved_len = len;
-                store.version = Some(shared.clone());
+                store.version = Some(id.clone());
                 blobs.push(Blob {
                     channel: self.names.channels[i].clone(),
-                    version: shared.clone(),
+                    version: id.clone(),
                     value,
                 });
             }
@@ -408,13 +394,9 @@ impl Persist {
                 );
             }
         }
-        let mut cp = Checkpoint::with_id(shared.clone());
+        let mut cp = Checkpoint::with_id(id.clone());
         cp.state_version = info.version;
-        for (name, store) in self.names.channels.iter().zip(&self.channels) {
-            if let Some(v) = &store.version {
-                cp.channel_versions.insert(name.clone(), v.clone());
-            }
-        }
+        cp.channel_versions = self.versions();
         cp.versions_seen = versions_seen;
         cp.next = match next_override {
             Some(n) => n,
@@ -468,7 +450,7 @@ impl Persist {
         meta.writers = writers;
         meta.extra = self.metadata.clone();
         let stored = Stored {
-            id: shared.clone(),
+            id: id.clone(),
             parent_id: self.current.clone(),
             step,
             source,
@@ -490,8 +472,8 @@ impl Persist {
             fence: self.next_fence(),
         };
         self.queue.push(SaveOp::Checkpoint(put));
-        self.head = Some(shared.clone());
-        self.current = Some(shared);
+        self.head = Some(id.clone());
+        self.current = Some(id);
         Ok(stored)
     }
 
