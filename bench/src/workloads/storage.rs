@@ -76,12 +76,16 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
             // `LG_BENCH_SQLITE_DIRECT=0` sends every statement through the pool (the saver's
             // `direct(false)`), to compare the two executors side by side.
             let direct = std::env::var("LG_BENCH_SQLITE_DIRECT").map_or(true, |v| v != "0");
+            // `LG_BENCH_SQLITE_PREALLOC=0` lets the WAL grow commit by commit (the saver's
+            // `preallocate_wal(false)`).
+            let prealloc = std::env::var("LG_BENCH_SQLITE_PREALLOC").map_or(true, |v| v != "0");
             let s = SqliteSaver::open_with(
                 &path,
                 SqliteOptions::default()
                     .synchronous(sync)
                     .max_connections(1)
-                    .direct(direct),
+                    .direct(direct)
+                    .preallocate_wal(prealloc),
             )
             .await
             .expect("open sqlite");
