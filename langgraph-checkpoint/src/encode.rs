@@ -28,17 +28,39 @@ pub(crate) fn to_json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, 
     })
 }
 
-/// The blobs of one checkpoint as a JSON object `{channel: blob}`.
+/// The blobs of one checkpoint as a JSON object `{channel: blob}`, written in one pass.
 pub(crate) fn blobs_json(blobs: &[Blob]) -> Result<String, CheckpointError> {
-    let mut out = serde_json::Map::new();
-    for b in blobs {
-        let v = serde_json::to_value(&b.value).map_err(|source| CheckpointError::Serialize {
-            what: format!("channel `{}`", b.channel),
-            source,
-        })?;
-        out.insert(b.channel.to_string(), v);
+    struct ByChannel<'a>(&'a [Blob]);
+    impl serde::Serialize for ByChannel<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let blobs = self.0;
+            // A channel given twice keeps its last value (as a map insert would).
+            let superseded = |i: usize| {
+                blobs[i + 1..]
+                    .iter()
+                    .any(|later| later.channel == blobs[i].channel)
+            };
+            let mut map = s.serialize_map(None)?;
+            for (i, b) in blobs.iter().enumerate() {
+                if !superseded(i) {
+                    map.serialize_entry(b.channel.as_str(), &b.value)?;
+                }
+            }
+            map.end()
+        }
     }
-    Ok(serde_json::Value::Object(out).to_string())
+    serde_json::to_string(&ByChannel(blobs)).map_err(|source| {
+        // Name the channel whose value failed (the error path only).
+        let channel = blobs
+            .iter()
+            .find(|b| serde_json::to_vec(&b.value).is_err())
+            .map_or("?", |b| b.channel.as_str());
+        CheckpointError::Serialize {
+            what: format!("channel `{channel}`"),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -61,9 +83,26 @@ mod tests {
                 value: BlobValue::Full { value: json!("x") },
             },
         ];
-        let v: Value = serde_json::from_str(&blobs_json(&blobs).unwrap()).unwrap();
+        let text = blobs_json(&blobs).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["a"]["value"], 1);
         assert_eq!(v["b"]["value"], "x");
+        assert_eq!(
+            text,
+            r#"{"a":{"kind":"full","value":1},"b":{"kind":"full","value":"x"}}"#
+        );
+        // A channel given twice is written once, with its last value.
+        let mut twice = blobs.clone();
+        twice.push(Blob {
+            channel: "a".into(),
+            version: "v2".into(),
+            value: BlobValue::Full { value: json!(2) },
+        });
+        let text = blobs_json(&twice).unwrap();
+        assert_eq!(text.matches("\"a\"").count(), 1, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["a"]["value"], 2);
+        assert_eq!(blobs_json(&[]).unwrap(), "{}");
         assert_eq!(to_json("n", &3).unwrap(), "3");
     }
 }

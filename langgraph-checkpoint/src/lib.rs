@@ -42,6 +42,7 @@ mod spin;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stats;
+mod timestamp;
 
 /// The attribute for implementing [`Checkpointer`] (its methods are `async`).
 pub use async_trait::async_trait;

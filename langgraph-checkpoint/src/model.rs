@@ -76,6 +76,7 @@ pub struct Checkpoint {
     /// Unique, time-ordered id.
     pub id: SharedStr,
     /// Creation time.
+    #[serde(with = "crate::timestamp")]
     pub ts: chrono::DateTime<chrono::Utc>,
     /// Per channel, the version at which its value last changed. A channel that was never
     /// written has no entry.
