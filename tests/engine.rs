@@ -465,3 +465,52 @@ fn drawings_show_every_edge_kind() {
     );
     assert_eq!(g.name(), "Fan");
 }
+
+/// A node may keep its context past its task: later supersteps get contexts of their own (the
+/// loop reuses a superstep's context only when no handle to it is left), so a kept handle
+/// still describes the task it was given to.
+#[tokio::test]
+async fn a_context_kept_past_its_task_stays_that_tasks() {
+    let kept: Arc<std::sync::Mutex<Vec<Ctx>>> = Arc::default();
+    let seen: Arc<std::sync::Mutex<Vec<(i64, String)>>> = Arc::default();
+    let (k, s) = (kept.clone(), seen.clone());
+    let g = StateGraph::<Counter>::new()
+        .node("step", move |c: &Counter, ctx: &Ctx| {
+            s.lock()
+                .unwrap()
+                .push((ctx.step(), ctx.task_id().to_string()));
+            // Keep the handle of odd supersteps only: the others can be reused.
+            if ctx.step() % 2 == 1 {
+                k.lock().unwrap().push(ctx.clone());
+            }
+            CounterUpdate::new().counter(c.counter + 1)
+        })
+        .edge(START, "step")
+        .route(
+            "step",
+            |c: &Counter| if c.counter < 6 { "step" } else { END },
+            ["step", END],
+        )
+        .compile()
+        .unwrap();
+    let out = g
+        .invoke(Counter::default(), &RunConfig::new())
+        .await
+        .unwrap();
+    assert_eq!(out.counter, 6);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().map(|(step, _)| *step).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    let ids: std::collections::HashSet<&String> = seen.iter().map(|(_, id)| id).collect();
+    assert_eq!(ids.len(), 6, "every task has its own id: {seen:?}");
+    let kept = kept.lock().unwrap();
+    assert_eq!(kept.len(), 3);
+    for ctx in kept.iter() {
+        let (step, id) = seen.iter().find(|(step, _)| *step == ctx.step()).unwrap();
+        assert_eq!(ctx.step(), *step);
+        assert_eq!(ctx.task_id(), id.as_str());
+        assert_eq!(ctx.node(), "step");
+    }
+}

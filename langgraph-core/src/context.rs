@@ -192,14 +192,12 @@ pub(crate) struct StepCtx {
 }
 
 impl StepCtx {
-    /// One `Ctx` per task.
-    pub(crate) fn handles(self: &Arc<Self>) -> Vec<Ctx> {
-        (0..self.tasks.len())
-            .map(|idx| Ctx {
-                step: self.clone(),
-                idx,
-            })
-            .collect()
+    /// One `Ctx` per task, appended to `out`.
+    pub(crate) fn handles_into(self: &Arc<Self>, out: &mut Vec<Ctx>) {
+        out.extend((0..self.tasks.len()).map(|idx| Ctx {
+            step: self.clone(),
+            idx,
+        }));
     }
 }
 
@@ -510,7 +508,9 @@ mod tests {
             )],
             journal: None,
         });
-        step.handles().remove(0)
+        let mut handles = Vec::new();
+        step.handles_into(&mut handles);
+        handles.remove(0)
     }
 
     #[test]

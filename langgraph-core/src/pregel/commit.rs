@@ -6,6 +6,7 @@ use langgraph_checkpoint::{SharedStr, SmallMap, Source};
 use super::algo::{Resolved, RouteError, resolve_goto, resolve_route};
 use super::plan::NodeId;
 use super::run_loop::Loop;
+use super::scratch::emptied;
 use crate::config::Durability;
 use crate::error::RunError;
 use crate::node::NodeOutput;
@@ -69,7 +70,7 @@ impl<S: State> Loop<'_, S> {
     pub(crate) fn commit(
         &mut self,
         step: i64,
-        done: Vec<(usize, NodeOutput<S>)>,
+        mut done: Vec<(usize, NodeOutput<S>)>,
     ) -> Result<(), RunError> {
         let shape = &self.prog.shape;
         // Node names are needed only for checkpoint metadata.
@@ -80,8 +81,8 @@ impl<S: State> Loop<'_, S> {
         let mut routes = std::mem::take(&mut self.routes);
         routes.resize_with(self.tasks.len(), Vec::new);
         routes.iter_mut().for_each(Vec::clear);
-        let mut updates: Vec<(usize, S::Update)> = Vec::with_capacity(done.len());
-        for (i, out) in done {
+        let mut updates = emptied(std::mem::take(&mut self.scratch.updates), done.len());
+        for (i, out) in done.drain(..) {
             if let NodeOutput::Command(c) = &out
                 && c.to_parent
             {
@@ -93,8 +94,10 @@ impl<S: State> Loop<'_, S> {
             }
             updates.push((i, update));
         }
+        self.scratch.done = done;
         let writers = updates.iter().filter(|(_, u)| !u.is_empty()).count();
-        let mut after_apply: Vec<usize> = Vec::new();
+        // With a single writer, its routers run once its update is applied.
+        let mut after_apply: Option<usize> = None;
         for (i, update) in &updates {
             let node = self.tasks[*i].node as usize;
             if shape.out(node).routers.is_empty() || self.fallback_of(*i).is_some() {
@@ -105,7 +108,7 @@ impl<S: State> Loop<'_, S> {
                 self.eval_routers(node, &self.state, &mut r)?;
                 routes[*i] = r;
             } else if writers == 1 {
-                after_apply.push(*i);
+                after_apply = Some(*i);
             } else {
                 let mut view = self.state.clone();
                 let mut scratch = StepWrites::new(S::info().channels.len());
@@ -117,14 +120,15 @@ impl<S: State> Loop<'_, S> {
         }
         let seen = self.persist.as_ref().map(|p| p.versions());
         self.writes.clear();
-        for (i, update) in updates {
+        for (i, update) in updates.drain(..) {
             self.writes.set_writer(i as u32);
             if let Err(c) = self.state.apply(update, &mut self.writes) {
                 self.routes = routes;
                 return Err(self.conflict(c, step, &self.task_names()));
             }
         }
-        for i in after_apply {
+        self.scratch.updates = updates;
+        if let Some(i) = after_apply {
             let node = self.tasks[i].node as usize;
             let mut r = std::mem::take(&mut routes[i]);
             self.eval_routers(node, &self.state, &mut r)?;

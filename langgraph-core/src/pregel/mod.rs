@@ -10,6 +10,7 @@
 //!   `update_state`;
 //! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records;
+//! - [`scratch`]: buffers reused from one superstep to the next;
 //! - [`events`]: the stream sender; [`emit`]: stream, trace and report events of a run;
 //!   [`retry`]: retry policies.
 
@@ -25,5 +26,6 @@ pub(crate) mod retry;
 pub(crate) mod run_loop;
 pub(crate) mod runner;
 pub(crate) mod saved;
+pub(crate) mod scratch;
 pub(crate) mod settle;
 pub(crate) mod start;

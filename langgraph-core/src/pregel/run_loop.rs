@@ -20,6 +20,7 @@ use super::persist::Persist;
 use super::plan::{NodeId, Program};
 use super::runner::{TaskOutcome, run_task};
 use super::saved::{SavedOutput, TaskRecord};
+use super::scratch::{Scratch, emptied};
 use crate::config::Durability;
 use crate::context::{Ctx, Prior, RunScope, StepCtx, TaskCtx, TaskPath, task_id};
 use crate::error::RunError;
@@ -104,6 +105,7 @@ pub(crate) struct Loop<'g, S: State> {
     /// error a handler took, and the cache key of a task whose output is to be cached.
     pub(crate) fallback: Vec<Option<NodeId>>,
     pub(crate) cache_keys: Vec<Option<String>>,
+    pub(crate) scratch: Scratch<S>,
 }
 
 pub(crate) enum StepEnd<S: State> {
@@ -154,6 +156,7 @@ impl<'g, S: State> Loop<'g, S> {
             journal: None,
             fallback: Vec::new(),
             cache_keys: Vec::new(),
+            scratch: Scratch::default(),
             scope,
         }
     }
@@ -295,6 +298,17 @@ impl<'g, S: State> Loop<'g, S> {
         self.tally.take_report(names, elapsed, spent)
     }
 
+    /// A new context for superstep `step`'s tasks.
+    fn step_ctx(&self, step: i64, journal: Option<Arc<JournalTarget>>) -> Arc<StepCtx> {
+        Arc::new(StepCtx {
+            scope: self.scope.clone(),
+            step,
+            base: self.base.clone(),
+            tasks: self.tasks.iter().map(|t| self.task_ctx(t, step)).collect(),
+            journal,
+        })
+    }
+
     fn task_ctx(&self, task: &Task, step: i64) -> TaskCtx {
         let node = self.prog.shape.names[task.node as usize].clone();
         let mut prior = Prior::default();
@@ -362,17 +376,30 @@ impl<'g, S: State> Loop<'g, S> {
             }
         }
         let journal = self.journal_target();
-        let step_ctx = Arc::new(StepCtx {
-            scope: self.scope.clone(),
-            step,
-            base: self.base.clone(),
-            tasks: self.tasks.iter().map(|t| self.task_ctx(t, step)).collect(),
-            journal,
-        });
-        let ctxs: Vec<Ctx> = step_ctx.handles();
+        // The handles of the last superstep go first, so that its context is free for reuse
+        // unless a node kept a handle.
+        let mut ctxs = std::mem::take(&mut self.scratch.ctxs);
+        ctxs.clear();
+        let step_ctx = match self.scratch.step_ctx.take() {
+            Some(mut last) => match Arc::get_mut(&mut last) {
+                Some(c) => {
+                    c.step = step;
+                    c.base.clone_from(&self.base);
+                    c.journal = journal;
+                    c.tasks.clear();
+                    c.tasks
+                        .extend(self.tasks.iter().map(|t| self.task_ctx(t, step)));
+                    last
+                }
+                None => self.step_ctx(step, journal),
+            },
+            None => self.step_ctx(step, journal),
+        };
+        step_ctx.handles_into(&mut ctxs);
         // Tasks whose writes were saved in an earlier attempt of this superstep are reused.
-        let mut outcomes: Vec<Option<TaskOutcome<S>>> = Vec::with_capacity(self.tasks.len());
-        let mut reused = vec![false; self.tasks.len()];
+        let mut outcomes = emptied(std::mem::take(&mut self.scratch.outcomes), self.tasks.len());
+        let mut reused = emptied(std::mem::take(&mut self.scratch.reused), self.tasks.len());
+        reused.resize(self.tasks.len(), false);
         for (i, ctx) in ctxs.iter().enumerate() {
             let record = if self.saved.is_empty() {
                 None
@@ -395,7 +422,11 @@ impl<'g, S: State> Loop<'g, S> {
         }
         self.task_starts(step, &ctxs, &reused).await;
         self.execute(step, &ctxs, &mut outcomes, &reused).await?;
-        self.settle(step, &ctxs, outcomes, &reused).await
+        let end = self.settle(step, &ctxs, outcomes, &reused).await;
+        self.scratch.reused = reused;
+        self.scratch.ctxs = ctxs;
+        self.scratch.step_ctx = Some(step_ctx);
+        end
     }
 
     /// Runs the tasks that were not reused, concurrently, saving writes as tasks finish.

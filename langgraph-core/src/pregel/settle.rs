@@ -10,6 +10,7 @@ use super::algo::Control;
 use super::run_loop::{Finished, Loop, StepEnd};
 use super::runner::TaskOutcome;
 use super::saved::SavedOutput;
+use super::scratch::emptied;
 use crate::context::{Ctx, task_id};
 use crate::error::RunError;
 use crate::node::NodeOutput;
@@ -23,17 +24,18 @@ impl<S: State> Loop<'_, S> {
         &mut self,
         step: i64,
         ctxs: &[Ctx],
-        outcomes: Vec<Option<TaskOutcome<S>>>,
+        mut outcomes: Vec<Option<TaskOutcome<S>>>,
         reused: &[bool],
     ) -> Result<StepEnd<S>, RunError> {
-        let mut done: Vec<(usize, NodeOutput<S>)> = Vec::with_capacity(outcomes.len());
+        let mut done = emptied(std::mem::take(&mut self.scratch.done), outcomes.len());
         let mut interrupts = Vec::new();
         let mut paused = false;
         let mut failure: Option<RunError> = None;
         // (task index, channel, value) of records to store if the superstep does not commit.
         let mut records: Vec<(usize, &'static str, Value)> = Vec::new();
-        for (i, o) in outcomes.into_iter().enumerate() {
-            let node = self.prog.shape.name(self.tasks[i].node).to_string();
+        for (i, o) in outcomes.drain(..).enumerate() {
+            // The node's name, for errors only.
+            let node = |l: &Self| l.prog.shape.name(l.tasks[i].node).to_string();
             match o {
                 None => {}
                 Some(TaskOutcome::Done(out)) => done.push((i, out)),
@@ -57,7 +59,7 @@ impl<S: State> Loop<'_, S> {
                     let v = json!({"message": error.to_string(), "attempts": attempts});
                     records.push((i, ERROR, v));
                     failure.get_or_insert(RunError::Node {
-                        node,
+                        node: node(self),
                         step,
                         attempts,
                         source: error.into_inner(),
@@ -71,10 +73,15 @@ impl<S: State> Loop<'_, S> {
                     }
                     let v = json!({"message": format!("timed out after {after:?}"), "attempts": attempts});
                     records.push((i, ERROR, v));
-                    failure.get_or_insert(RunError::Timeout { node, step, after });
+                    failure.get_or_insert(RunError::Timeout {
+                        node: node(self),
+                        step,
+                        after,
+                    });
                 }
             }
         }
+        self.scratch.outcomes = outcomes;
         let mut unsaved_outputs: Vec<(usize, &'static str, Value)> = Vec::new();
         if self.persist.is_some() {
             // Finished tasks whose writes are not stored yet: needed if the superstep does not
