@@ -57,6 +57,7 @@ mod error;
 mod graph;
 mod journal;
 pub mod node;
+mod node_future;
 mod pregel;
 mod report;
 mod snapshot;

@@ -49,12 +49,12 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::context::Ctx;
 use crate::error::{BoxError, NodeError};
+pub use crate::node_future::NodeFuture;
 use crate::state::{FromState, State};
 use crate::types::{Command, SendArg};
 
@@ -212,7 +212,7 @@ use markers::*;
 )]
 pub trait Node<S: State, M>: Send + Sync + 'static {
     /// Runs the node on a snapshot of the state.
-    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>>;
+    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> NodeFuture<'a, S>;
 }
 
 impl<S: State, F, O> Node<S, AsyncState<O>> for F
@@ -220,9 +220,9 @@ where
     F: for<'a> AsyncStateFn<'a, S, Out = O>,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, state: &'a S, _ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, state: &'a S, _ctx: &'a Ctx) -> NodeFuture<'a, S> {
         let fut = self(state);
-        Box::pin(async move { fut.await.into_node_output() })
+        NodeFuture::boxed(async move { fut.await.into_node_output() })
     }
 }
 
@@ -231,9 +231,9 @@ where
     F: for<'a> AsyncStateCtxFn<'a, S, Out = O>,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         let fut = self(state, ctx);
-        Box::pin(async move { fut.await.into_node_output() })
+        NodeFuture::boxed(async move { fut.await.into_node_output() })
     }
 }
 
@@ -242,8 +242,8 @@ where
     F: Fn(&S) -> O + Send + Sync + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, state: &'a S, _ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
-        Box::pin(std::future::ready(self(state).into_node_output()))
+    fn call<'a>(&'a self, state: &'a S, _ctx: &'a Ctx) -> NodeFuture<'a, S> {
+        NodeFuture::ready(self(state).into_node_output())
     }
 }
 
@@ -252,8 +252,8 @@ where
     F: Fn(&S, &Ctx) -> O + Send + Sync + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
-        Box::pin(std::future::ready(self(state, ctx).into_node_output()))
+    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> NodeFuture<'a, S> {
+        NodeFuture::ready(self(state, ctx).into_node_output())
     }
 }
 
@@ -263,9 +263,9 @@ where
     Fut: Future<Output = O> + Send + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, state: &'a S, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         let fut = self(state, ctx.clone());
-        Box::pin(async move { fut.await.into_node_output() })
+        NodeFuture::boxed(async move { fut.await.into_node_output() })
     }
 }
 
@@ -277,7 +277,7 @@ where
 )]
 pub trait InputNode<S: State, I, M>: Send + Sync + 'static {
     /// Runs the node on its input.
-    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>>;
+    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> NodeFuture<'a, S>;
 }
 
 impl<S: State, I: Send + 'static, F, Fut, O> InputNode<S, I, AsyncInput<O>> for F
@@ -286,9 +286,9 @@ where
     Fut: Future<Output = O> + Send + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, input: I, _ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, input: I, _ctx: &'a Ctx) -> NodeFuture<'a, S> {
         let fut = self(input);
-        Box::pin(async move { fut.await.into_node_output() })
+        NodeFuture::boxed(async move { fut.await.into_node_output() })
     }
 }
 
@@ -297,9 +297,9 @@ where
     F: for<'a> AsyncInputCtxFn<'a, I, Out = O>,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         let fut = self(input, ctx);
-        Box::pin(async move { fut.await.into_node_output() })
+        NodeFuture::boxed(async move { fut.await.into_node_output() })
     }
 }
 
@@ -308,8 +308,8 @@ where
     F: Fn(I) -> O + Send + Sync + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, input: I, _ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
-        Box::pin(std::future::ready(self(input).into_node_output()))
+    fn call<'a>(&'a self, input: I, _ctx: &'a Ctx) -> NodeFuture<'a, S> {
+        NodeFuture::ready(self(input).into_node_output())
     }
 }
 
@@ -318,8 +318,8 @@ where
     F: Fn(I, &Ctx) -> O + Send + Sync + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
-        Box::pin(std::future::ready(self(input, ctx).into_node_output()))
+    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> NodeFuture<'a, S> {
+        NodeFuture::ready(self(input, ctx).into_node_output())
     }
 }
 
@@ -329,9 +329,9 @@ where
     Fut: Future<Output = O> + Send + 'static,
     O: IntoNodeOutput<S> + 'static,
 {
-    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, input: I, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         let fut = self(input, ctx.clone());
-        Box::pin(async move { fut.await.into_node_output() })
+        NodeFuture::boxed(async move { fut.await.into_node_output() })
     }
 }
 
@@ -356,7 +356,7 @@ pub(crate) enum InputKind {
 
 /// A type-erased node as stored in a compiled graph.
 pub(crate) trait ErasedNode<S: State>: Send + Sync {
-    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>>;
+    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> NodeFuture<'a, S>;
     fn input_kind(&self) -> InputKind;
     /// Checks that `input` fits before the task is created.
     fn accepts(&self, input: &TaskInput<'_, S>) -> Result<(), String>;
@@ -374,14 +374,14 @@ pub(crate) fn arg_name(input: &TaskInput<'_, impl Any>) -> String {
 pub(crate) struct StateNodeBox<F, M>(pub(crate) F, pub(crate) PhantomData<fn() -> M>);
 
 impl<S: State, F: Node<S, M>, M: 'static> ErasedNode<S> for StateNodeBox<F, M> {
-    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         match input {
             TaskInput::State(s) => self.0.call(s, ctx),
             TaskInput::Arg(a) => match state_arg::<S>(a) {
                 Some(s) => self.0.call(s, ctx),
-                None => Box::pin(std::future::ready(Err(NodeError::msg(
+                None => NodeFuture::ready(Err(NodeError::msg(
                     "payload type mismatch (checked before the call)",
-                )))),
+                ))),
             },
         }
     }
@@ -447,17 +447,17 @@ where
     F: InputNode<S, I, M>,
     M: 'static,
 {
-    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         match input {
             TaskInput::Arg(a) => match a.as_any().downcast_ref::<I>() {
                 Some(i) => self.0.call(i.clone(), ctx),
-                None => Box::pin(std::future::ready(Err(NodeError::msg(
+                None => NodeFuture::ready(Err(NodeError::msg(
                     "payload type mismatch (checked before the call)",
-                )))),
+                ))),
             },
-            TaskInput::State(_) => Box::pin(std::future::ready(Err(NodeError::msg(
+            TaskInput::State(_) => NodeFuture::ready(Err(NodeError::msg(
                 "a payload node got the graph state (checked before the call)",
-            )))),
+            ))),
         }
     }
     fn input_kind(&self) -> InputKind {
@@ -483,14 +483,14 @@ where
     F: InputNode<S, P, M>,
     M: 'static,
 {
-    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
+    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> NodeFuture<'a, S> {
         match input {
             TaskInput::State(s) => self.0.call(P::from_state_ref(s), ctx),
             TaskInput::Arg(a) => match state_arg::<S>(a) {
                 Some(s) => self.0.call(P::from_state_ref(s), ctx),
-                None => Box::pin(std::future::ready(Err(NodeError::msg(
+                None => NodeFuture::ready(Err(NodeError::msg(
                     "payload type mismatch (checked before the call)",
-                )))),
+                ))),
             },
         }
     }

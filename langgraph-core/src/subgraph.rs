@@ -14,15 +14,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-
 use serde_json::{Map, Value};
 
 use crate::compiled::CompiledGraph;
 use crate::context::Ctx;
 use crate::error::{NodeError, RunError};
 use crate::node::{
-    ErasedNode, InputKind, NodeOutput, NodeResult, TaskInput, accepts_state, decode_state_arg,
+    ErasedNode, InputKind, NodeFuture, NodeOutput, TaskInput, accepts_state, decode_state_arg,
     state_arg,
 };
 use crate::pregel::events::EventTx;
@@ -241,8 +239,8 @@ impl<S: State> SubgraphNode<S> {
 }
 
 impl<S: State> ErasedNode<S> for SubgraphNode<S> {
-    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> BoxFuture<'a, NodeResult<S>> {
-        Box::pin(async move {
+    fn call<'a>(&'a self, input: TaskInput<'a, S>, ctx: &'a Ctx) -> NodeFuture<'a, S> {
+        NodeFuture::boxed(async move {
             let state = match input {
                 TaskInput::State(s) => s,
                 TaskInput::Arg(a) => state_arg::<S>(a).ok_or_else(|| {

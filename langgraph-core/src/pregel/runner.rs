@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 
 use crate::context::Ctx;
 use crate::error::NodeError;
-use crate::node::{NodeOutput, NodeResult, TaskInput};
+use crate::node::{NodeFuture, NodeOutput, TaskInput};
 use crate::pregel::plan::NodeExec;
 use crate::state::State;
 use crate::types::Interrupt;
@@ -37,14 +37,14 @@ pub(crate) enum Attempt<S: State> {
 /// Polls a node future and completes as soon as the node parks on an unanswered interrupt
 /// (the node future is then dropped, like an exception unwinding in LangGraph).
 pub(crate) struct Watch<'a, S: State> {
-    fut: BoxFuture<'a, NodeResult<S>>,
+    fut: NodeFuture<'a, S>,
     ctx: &'a Ctx,
 }
 
 impl<S: State> Future for Watch<'_, S> {
     type Output = Attempt<S>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempt<S>> {
-        match self.fut.as_mut().poll(cx) {
+        match Pin::new(&mut self.fut).poll(cx) {
             Poll::Ready(Ok(out)) if !self.ctx.is_interrupted() => Poll::Ready(Attempt::Ok(out)),
             Poll::Ready(Err(e)) if !self.ctx.is_interrupted() => Poll::Ready(Attempt::Err(e)),
             Poll::Ready(_) => Poll::Ready(Attempt::Interrupted),
