@@ -112,6 +112,12 @@ mod tests {
         path
     }
 
+    /// A saver whose log grows as SQLite grows it.
+    async fn unpadded(db: &Path) -> SqliteSaver {
+        let opts = SqliteOptions::default().preallocate_wal(false);
+        SqliteSaver::open_with(db, opts).await.unwrap()
+    }
+
     fn wal_len(db: &Path) -> u64 {
         std::fs::metadata(wal_path(db)).map_or(0, |m| m.len())
     }
@@ -181,9 +187,7 @@ mod tests {
     #[tokio::test]
     async fn the_log_grows_as_usual_when_asked_or_without_full_sync() {
         let off = fresh_path("off");
-        let saver = SqliteSaver::open_with(&off, SqliteOptions::default().preallocate_wal(false))
-            .await
-            .unwrap();
+        let saver = unpadded(&off).await;
         extend(&saver, "t", None, 3).await;
         let len = wal_len(&off);
         assert!(len > 0 && len < target_len(4096, 1000) / 10, "{len}");
@@ -201,9 +205,7 @@ mod tests {
     #[tokio::test]
     async fn commits_before_and_after_the_padding_survive_a_crash() {
         let path = fresh_path("crash");
-        let first = SqliteSaver::open_with(&path, SqliteOptions::default().preallocate_wal(false))
-            .await
-            .unwrap();
+        let first = unpadded(&path).await;
         let head = extend(&first, "t", None, 20).await;
         let before = wal_len(&path);
         assert!(before < target_len(4096, 1000));
@@ -235,11 +237,7 @@ mod tests {
     #[tokio::test]
     async fn a_locked_database_opens_without_padding() {
         let path = fresh_path("locked");
-        drop(
-            SqliteSaver::open_with(&path, SqliteOptions::default().preallocate_wal(false))
-                .await
-                .unwrap(),
-        );
+        drop(unpadded(&path).await);
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let opts = SqliteOptions::default().busy_timeout(std::time::Duration::from_millis(50));
