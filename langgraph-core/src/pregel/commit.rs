@@ -81,7 +81,7 @@ impl<S: State> Loop<'_, S> {
         let mut routes = std::mem::take(&mut self.routes);
         routes.resize_with(self.tasks.len(), Vec::new);
         routes.iter_mut().for_each(Vec::clear);
-        let mut updates = emptied(std::mem::take(&mut self.scratch.updates), done.len());
+        let mut updates = emptied(&mut self.scratch.updates, done.len());
         for (i, out) in done.drain(..) {
             if let NodeOutput::Command(c) = &out
                 && c.to_parent

@@ -298,13 +298,30 @@ impl<'g, S: State> Loop<'g, S> {
         self.tally.take_report(names, elapsed, spent)
     }
 
-    /// A new context for superstep `step`'s tasks.
-    fn step_ctx(&self, step: i64, journal: Option<Arc<JournalTarget>>) -> Arc<StepCtx> {
+    /// The context of superstep `step`'s tasks: `last` refilled when nothing else holds it
+    /// (the run's scope stays the same), else a new one.
+    fn step_ctx(
+        &self,
+        last: Option<Arc<StepCtx>>,
+        step: i64,
+        journal: Option<Arc<JournalTarget>>,
+    ) -> Arc<StepCtx> {
+        let tasks = self.tasks.iter().map(|t| self.task_ctx(t, step));
+        if let Some(mut last) = last
+            && let Some(c) = Arc::get_mut(&mut last)
+        {
+            c.step = step;
+            c.base.clone_from(&self.base);
+            c.journal = journal;
+            c.tasks.clear();
+            c.tasks.extend(tasks);
+            return last;
+        }
         Arc::new(StepCtx {
             scope: self.scope.clone(),
             step,
             base: self.base.clone(),
-            tasks: self.tasks.iter().map(|t| self.task_ctx(t, step)).collect(),
+            tasks: tasks.collect(),
             journal,
         })
     }
@@ -378,27 +395,13 @@ impl<'g, S: State> Loop<'g, S> {
         let journal = self.journal_target();
         // The handles of the last superstep go first, so that its context is free for reuse
         // unless a node kept a handle.
-        let mut ctxs = std::mem::take(&mut self.scratch.ctxs);
-        ctxs.clear();
-        let step_ctx = match self.scratch.step_ctx.take() {
-            Some(mut last) => match Arc::get_mut(&mut last) {
-                Some(c) => {
-                    c.step = step;
-                    c.base.clone_from(&self.base);
-                    c.journal = journal;
-                    c.tasks.clear();
-                    c.tasks
-                        .extend(self.tasks.iter().map(|t| self.task_ctx(t, step)));
-                    last
-                }
-                None => self.step_ctx(step, journal),
-            },
-            None => self.step_ctx(step, journal),
-        };
+        let mut ctxs = emptied(&mut self.scratch.ctxs, self.tasks.len());
+        let last = self.scratch.step_ctx.take();
+        let step_ctx = self.step_ctx(last, step, journal);
         step_ctx.handles_into(&mut ctxs);
         // Tasks whose writes were saved in an earlier attempt of this superstep are reused.
-        let mut outcomes = emptied(std::mem::take(&mut self.scratch.outcomes), self.tasks.len());
-        let mut reused = emptied(std::mem::take(&mut self.scratch.reused), self.tasks.len());
+        let mut outcomes = emptied(&mut self.scratch.outcomes, self.tasks.len());
+        let mut reused = emptied(&mut self.scratch.reused, self.tasks.len());
         reused.resize(self.tasks.len(), false);
         for (i, ctx) in ctxs.iter().enumerate() {
             let record = if self.saved.is_empty() {

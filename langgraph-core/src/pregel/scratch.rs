@@ -36,9 +36,10 @@ impl<S: State> Default for Scratch<S> {
     }
 }
 
-/// `buf` emptied, with room for `n` items.
-pub(crate) fn emptied<T>(mut buf: Vec<T>, n: usize) -> Vec<T> {
-    buf.clear();
-    buf.reserve(n);
-    buf
+/// Takes `buf` out of the scratch space, emptied, with room for `n` items.
+pub(crate) fn emptied<T>(buf: &mut Vec<T>, n: usize) -> Vec<T> {
+    let mut taken = std::mem::take(buf);
+    taken.clear();
+    taken.reserve(n);
+    taken
 }

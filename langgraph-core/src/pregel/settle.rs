@@ -27,7 +27,7 @@ impl<S: State> Loop<'_, S> {
         mut outcomes: Vec<Option<TaskOutcome<S>>>,
         reused: &[bool],
     ) -> Result<StepEnd<S>, RunError> {
-        let mut done = emptied(std::mem::take(&mut self.scratch.done), outcomes.len());
+        let mut done = emptied(&mut self.scratch.done, outcomes.len());
         let mut interrupts = Vec::new();
         let mut paused = false;
         let mut failure: Option<RunError> = None;
