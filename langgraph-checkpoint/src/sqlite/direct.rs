@@ -17,7 +17,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
 use super::read::TUPLE;
-use super::script::{self, CLAIM, Param, Params, Step, claimed};
+use super::script::{self, CLAIM, Param, Params, Sql, Step, claimed};
 use super::{Synchronous, backend};
 use crate::assemble::{Row, assemble};
 use crate::error::CheckpointError;
@@ -158,8 +158,8 @@ fn run_steps(conn: &Connection, ops: &[Vec<Step>], params: &[Params]) -> rusqlit
         for (i, step) in steps.iter().enumerate() {
             let holds = match *step {
                 Step::Require(sql) => {
-                    let mut st = conn.prepare_cached(sql)?;
-                    bind(&mut st, params)?;
+                    let mut st = conn.prepare_cached(&sql.text)?;
+                    bind(&mut st, sql, params)?;
                     let mut rows = st.raw_query();
                     match rows.next()? {
                         Some(row) => row.get::<_, Option<bool>>(0)?.unwrap_or(false),
@@ -167,8 +167,8 @@ fn run_steps(conn: &Connection, ops: &[Vec<Step>], params: &[Params]) -> rusqlit
                     }
                 }
                 Step::Change(sql, want) => {
-                    let mut st = conn.prepare_cached(sql)?;
-                    bind(&mut st, params)?;
+                    let mut st = conn.prepare_cached(&sql.text)?;
+                    bind(&mut st, sql, params)?;
                     let changed = st.raw_execute()?;
                     if changed != want && i > 0 {
                         return Err(rusqlite::Error::StatementChangedRows(changed));
@@ -186,19 +186,21 @@ fn run_steps(conn: &Connection, ops: &[Vec<Step>], params: &[Params]) -> rusqlit
     Ok(stored)
 }
 
-/// Binds each `$N` of a statement to the op's parameter `N`.
-fn bind(st: &mut Statement<'_>, params: &[Param]) -> rusqlite::Result<()> {
-    for i in 1..=st.parameter_count() {
-        let name = st.parameter_name(i).unwrap_or("?");
-        let param = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| params.get(n.checked_sub(1)?));
-        match param {
-            Some(Param::Null) => st.raw_bind_parameter(i, rusqlite::types::Null)?,
-            Some(Param::Int(v)) => st.raw_bind_parameter(i, v)?,
-            Some(Param::Text(s)) => st.raw_bind_parameter(i, s.as_str())?,
-            None => return Err(rusqlite::Error::InvalidParameterName(name.to_string())),
+/// Binds each `$N` of statement `sql` to the op's parameter `N`, in the order worked out
+/// when `sql` was made.
+fn bind(st: &mut Statement<'_>, sql: &Sql, params: &[Param]) -> rusqlite::Result<()> {
+    if st.parameter_count() != sql.binds.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            sql.binds.len(),
+            st.parameter_count(),
+        ));
+    }
+    for (i, &n) in sql.binds.iter().enumerate() {
+        match params.get(n) {
+            Some(Param::Null) => st.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+            Some(Param::Int(v)) => st.raw_bind_parameter(i + 1, v)?,
+            Some(Param::Text(s)) => st.raw_bind_parameter(i + 1, s.as_str())?,
+            None => return Err(rusqlite::Error::InvalidParameterName(format!("${}", n + 1))),
         }
     }
     Ok(())
@@ -320,15 +322,19 @@ mod tests {
         for (steps, params) in script::steps(&ops).into_iter().zip(&params) {
             for step in steps {
                 let (Step::Require(sql) | Step::Change(sql, _)) = step;
-                let mut st = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
-                bind(&mut st, params).unwrap();
+                let mut st = conn.prepare(&format!("EXPLAIN {}", sql.text)).unwrap();
+                bind(&mut st, sql, params).unwrap();
                 let mut rows = st.raw_query();
                 let mut opcodes = Vec::new();
                 while let Some(row) = rows.next().unwrap() {
                     opcodes.push(row.get::<_, String>(1).unwrap());
                 }
-                assert!(opcodes.len() > 3, "{sql}");
-                assert!(!opcodes.iter().any(|o| o == "OpenEphemeral"), "{sql}");
+                assert!(opcodes.len() > 3, "{}", sql.text);
+                assert!(
+                    !opcodes.iter().any(|o| o == "OpenEphemeral"),
+                    "{}",
+                    sql.text
+                );
                 seen += 1;
             }
         }
@@ -339,15 +345,42 @@ mod tests {
     fn parameters_are_bound_by_name_and_unknown_names_refused() {
         let conn = Connection::open_in_memory().unwrap();
         let params = [Param::Text("a".into()), Param::Int(7), Param::Null];
-        let mut st = conn.prepare("SELECT $2, $1, $3 IS NULL").unwrap();
-        bind(&mut st, &params).unwrap();
+        let sql = Sql::new("SELECT $2, $1, $3 IS NULL, $2 + 1".into());
+        let mut st = conn.prepare(&sql.text).unwrap();
+        bind(&mut st, &sql, &params).unwrap();
         let mut rows = st.raw_query();
         let row = rows.next().unwrap().unwrap();
         assert_eq!(row.get::<_, i64>(0).unwrap(), 7);
         assert_eq!(row.get::<_, String>(1).unwrap(), "a");
         assert!(row.get::<_, bool>(2).unwrap());
+        assert_eq!(row.get::<_, i64>(3).unwrap(), 8);
         drop(rows);
-        let mut st = conn.prepare("SELECT $4, ?1").unwrap();
-        assert!(bind(&mut st, &params).is_err());
+        // A parameter the op does not have, and one the order does not know.
+        let sql = Sql::new("SELECT $4".into());
+        let mut st = conn.prepare(&sql.text).unwrap();
+        assert!(bind(&mut st, &sql, &params).is_err());
+        let sql = Sql::new("SELECT $1, ?2".into());
+        let mut st = conn.prepare(&sql.text).unwrap();
+        assert!(bind(&mut st, &sql, &params).is_err());
+    }
+
+    /// The order worked out from the text is the one SQLite numbers the parameters in.
+    #[test]
+    fn every_step_binds_the_parameters_sqlite_names() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::schema::DDL).unwrap();
+        for sql in script::all_step_sql() {
+            let st = conn.prepare(&sql.text).unwrap();
+            assert_eq!(st.parameter_count(), sql.binds.len(), "{}", sql.text);
+            for (i, n) in sql.binds.iter().enumerate() {
+                let name = format!("${}", n + 1);
+                assert_eq!(
+                    st.parameter_name(i + 1),
+                    Some(name.as_str()),
+                    "{}",
+                    sql.text
+                );
+            }
+        }
     }
 }

@@ -72,12 +72,13 @@ pub struct SqliteOptions {
     /// serving latency-critical tasks). When another connection or process holds the write
     /// lock, the operation goes to the pool, which waits for it.
     pub direct: bool,
-    /// With [`Synchronous::Full`], writes the write-ahead log's usual size (about 4 MiB with
-    /// SQLite's default page size and checkpoint threshold) as zeros at open, so that commits
-    /// overwrite blocks that exist instead of growing the file (on by default). A growing
-    /// file makes each commit's fsync also allocate blocks and journal the new size, which
-    /// costs about as much again; SQLite deletes the log when the last connection closes, so
-    /// without this every process pays it for its first thousand or so pages of commits.
+    /// Writes the write-ahead log's usual size (about 4 MiB with SQLite's default page size
+    /// and checkpoint threshold) as zeros at open, so that commits overwrite blocks that exist
+    /// instead of growing the file (on by default). With [`Synchronous::Full`] a growing file
+    /// makes each commit's fsync also allocate blocks and journal the new size, which costs
+    /// about as much again; with [`Synchronous::Normal`] each commit's write allocates blocks
+    /// instead of overwriting them. SQLite deletes the log when the last connection closes,
+    /// so without this every process pays it for its first thousand or so pages of commits.
     /// Opening costs one 4 MiB write and fsync (a few milliseconds).
     pub preallocate_wal: bool,
 }
@@ -121,7 +122,7 @@ impl SqliteOptions {
         self.direct = on;
         self
     }
-    /// Sets whether opening preallocates the write-ahead log (with [`Synchronous::Full`]).
+    /// Sets whether opening preallocates the write-ahead log.
     pub fn preallocate_wal(mut self, on: bool) -> Self {
         self.preallocate_wal = on;
         self
@@ -190,7 +191,7 @@ impl SqliteSaver {
             .await
             .map_err(backend("open"))?;
         let mut saver = Self::from_pool(pool).await?;
-        if options.preallocate_wal && options.synchronous == Synchronous::Full {
+        if options.preallocate_wal {
             wal::preallocate(&saver.pool, path.as_ref()).await?;
         }
         saver.spin = options.spin;

@@ -11,7 +11,7 @@ use crate::error::CheckpointError;
 /// - 2: `lg_threads.owner`, the token of the claim that set the epoch.
 pub(crate) const SCHEMA_VERSION: i64 = 2;
 
-const DDL: &str = "
+pub(super) const DDL: &str = "
 CREATE TABLE IF NOT EXISTS lg_schema (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS lg_threads (
     thread_id TEXT PRIMARY KEY,

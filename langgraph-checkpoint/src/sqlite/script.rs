@@ -243,6 +243,43 @@ pub(super) fn check(ops: &[SaveOp], tags: &[usize]) -> Result<(), CheckpointErro
     rejected(ops, stored)
 }
 
+/// A statement of the direct connection, with the op parameter each of its own parameters
+/// takes: SQLite numbers named parameters in the order they first appear in the text, so
+/// `binds[i]` is the index into the op's [`Params`] of `$N` that SQLite numbers `i + 1`
+/// (worked out once, not looked up by name at every bind).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Sql {
+    pub(super) text: String,
+    pub(super) binds: Vec<usize>,
+}
+
+impl Sql {
+    pub(super) fn new(text: String) -> Self {
+        let binds = param_order(&text);
+        Self { text, binds }
+    }
+}
+
+/// The distinct `$N` of `sql`, in order of first appearance, as indexes `N - 1` (JSON paths
+/// such as `'$.x'` are not parameters).
+fn param_order(sql: &str) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut rest = sql;
+    while let Some(i) = rest.find('$') {
+        rest = &rest[i + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let index = rest[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1));
+        if let Some(n) = index.filter(|n| !out.contains(n)) {
+            out.push(n);
+        }
+        rest = &rest[digits..];
+    }
+    out
+}
+
 /// One step of an op run on a connection that already holds the write lock (the direct
 /// connection): there the checks can be their own queries, so no insert reads the table it
 /// writes (SQLite would copy the selected row into a temporary table first) and nothing needs
@@ -250,26 +287,44 @@ pub(super) fn check(ops: &[SaveOp], tags: &[usize]) -> Result<(), CheckpointErro
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Step {
     /// A query whose one value must be true.
-    Require(&'static str),
+    Require(&'static Sql),
     /// A statement that must change this many rows.
-    Change(&'static str, usize),
+    Change(&'static Sql, usize),
 }
 
 /// The epoch is the writer's and the head is the one it expects.
-static PUT_HOLDS: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {FENCE_HOLDS} AND {HEAD_IS}"));
+static PUT_HOLDS: LazyLock<Sql> =
+    LazyLock::new(|| Sql::new(format!("SELECT {FENCE_HOLDS} AND {HEAD_IS}")));
 /// The epoch is the writer's.
-static WRITES_HOLD: LazyLock<String> = LazyLock::new(|| format!("SELECT {FENCE_HOLDS}"));
+static WRITES_HOLD: LazyLock<Sql> = LazyLock::new(|| Sql::new(format!("SELECT {FENCE_HOLDS}")));
 /// A claim that requires the expected head.
-static CLAIM_AT_HEAD: LazyLock<String> = LazyLock::new(|| claim_sql(HEAD_IS));
+static CLAIM_AT_HEAD: LazyLock<Sql> = LazyLock::new(|| Sql::new(claim_sql(HEAD_IS)));
 /// A claim of pending writes (no head to check).
-static CLAIM_ANY: LazyLock<String> = LazyLock::new(|| claim_sql("1"));
+static CLAIM_ANY: LazyLock<Sql> = LazyLock::new(|| Sql::new(claim_sql("1")));
 /// The writes of `$10`, checked before.
-static WRITES: LazyLock<String> = LazyLock::new(|| writes_sql("1"));
+static WRITES: LazyLock<Sql> = LazyLock::new(|| Sql::new(writes_sql("1")));
 /// The checkpoint, checked before.
-const INSERT_CHECKPOINT: &str = "INSERT INTO lg_checkpoints \
-     (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static INSERT_CHECKPOINT: LazyLock<Sql> = LazyLock::new(|| {
+    Sql::new(
+        "INSERT INTO lg_checkpoints \
+         (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            .to_string(),
+    )
+});
+
+/// Every statement the steps use.
+#[cfg(test)]
+pub(super) fn all_step_sql() -> [&'static Sql; 6] {
+    [
+        &PUT_HOLDS,
+        &WRITES_HOLD,
+        &CLAIM_AT_HEAD,
+        &CLAIM_ANY,
+        &WRITES,
+        &INSERT_CHECKPOINT,
+    ]
+}
 
 /// The steps of each op, in order. A claim that changed its row holds the fence for the rest
 /// of the op (the write lock is held throughout).
@@ -278,23 +333,23 @@ pub(super) fn steps(ops: &[SaveOp]) -> Vec<Vec<Step>> {
         .map(|op| match op {
             SaveOp::Checkpoint(p) => {
                 let mut steps = vec![if p.fence.claim {
-                    Step::Change(CLAIM_AT_HEAD.as_str(), 1)
+                    Step::Change(&CLAIM_AT_HEAD, 1)
                 } else {
-                    Step::Require(PUT_HOLDS.as_str())
+                    Step::Require(&PUT_HOLDS)
                 }];
-                steps.push(Step::Change(INSERT_CHECKPOINT, 1));
+                steps.push(Step::Change(&INSERT_CHECKPOINT, 1));
                 if with_writes(p) {
-                    steps.push(Step::Change(WRITES.as_str(), p.parent_writes.len()));
+                    steps.push(Step::Change(&WRITES, p.parent_writes.len()));
                 }
                 steps
             }
             SaveOp::Writes(w) => vec![
                 if w.fence.claim {
-                    Step::Change(CLAIM_ANY.as_str(), 1)
+                    Step::Change(&CLAIM_ANY, 1)
                 } else {
-                    Step::Require(WRITES_HOLD.as_str())
+                    Step::Require(&WRITES_HOLD)
                 },
-                Step::Change(WRITES.as_str(), w.writes.len()),
+                Step::Change(&WRITES, w.writes.len()),
             ],
         })
         .collect()
@@ -407,24 +462,21 @@ mod tests {
         assert_eq!(
             stepped[0],
             [
-                Step::Require(PUT_HOLDS.as_str()),
-                Step::Change(INSERT_CHECKPOINT, 1)
+                Step::Require(&PUT_HOLDS),
+                Step::Change(&INSERT_CHECKPOINT, 1)
             ]
         );
         assert_eq!(
             stepped[1],
             [
-                Step::Change(CLAIM_AT_HEAD.as_str(), 1),
-                Step::Change(INSERT_CHECKPOINT, 1),
-                Step::Change(WRITES.as_str(), 2)
+                Step::Change(&CLAIM_AT_HEAD, 1),
+                Step::Change(&INSERT_CHECKPOINT, 1),
+                Step::Change(&WRITES, 2)
             ]
         );
         assert_eq!(
             stepped[2],
-            [
-                Step::Require(WRITES_HOLD.as_str()),
-                Step::Change(WRITES.as_str(), 1)
-            ]
+            [Step::Require(&WRITES_HOLD), Step::Change(&WRITES, 1)]
         );
         assert_eq!(params(&ops).unwrap()[1][7], Param::Int(2));
         // The first op not stored names the error; all stored is fine.
@@ -433,6 +485,16 @@ mod tests {
         // The pool's check agrees: op 0 stored (one row), op 1 not.
         assert!(check(&ops, &[0]).unwrap_err().is_conflict());
         assert!(check(&ops, &[0, 1, 2]).is_ok());
+    }
+
+    #[test]
+    fn parameters_are_ordered_by_first_appearance() {
+        assert_eq!(
+            param_order("SELECT $2, $1, $2, $10 ->> '$.a' WHERE $1"),
+            [1, 0, 9]
+        );
+        assert_eq!(param_order("SELECT $0, $, ?1, '$.x'"), Vec::<usize>::new());
+        assert_eq!(INSERT_CHECKPOINT.binds, [0, 1, 2, 3, 4, 5, 6]);
     }
 
     #[test]
