@@ -92,9 +92,17 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
             Saver::Sqlite(s, path)
         }
         "postgres" | "postgres-nosync" => {
-            let opts = PostgresOptions::default()
+            let mut opts = PostgresOptions::default()
                 .max_connections(1)
                 .synchronous_commit_off(kind == "postgres-nosync");
+            // `LG_BENCH_PG_SPIN_US=N` sets how long a caller polls before parking (the
+            // saver's `spin`).
+            if let Some(us) = std::env::var("LG_BENCH_PG_SPIN_US")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                opts = opts.spin(std::time::Duration::from_micros(us));
+            }
             let s = PostgresSaver::connect_with(&pg_dsn(), opts)
                 .await
                 .expect("connect to PostgreSQL (LG_BENCH_PG_DSN)");

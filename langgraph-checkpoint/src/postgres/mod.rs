@@ -11,6 +11,7 @@ mod read;
 mod schema;
 mod write;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -19,7 +20,7 @@ use sqlx::{Executor, Row};
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::saver::Checkpointer;
-use crate::spin::spin;
+use crate::spin::Spin;
 use crate::stats::StorageStats;
 
 /// Options of [`PostgresSaver::connect_with`].
@@ -36,9 +37,11 @@ pub struct PostgresOptions {
     pub synchronous_commit_off: bool,
     /// How long to wait for a connection from the pool.
     pub acquire_timeout: Duration,
-    /// How long a caller polls a statement in flight before it parks its thread (a statement
-    /// on a local server is often back before a parked thread would be woken). Zero always
-    /// parks.
+    /// The most a caller polls a statement in flight before it parks its thread (a statement
+    /// on a local server is often back before a parked thread would be woken). The saver
+    /// polls for twice the recent statements' average within this cap, and not at all while
+    /// they take longer than the cap (a remote or busy server). Polling yields to the
+    /// runtime's other tasks between polls. Zero always parks.
     pub spin: Duration,
 }
 
@@ -49,7 +52,7 @@ impl Default for PostgresOptions {
             schema: None,
             synchronous_commit_off: false,
             acquire_timeout: Duration::from_secs(30),
-            spin: Duration::from_micros(200),
+            spin: Duration::from_millis(2),
         }
     }
 }
@@ -75,7 +78,7 @@ impl PostgresOptions {
         self.acquire_timeout = d;
         self
     }
-    /// Sets how long a caller polls a statement in flight before parking.
+    /// Sets the most a caller polls a statement in flight before parking.
     pub fn spin(mut self, d: Duration) -> Self {
         self.spin = d;
         self
@@ -93,7 +96,7 @@ impl PostgresOptions {
 #[derive(Debug, Clone)]
 pub struct PostgresSaver {
     pool: PgPool,
-    spin: Duration,
+    spin: Arc<Spin>,
 }
 
 pub(crate) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> CheckpointError {
@@ -171,7 +174,7 @@ impl PostgresSaver {
         schema::migrate(&pool).await?;
         Ok(Self {
             pool,
-            spin: options.spin,
+            spin: Arc::new(Spin::new(options.spin)),
         })
     }
 
@@ -226,7 +229,7 @@ impl PostgresSaver {
 #[async_trait::async_trait]
 impl Checkpointer for PostgresSaver {
     async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
-        spin(self.spin, read::head(&self.pool, thread_id, ns)).await
+        self.spin.run(read::head(&self.pool, thread_id, ns)).await
     }
 
     async fn get(
@@ -235,11 +238,9 @@ impl Checkpointer for PostgresSaver {
         ns: &str,
         checkpoint_id: &str,
     ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-        spin(
-            self.spin,
-            read::tuple(&self.pool, thread_id, ns, checkpoint_id),
-        )
-        .await
+        self.spin
+            .run(read::tuple(&self.pool, thread_id, ns, checkpoint_id))
+            .await
     }
 
     async fn list(
@@ -248,26 +249,32 @@ impl Checkpointer for PostgresSaver {
         ns: &str,
         opts: &ListOptions,
     ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-        spin(self.spin, read::list(&self.pool, thread_id, ns, opts)).await
+        self.spin
+            .run(read::list(&self.pool, thread_id, ns, opts))
+            .await
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
-        spin(self.spin, write::claim(&self.pool, thread_id, seen_epoch)).await
+        self.spin
+            .run(write::claim(&self.pool, thread_id, seen_epoch))
+            .await
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        spin(self.spin, write::put(&self.pool, put)).await
+        self.spin.run(write::put(&self.pool, put)).await
     }
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
-        spin(self.spin, write::put_writes(&self.pool, w)).await
+        self.spin.run(write::put_writes(&self.pool, w)).await
     }
 
     async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
-        spin(self.spin, batch::put_batch(&self.pool, ops)).await
+        self.spin.run(batch::put_batch(&self.pool, ops)).await
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
-        spin(self.spin, write::delete_thread(&self.pool, thread_id)).await
+        self.spin
+            .run(write::delete_thread(&self.pool, thread_id))
+            .await
     }
 }

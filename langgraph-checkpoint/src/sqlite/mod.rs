@@ -33,7 +33,7 @@ use sqlx::{Executor, Row};
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::saver::Checkpointer;
-use crate::spin::spin;
+use crate::spin::Spin;
 use crate::stats::StorageStats;
 use direct::Direct;
 
@@ -59,9 +59,10 @@ pub struct SqliteOptions {
     pub max_connections: u32,
     /// How long a writer waits for the database lock held by another connection or process.
     pub busy_timeout: Duration,
-    /// How long a caller polls a statement in flight before it parks its thread (statements
+    /// The most a caller polls a statement in flight before it parks its thread (statements
     /// run on the connection's worker thread; a short statement is back before a parked
-    /// thread would be woken). Zero always parks.
+    /// thread would be woken). The saver polls for twice the recent statements' average
+    /// within this cap, and not at all while they take longer. Zero always parks.
     pub spin: Duration,
     /// Runs head reads, claims, checkpoints and pending writes on the caller's thread through
     /// a second connection whenever it is free, instead of handing each to a pooled
@@ -112,7 +113,7 @@ impl SqliteOptions {
         self.busy_timeout = d;
         self
     }
-    /// Sets how long a caller polls a statement in flight before parking.
+    /// Sets the most a caller polls a statement in flight before parking.
     pub fn spin(mut self, d: Duration) -> Self {
         self.spin = d;
         self
@@ -147,7 +148,7 @@ const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 #[derive(Debug, Clone)]
 pub struct SqliteSaver {
     pool: SqlitePool,
-    spin: Duration,
+    spin: Arc<Spin>,
     direct: Option<Arc<Direct>>,
 }
 
@@ -194,7 +195,7 @@ impl SqliteSaver {
         if options.preallocate_wal {
             wal::preallocate(&saver.pool, path.as_ref()).await?;
         }
-        saver.spin = options.spin;
+        saver.spin = Arc::new(Spin::new(options.spin));
         if options.direct {
             let direct = Direct::open(path.as_ref(), options.synchronous)?;
             saver.direct = Some(Arc::new(direct));
@@ -223,7 +224,7 @@ impl SqliteSaver {
         schema::migrate(&pool).await?;
         Ok(Self {
             pool,
-            spin: DEFAULT_SPIN,
+            spin: Arc::new(Spin::new(DEFAULT_SPIN)),
             direct: None,
         })
     }
@@ -235,7 +236,9 @@ impl SqliteSaver {
         if let Some(done) = self.direct.as_ref().and_then(|d| d.save(op, ops, &params)) {
             return done;
         }
-        spin(self.spin, write::save(&self.pool, op, ops, &params)).await
+        self.spin
+            .run(write::save(&self.pool, op, ops, &params))
+            .await
     }
 
     /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is
@@ -250,11 +253,9 @@ impl SqliteSaver {
         if let Some(done) = direct.and_then(|d| d.load(thread_id, ns, checkpoint_id)) {
             return done;
         }
-        spin(
-            self.spin,
-            read::load(&self.pool, thread_id, ns, checkpoint_id),
-        )
-        .await
+        self.spin
+            .run(read::load(&self.pool, thread_id, ns, checkpoint_id))
+            .await
     }
 
     /// The connection pool.
@@ -325,7 +326,9 @@ impl Checkpointer for SqliteSaver {
         ns: &str,
         opts: &ListOptions,
     ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-        spin(self.spin, read::list(&self.pool, thread_id, ns, opts)).await
+        self.spin
+            .run(read::list(&self.pool, thread_id, ns, opts))
+            .await
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {
@@ -336,7 +339,9 @@ impl Checkpointer for SqliteSaver {
         {
             return done;
         }
-        spin(self.spin, write::claim(&self.pool, thread_id, seen_epoch)).await
+        self.spin
+            .run(write::claim(&self.pool, thread_id, seen_epoch))
+            .await
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
@@ -355,6 +360,8 @@ impl Checkpointer for SqliteSaver {
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
-        spin(self.spin, write::delete_thread(&self.pool, thread_id)).await
+        self.spin
+            .run(write::delete_thread(&self.pool, thread_id))
+            .await
     }
 }
