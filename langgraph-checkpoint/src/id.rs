@@ -87,11 +87,22 @@ fn encode(value: u128) -> SharedStr {
     SharedStr::from(std::str::from_utf8(&buf).unwrap_or_default())
 }
 
+/// The two lowercase hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        out[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    out
+};
+
 /// Writes `bytes` as lowercase hex into `out` (two digits a byte).
 fn hex_into(out: &mut [u8], bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
 }
 
@@ -249,6 +260,10 @@ mod tests {
         assert!(is_canonical(&next));
         assert!(!is_canonical(&upper));
         assert!(!is_canonical("0000"));
+        // 36 bytes, but a hyphen out of place or one too many.
+        assert!(!is_canonical("0000000-00000-7000-8000-000000000000"));
+        assert!(!is_canonical("00000000-0000-7000-8000-0000-0000000"));
+        assert!(is_canonical("0189abcd-ef01-7000-8000-0123456789ab"));
     }
 
     #[test]
