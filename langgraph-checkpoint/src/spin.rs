@@ -1,16 +1,21 @@
 //! Waiting for a local database without sleeping: a saver's statement runs on another thread
 //! or process (SQLite's connection worker, a PostgreSQL server on the same machine) and
 //! takes tens to hundreds of microseconds; parking the caller's thread and waking it again
-//! costs about as much, in context switches. [`spin`] polls the statement again at once while
-//! it is young and parks only after `budget`; [`Spin`] picks that budget from how long the
-//! saver's recent statements took, so that a slow or remote database is not polled for
-//! nothing.
+//! costs about as much, in context switches. [`Spin`] polls the statement again at once while
+//! it is young and parks only after a budget learned from how long the saver's recent
+//! statements took, so that a slow or remote database is not polled for nothing; and no more
+//! callers poll at once than the machine has cores, so that waiting never crowds out work.
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
+
+/// Callers that may poll at once, per saver: the cores this process may use.
+static MAX_POLLING: LazyLock<usize> =
+    LazyLock::new(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
 
 /// A saver's polling budget, learned from its statements (shared by the saver's clones).
 #[derive(Debug)]
@@ -19,13 +24,39 @@ pub(crate) struct Spin {
     cap: Duration,
     /// Moving average of recent statements' durations, in nanoseconds (0: none yet).
     avg_ns: AtomicU64,
+    /// Callers polling now, and how many may.
+    polling: AtomicUsize,
+    max_polling: usize,
+}
+
+/// A caller's place among those polling; given back when dropped.
+struct Polling<'a>(&'a AtomicUsize);
+
+impl<'a> Polling<'a> {
+    fn take(count: &'a AtomicUsize, max: usize) -> Option<Self> {
+        let before = count.fetch_add(1, Ordering::Relaxed);
+        let slot = Self(count);
+        (before < max).then_some(slot)
+    }
+}
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Spin {
     pub(crate) fn new(cap: Duration) -> Self {
+        Self::with_max_polling(cap, *MAX_POLLING)
+    }
+
+    fn with_max_polling(cap: Duration, max_polling: usize) -> Self {
         Self {
             cap,
             avg_ns: AtomicU64::new(0),
+            polling: AtomicUsize::new(0),
+            max_polling,
         }
     }
 
@@ -50,37 +81,36 @@ impl Spin {
         self.avg_ns.store(new.max(1), Ordering::Relaxed);
     }
 
-    /// Awaits `fut` (one statement), polling it for the current budget, and times it.
+    /// Awaits `fut` (one statement) and times it. While the budget lasts, and if fewer than
+    /// the allowed callers are polling, a pending `fut` only asks to be polled again (the
+    /// runtime's other tasks still run in between); after that it parks until woken.
     pub(crate) async fn run<F: Future>(&self, fut: F) -> F::Output {
         if self.cap.is_zero() {
             return fut.await;
         }
         let t0 = Instant::now();
-        let out = spin(self.budget(), fut).await;
+        let budget = self.budget();
+        let mut polling = if budget.is_zero() {
+            None
+        } else {
+            Polling::take(&self.polling, self.max_polling)
+        };
+        let mut fut = pin!(fut);
+        let out = poll_fn(|cx| match fut.as_mut().poll(cx) {
+            Poll::Ready(v) => Poll::Ready(v),
+            Poll::Pending => {
+                if polling.is_some() && t0.elapsed() < budget {
+                    cx.waker().wake_by_ref();
+                } else {
+                    polling = None;
+                }
+                Poll::Pending
+            }
+        })
+        .await;
         self.record(t0.elapsed());
         out
     }
-}
-
-/// Awaits `fut`, re-polling it without parking for up to `budget` (zero: a plain await).
-/// Other tasks of the runtime still run in between: the task only asks to be polled again.
-pub(crate) async fn spin<F: Future>(budget: Duration, fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    if budget.is_zero() {
-        return fut.await;
-    }
-    let mut start = None;
-    poll_fn(|cx| match fut.as_mut().poll(cx) {
-        Poll::Ready(v) => Poll::Ready(v),
-        Poll::Pending => {
-            let t0 = *start.get_or_insert_with(Instant::now);
-            if t0.elapsed() < budget {
-                cx.waker().wake_by_ref();
-            }
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 #[cfg(test)]
@@ -88,19 +118,41 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn spinning_gives_the_same_result_and_parks_after_the_budget() {
+    async fn polling_gives_the_same_result_and_parks_after_the_budget() {
         let (tx, rx) = tokio::sync::oneshot::channel::<u8>();
         let sender = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
             tx.send(7).ok();
         });
-        // The budget (1 ms) runs out long before the value comes: the await parks and still
-        // completes when the sender wakes it.
-        let got = spin(Duration::from_millis(1), rx).await;
-        assert_eq!(got.ok(), Some(7));
+        // The budget (1 ms) runs out long before the value comes: the await parks, gives its
+        // place back, and still completes when the sender wakes it.
+        let s = Spin::new(Duration::from_millis(1));
+        assert_eq!(s.run(rx).await.ok(), Some(7));
+        assert_eq!(s.polling.load(Ordering::Relaxed), 0);
         sender.await.ok();
-        assert_eq!(spin(Duration::ZERO, async { 3 }).await, 3);
-        assert_eq!(spin(Duration::from_millis(1), async { 4 }).await, 4);
+        assert_eq!(s.run(async { 4 }).await, 4);
+    }
+
+    #[test]
+    fn no_more_callers_poll_at_once_than_allowed() {
+        use std::task::{Context, Waker};
+        let s = Spin::with_max_polling(Duration::from_secs(60), 1);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = Box::pin(s.run(std::future::pending::<()>()));
+        let mut second = Box::pin(s.run(std::future::pending::<()>()));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(s.polling.load(Ordering::Relaxed), 1);
+        // The second caller finds the one place taken: it parks instead of polling.
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(s.polling.load(Ordering::Relaxed), 1);
+        // A caller that goes away (a cancelled run) gives its place back.
+        drop(first);
+        assert_eq!(s.polling.load(Ordering::Relaxed), 0);
+        let mut third = Box::pin(s.run(std::future::pending::<()>()));
+        assert!(third.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(s.polling.load(Ordering::Relaxed), 1);
+        drop((second, third));
+        assert_eq!(s.polling.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub struct PostgresOptions {
     /// on a local server is often back before a parked thread would be woken). The saver
     /// polls for twice the recent statements' average within this cap, and not at all while
     /// they take longer than the cap (a remote or busy server). Polling yields to the
-    /// runtime's other tasks between polls. Zero always parks.
+    /// runtime's other tasks between polls, and no more callers poll at once than the process
+    /// has cores. Zero always parks.
     pub spin: Duration,
 }
 

@@ -62,7 +62,8 @@ pub struct SqliteOptions {
     /// The most a caller polls a statement in flight before it parks its thread (statements
     /// run on the connection's worker thread; a short statement is back before a parked
     /// thread would be woken). The saver polls for twice the recent statements' average
-    /// within this cap, and not at all while they take longer. Zero always parks.
+    /// within this cap, and not at all while they take longer; no more callers poll at once
+    /// than the process has cores. Zero always parks.
     pub spin: Duration,
     /// Runs head reads, claims, checkpoints and pending writes on the caller's thread through
     /// a second connection whenever it is free, instead of handing each to a pooled
