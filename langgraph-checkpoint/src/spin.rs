@@ -33,10 +33,11 @@ pub(crate) struct Spin {
 struct Polling<'a>(&'a AtomicUsize);
 
 impl<'a> Polling<'a> {
+    /// A place if fewer than `max` callers hold one (a refused caller's count is dropped
+    /// at once).
     fn take(count: &'a AtomicUsize, max: usize) -> Option<Self> {
-        let before = count.fetch_add(1, Ordering::Relaxed);
-        let slot = Self(count);
-        (before < max).then_some(slot)
+        let place = Self(count);
+        (count.fetch_add(1, Ordering::Relaxed) < max).then_some(place)
     }
 }
 
@@ -63,7 +64,7 @@ impl Spin {
     /// The budget of the next statement: twice the recent average, within the cap (the cap
     /// before any statement is timed); none while statements take longer than the cap, where
     /// polling would rarely catch one and parking costs little next to them.
-    pub(crate) fn budget(&self) -> Duration {
+    fn budget(&self) -> Duration {
         let cap = u64::try_from(self.cap.as_nanos()).unwrap_or(u64::MAX);
         match self.avg_ns.load(Ordering::Relaxed) {
             0 => self.cap,

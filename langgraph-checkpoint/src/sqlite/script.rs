@@ -109,6 +109,23 @@ fn writes_statements(claim: bool, first: bool, tag: usize) -> Vec<String> {
     out
 }
 
+/// The parameters `$N` of `sql`, in order: the byte range of each one's digits, and `N`
+/// (JSON paths such as `'$.x'` are not parameters).
+fn dollar_params(sql: &str) -> impl Iterator<Item = (std::ops::Range<usize>, usize)> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(i) = sql[from..].find('$') {
+            let start = from + i + 1;
+            let digits = sql[start..].bytes().take_while(u8::is_ascii_digit).count();
+            from = start + digits;
+            if let Ok(n) = sql[start..from].parse::<usize>() {
+                return Some((start..from, n));
+            }
+        }
+        None
+    })
+}
+
 /// Renames the parameters `$N` of `sql` to `$(N + offset)` (JSON paths such as `'$.x'` are
 /// not parameters and stay).
 pub(super) fn shift_params(sql: &str, offset: usize) -> String {
@@ -116,18 +133,13 @@ pub(super) fn shift_params(sql: &str, offset: usize) -> String {
         return sql.to_string();
     }
     let mut out = String::with_capacity(sql.len() + 16);
-    let mut rest = sql;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..=i]);
-        rest = &rest[i + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits > 0 {
-            let n: usize = rest[..digits].parse().unwrap_or(0);
-            out.push_str(&(n + offset).to_string());
-            rest = &rest[digits..];
-        }
+    let mut copied = 0;
+    for (digits, n) in dollar_params(sql) {
+        out.push_str(&sql[copied..digits.start]);
+        out.push_str(&(n + offset).to_string());
+        copied = digits.end;
     }
-    out.push_str(rest);
+    out.push_str(&sql[copied..]);
     out
 }
 
@@ -260,22 +272,13 @@ impl Sql {
     }
 }
 
-/// The distinct `$N` of `sql`, in order of first appearance, as indexes `N - 1` (JSON paths
-/// such as `'$.x'` are not parameters).
+/// The distinct `$N` of `sql`, in order of first appearance, as indexes `N - 1`.
 fn param_order(sql: &str) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
-    let mut rest = sql;
-    while let Some(i) = rest.find('$') {
-        rest = &rest[i + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let index = rest[..digits]
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| n.checked_sub(1));
-        if let Some(n) = index.filter(|n| !out.contains(n)) {
-            out.push(n);
+    for (_, n) in dollar_params(sql) {
+        if let Some(i) = n.checked_sub(1).filter(|i| !out.contains(i)) {
+            out.push(i);
         }
-        rest = &rest[digits..];
     }
     out
 }
