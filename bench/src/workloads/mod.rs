@@ -1,6 +1,7 @@
 //! The workloads, one module per group, and the states they share.
 
 pub(crate) mod core;
+pub(crate) mod floors;
 pub(crate) mod probe;
 pub(crate) mod storage;
 

@@ -1,7 +1,6 @@
 //! W5 (checkpointing cost), W6 (interrupt and resume), W9 (state growth).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -12,6 +11,7 @@ use langgraph::{
 };
 use serde_json::{Value, json};
 
+use super::floors::{fsync_floor_us, sqlite_commit_floor_us};
 use super::{Counter, LOOP_STEPS, Opts, build_loop, runtime};
 use crate::measure::Case;
 
@@ -147,24 +147,6 @@ async fn storage_info(
     }
 }
 
-/// One 100-byte write plus fsync in the benchmark's temp directory: the disk's floor for a
-/// durable commit (median of 50, µs).
-fn fsync_floor_us() -> f64 {
-    let path = tmp_dir().join(format!("lgbench-fsync-{}", std::process::id()));
-    let mut f = std::fs::File::create(&path).expect("create");
-    let mut v: Vec<f64> = (0..50)
-        .map(|_| {
-            let t = Instant::now();
-            f.write_all(&[b'x'; 100]).expect("write");
-            f.sync_data().expect("fsync");
-            t.elapsed().as_nanos() as f64 / 1000.0
-        })
-        .collect();
-    let _ = std::fs::remove_file(&path);
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 pub(crate) fn w5(variant: &str, o: &Opts) -> Case {
     let (kind, durability) = variant.split_once('/').unwrap_or((variant, "sync"));
     let base = match kind {
@@ -233,7 +215,20 @@ pub(crate) fn w5(variant: &str, o: &Opts) -> Case {
         ));
         if kind == "sqlite" {
             case.info
-                .insert("fsync_floor_us".into(), json!(fsync_floor_us()));
+                .insert("fsync_floor_us".into(), json!(fsync_floor_us(&tmp_dir())));
+        }
+        if kind.starts_with("sqlite") {
+            // A row the size of this run's checkpoints, committed bare in the same sync mode.
+            let row = case.info.get("bytes_per_superstep").and_then(Value::as_f64);
+            let sync = if kind == "sqlite" { "FULL" } else { "NORMAL" };
+            case.info.insert(
+                "sqlite_commit_floor_us".into(),
+                json!(sqlite_commit_floor_us(
+                    &tmp_dir(),
+                    sync,
+                    row.map_or(400, |b| b as usize)
+                )),
+            );
         }
     }
     case
