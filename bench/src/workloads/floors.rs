@@ -42,13 +42,13 @@ fn remove_db(path: &Path) {
     }
 }
 
-/// One bare SQLite commit in `dir` (µs, the mean over the timed commits, as a workload's
-/// time per superstep is: it includes the automatic checkpoints, which sync the log and the
-/// database): `BEGIN IMMEDIATE`, one prepared insert of a
+/// One bare SQLite commit in `dir`, in µs: `BEGIN IMMEDIATE`, one prepared insert of a
 /// `row_bytes` row keyed by text (a rowid table and its key's index, the shape of a
-/// checkpoint row), `COMMIT`, in WAL mode with `synchronous` (`FULL` or `NORMAL`). It is
+/// checkpoint row) and `COMMIT`, in WAL mode with `synchronous` (`FULL` or `NORMAL`). It is
 /// the least a saver that commits each superstep to SQLite can pay: the log's locks, its
-/// page writes, and with `FULL` its fsync, with no framework around it.
+/// page writes, and with `FULL` its fsync, with no framework around it. The figure is the
+/// mean over the timed commits, as a workload's time per superstep is, so it includes the
+/// automatic checkpoints, which sync the log and the database.
 pub(crate) fn sqlite_commit_floor_us(dir: &Path, synchronous: &str, row_bytes: usize) -> f64 {
     let path: PathBuf = dir.join(format!("lgbench-commit-{}.sqlite", std::process::id()));
     remove_db(&path);
