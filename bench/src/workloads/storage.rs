@@ -79,13 +79,17 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
             // `LG_BENCH_SQLITE_PREALLOC=0` lets the WAL grow commit by commit (the saver's
             // `preallocate_wal(false)`).
             let prealloc = std::env::var("LG_BENCH_SQLITE_PREALLOC").map_or(true, |v| v != "0");
+            // `LG_BENCH_SQLITE_BACKFILL=0` runs SQLite's checkpoints inside the commit that fills
+            // the log (the saver's `background_checkpoints(false)`).
+            let backfill = std::env::var("LG_BENCH_SQLITE_BACKFILL").map_or(true, |v| v != "0");
             let s = SqliteSaver::open_with(
                 &path,
                 SqliteOptions::default()
                     .synchronous(sync)
                     .max_connections(1)
                     .direct(direct)
-                    .preallocate_wal(prealloc),
+                    .preallocate_wal(prealloc)
+                    .background_checkpoints(backfill),
             )
             .await
             .expect("open sqlite");

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
+use super::backfill::Backfill;
 use super::read::TUPLE;
 use super::script::{self, CLAIM, Param, Params, Sql, Step, claimed};
 use super::{Synchronous, backend};
@@ -29,6 +30,8 @@ const CACHED_STATEMENTS: usize = 256;
 /// A connection used on the caller's thread when it is free.
 pub(super) struct Direct {
     conn: Mutex<Connection>,
+    /// Checkpoints the log off the caller's thread (see `backfill.rs`), if asked.
+    backfill: Option<Backfill>,
 }
 
 impl std::fmt::Debug for Direct {
@@ -46,8 +49,13 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 impl Direct {
-    /// Opens the database the pool has created and migrated.
-    pub(super) fn open(path: &Path, synchronous: Synchronous) -> Result<Self, CheckpointError> {
+    /// Opens the database the pool has created and migrated; with `backfill`, the log is
+    /// checkpointed off the caller's thread.
+    pub(super) fn open(
+        path: &Path,
+        synchronous: Synchronous,
+        backfill: bool,
+    ) -> Result<Self, CheckpointError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -61,9 +69,21 @@ impl Direct {
         conn.pragma_update(None, "synchronous", sync)
             .map_err(backend("open"))?;
         conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        let backfill = if backfill {
+            Backfill::install(&conn, path).map_err(backend("open"))?
+        } else {
+            None
+        };
         Ok(Self {
             conn: Mutex::new(conn),
+            backfill,
         })
+    }
+
+    /// The log's checkpointing thread, if this connection hands checkpoints to one.
+    #[cfg(test)]
+    pub(super) fn backfill(&self) -> Option<&Backfill> {
+        self.backfill.as_ref()
     }
 
     /// Runs `f` on the connection. `None`: the operation is left to the pool, because another
@@ -80,7 +100,12 @@ impl Direct {
             conn.execute_batch("ROLLBACK").ok()?;
         }
         match f(&conn) {
-            Ok(v) => Some(Ok(v)),
+            Ok(v) => {
+                if let Some(b) = &self.backfill {
+                    b.after(&conn);
+                }
+                Some(Ok(v))
+            }
             Err(e) => {
                 if !conn.is_autocommit() {
                     let _ = conn.execute_batch("ROLLBACK");
@@ -245,7 +270,7 @@ mod tests {
     #[tokio::test]
     async fn writes_and_reads_on_the_callers_thread() {
         let (pool_saver, path) = database("plain").await;
-        let direct = Direct::open(&path, Synchronous::Full).unwrap();
+        let direct = Direct::open(&path, Synchronous::Full, false).unwrap();
         let put = first_put("t");
         let id = put.checkpoint.id.clone();
         let ops = [SaveOp::Checkpoint(put)];
@@ -270,7 +295,7 @@ mod tests {
     #[tokio::test]
     async fn a_locked_database_or_a_busy_connection_is_left_to_the_pool() {
         let (_pool_saver, path) = database("locked").await;
-        let direct = Direct::open(&path, Synchronous::Normal).unwrap();
+        let direct = Direct::open(&path, Synchronous::Normal, false).unwrap();
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let ops = [SaveOp::Checkpoint(first_put("t"))];

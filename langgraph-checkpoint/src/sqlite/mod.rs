@@ -13,6 +13,7 @@
 //! connection when it is free (`direct.rs`); everything else, and everything when the direct
 //! connection is busy, goes through the `sqlx` pool.
 
+mod backfill;
 mod direct;
 mod read;
 mod schema;
@@ -81,8 +82,18 @@ pub struct SqliteOptions {
     /// about as much again; with [`Synchronous::Normal`] each commit's write allocates blocks
     /// instead of overwriting them. SQLite deletes the log when the last connection closes,
     /// so without this every process pays it for its first thousand or so pages of commits.
-    /// Opening costs one 4 MiB write and fsync (a few milliseconds).
+    /// Opening costs one 4 MiB write and fsync (a few milliseconds); 8 MiB with
+    /// [`background_checkpoints`](Self::background_checkpoints) in effect.
     pub preallocate_wal: bool,
+    /// With [`Synchronous::Normal`] and the direct connection, copies the write-ahead log back
+    /// into the database on a thread of the saver's own (started when first needed) instead
+    /// of inside the commit that fills the log (on by default). Without an fsync per commit,
+    /// that copy is the only sync: it writes back megabytes and syncs both files, so about one
+    /// superstep in 350 would stall for milliseconds. The log then grows to twice SQLite's
+    /// checkpoint threshold (about 8 MiB) before the committing connection finishes the
+    /// copy itself. No effect with [`Synchronous::Full`], where each commit already syncs and
+    /// a second thread's syncs would compete with it for the disk.
+    pub background_checkpoints: bool,
 }
 
 impl Default for SqliteOptions {
@@ -94,6 +105,7 @@ impl Default for SqliteOptions {
             spin: DEFAULT_SPIN,
             direct: true,
             preallocate_wal: true,
+            background_checkpoints: true,
         }
     }
 }
@@ -128,6 +140,17 @@ impl SqliteOptions {
     pub fn preallocate_wal(mut self, on: bool) -> Self {
         self.preallocate_wal = on;
         self
+    }
+    /// Sets whether, with [`Synchronous::Normal`], the log is checkpointed off the
+    /// committing thread.
+    pub fn background_checkpoints(mut self, on: bool) -> Self {
+        self.background_checkpoints = on;
+        self
+    }
+
+    /// Whether the log is checkpointed off the committing thread: asked for, and possible.
+    fn backfill(&self) -> bool {
+        self.background_checkpoints && self.direct && self.synchronous == Synchronous::Normal
     }
 }
 
@@ -194,11 +217,16 @@ impl SqliteSaver {
             .map_err(backend("open"))?;
         let mut saver = Self::from_pool(pool).await?;
         if options.preallocate_wal {
-            wal::preallocate(&saver.pool, path.as_ref()).await?;
+            let limit = if options.backfill() {
+                backfill::LOG_LIMIT_FACTOR
+            } else {
+                1
+            };
+            wal::preallocate(&saver.pool, path.as_ref(), limit).await?;
         }
         saver.spin = Arc::new(Spin::new(options.spin));
         if options.direct {
-            let direct = Direct::open(path.as_ref(), options.synchronous)?;
+            let direct = Direct::open(path.as_ref(), options.synchronous, options.backfill())?;
             saver.direct = Some(Arc::new(direct));
         }
         Ok(saver)

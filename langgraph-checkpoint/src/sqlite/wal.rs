@@ -36,10 +36,15 @@ pub(super) fn wal_path(db: &Path) -> std::path::PathBuf {
     name.into()
 }
 
-/// Extends the log of the database at `db` with zeros to [`target_len`], holding the write
-/// lock so that no commit writes the log meanwhile. A no-op when the log is already that
-/// long or automatic checkpoints are off; skipped when the lock stays taken.
-pub(super) async fn preallocate(pool: &SqlitePool, db: &Path) -> Result<(), CheckpointError> {
+/// Extends the log of the database at `db` with zeros to [`target_len`] for `times` the
+/// automatic checkpoint's threshold, holding the write lock so that no commit writes the log
+/// meanwhile. A no-op when the log is already that long or automatic checkpoints are off;
+/// skipped when the lock stays taken.
+pub(super) async fn preallocate(
+    pool: &SqlitePool,
+    db: &Path,
+    times: u64,
+) -> Result<(), CheckpointError> {
     let page: i64 = sqlx::query_scalar("PRAGMA page_size")
         .fetch_one(pool)
         .await
@@ -54,7 +59,7 @@ pub(super) async fn preallocate(pool: &SqlitePool, db: &Path) -> Result<(), Chec
     if pages == 0 {
         return Ok(());
     }
-    let want = target_len(page, pages);
+    let want = target_len(page, pages.saturating_mul(times));
     let wal = wal_path(db);
     if std::fs::metadata(&wal).is_ok_and(|m| m.len() >= want) {
         return Ok(());
@@ -198,10 +203,63 @@ mod tests {
         let normal = fresh_path("normal");
         let opts = SqliteOptions::default().synchronous(Synchronous::Normal);
         let saver = SqliteSaver::open_with(&normal, opts).await.unwrap();
-        assert_eq!(wal_len(&normal), target_len(4096, 1000));
+        // Twice the threshold: the log's limit with checkpoints off the committing thread.
+        assert_eq!(wal_len(&normal), target_len(4096, 2000));
         extend(&saver, "t", None, 3).await;
-        assert_eq!(wal_len(&normal), target_len(4096, 1000));
+        assert_eq!(wal_len(&normal), target_len(4096, 2000));
         assert_eq!(count(&saver, "t").await, 3);
+    }
+
+    /// With `Synchronous::Normal`, a thread of the saver's copies the log back, and the log
+    /// starts over instead of growing: thousands of commits, each writing at least one page,
+    /// leave it well under the size it would reach without checkpoints.
+    #[tokio::test]
+    async fn normal_sync_checkpoints_off_the_committing_thread_and_the_log_starts_over() {
+        let path = fresh_path("backfill");
+        let opts = SqliteOptions::default().synchronous(Synchronous::Normal);
+        let saver = SqliteSaver::open_with(&path, opts).await.unwrap();
+        let direct = saver.direct.clone().unwrap();
+        let backfill = direct
+            .backfill()
+            .expect("the log is checkpointed off the thread");
+        extend(&saver, "t", None, 4000).await;
+        assert!(
+            wal_len(&path) < target_len(4096, 3000),
+            "the log grew to {} bytes",
+            wal_len(&path)
+        );
+        let waited = std::time::Instant::now();
+        while backfill.runs() == 0 && waited.elapsed() < std::time::Duration::from_secs(20) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(backfill.runs() > 0);
+        // The last commit is the head, also for a new saver on the file.
+        let newest = |s: SqliteSaver| async move {
+            let head = s.head("t", "").await.unwrap();
+            head.checkpoint.map(|c| (c.checkpoint.id, c.metadata.step))
+        };
+        let before = newest(saver.clone()).await;
+        assert_eq!(before.as_ref().map(|(_, step)| *step), Some(3999));
+        drop(saver);
+        let reopened = SqliteSaver::open(&path).await.unwrap();
+        assert_eq!(newest(reopened).await, before);
+    }
+
+    /// With `Synchronous::Full`, or when turned off, checkpoints stay SQLite's own.
+    #[tokio::test]
+    async fn full_sync_or_the_option_off_keeps_checkpoints_in_the_commit() {
+        let off = SqliteOptions::default()
+            .synchronous(Synchronous::Normal)
+            .background_checkpoints(false);
+        for (name, opts) in [("full", SqliteOptions::default()), ("off", off)] {
+            let path = fresh_path(&format!("inline-{name}"));
+            let saver = SqliteSaver::open_with(&path, opts).await.unwrap();
+            assert!(
+                saver.direct.as_ref().unwrap().backfill().is_none(),
+                "{name}"
+            );
+            assert_eq!(wal_len(&path), target_len(4096, 1000), "{name}");
+        }
     }
 
     /// Padding appended behind committed frames that are not yet in the main file, and a
