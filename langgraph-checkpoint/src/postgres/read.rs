@@ -12,6 +12,12 @@ use crate::model::{CheckpointTuple, Head, ListOptions};
 /// A checkpoint (`$3`, or the head of the namespace when `$3` is NULL) with its epoch, delta
 /// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads: one round trip
 /// instead of four.
+///
+/// Each checkpoint and write is looked up by its full key: the target's id as a scalar
+/// subquery (computed once, then an index key) and each channel version through a lateral
+/// subquery (its `LIMIT 1`, on a primary key, keeps the planner from turning it back into a
+/// join). Joined to the target as a table, the generic plan scanned the thread's rows by
+/// their prefix and filtered them, in time proportional to the thread's length.
 const TUPLE: &str = "
 WITH RECURSIVE
 target(id) AS (
@@ -20,22 +26,25 @@ target(id) AS (
 ),
 cp AS (
     SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
-    FROM lg_checkpoints AS c, target
-    WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = target.id
+    FROM lg_checkpoints AS c
+    WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = (SELECT id FROM target)
 ),
 chain(channel, cid, blob) AS (
-    SELECT v.key, v.value, c.blobs -> v.key
+    SELECT v.key, v.value, b.blob
     FROM cp
     CROSS JOIN LATERAL jsonb_each_text(
         CASE WHEN jsonb_typeof(cp.checkpoint -> 'channel_versions') = 'object'
              THEN cp.checkpoint -> 'channel_versions' ELSE '{}'::jsonb END) AS v
-    JOIN lg_checkpoints AS c
-      ON c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = v.value
+    CROSS JOIN LATERAL (
+        SELECT c.blobs -> v.key AS blob FROM lg_checkpoints AS c
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = v.value LIMIT 1) AS b
     UNION ALL
-    SELECT chain.channel, chain.blob ->> 'base', c.blobs -> chain.channel
+    SELECT chain.channel, chain.blob ->> 'base', b.blob
     FROM chain
-    JOIN lg_checkpoints AS c
-      ON c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = chain.blob ->> 'base'
+    CROSS JOIN LATERAL (
+        SELECT c.blobs -> chain.channel AS blob FROM lg_checkpoints AS c
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = chain.blob ->> 'base'
+        LIMIT 1) AS b
     WHERE chain.blob ->> 'kind' = 'delta'
 )
 SELECT 0::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
@@ -43,8 +52,8 @@ SELECT 0::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
 UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint::text, metadata::text, NULL FROM cp
 UNION ALL SELECT 2, channel, cid, blob::text, NULL, NULL FROM chain
 UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value::text, w.seq
-    FROM lg_writes AS w, target
-    WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = target.id";
+    FROM lg_writes AS w
+    WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = (SELECT id FROM target)";
 
 /// The thread's epoch and the newest checkpoint of `ns`.
 pub(super) async fn head(
@@ -113,4 +122,60 @@ pub(super) async fn list(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::TUPLE;
+    use crate::postgres::{PostgresOptions, PostgresSaver};
+
+    /// In the generic plan of a tuple read (the one a prepared statement settles on), every
+    /// checkpoint and write is looked up by its full key: no scan of the thread's rows.
+    #[tokio::test]
+    async fn a_tuple_read_looks_rows_up_by_their_full_key() {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("lgt_plan_{}", uuid::Uuid::new_v4().simple());
+        let opts = PostgresOptions::default().schema(schema.clone());
+        let saver = PostgresSaver::connect_with(&url, opts).await.unwrap();
+        let mut conn = saver.pool().acquire().await.unwrap();
+        sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let prepare = format!("PREPARE lg_tuple(text, text, text) AS {TUPLE}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE lg_tuple('t', '', NULL)")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let drop_schema = format!("DROP SCHEMA {schema} CASCADE");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop_schema))
+            .execute(saver.pool())
+            .await
+            .unwrap();
+        let reads: Vec<usize> = (0..plan.len())
+            .filter(|&i| {
+                plan[i].contains(" on lg_checkpoints") || plan[i].contains(" on lg_writes")
+            })
+            .collect();
+        // The target checkpoint, each channel version, each delta's base, the writes.
+        assert_eq!(reads.len(), 4, "{plan:#?}");
+        for i in reads {
+            let cond = plan.get(i + 1).map_or("", String::as_str);
+            assert!(
+                plan[i].contains("Index Scan")
+                    && cond.contains("Index Cond")
+                    && cond.contains("checkpoint_id ="),
+                "{} / {cond} in {plan:#?}",
+                plan[i]
+            );
+        }
+    }
 }
