@@ -56,11 +56,23 @@ fn check_log(log: &str) -> (usize, usize) {
     (resumes, starts)
 }
 
+/// The step of a thread without checkpoints (a child killed before its first commit).
+const NO_CHECKPOINT: i64 = -2;
+
 /// What the parent sees of a thread between kills.
-#[derive(Default)]
 struct Committed {
     step: i64,
     ids: HashSet<String>,
+}
+
+impl Default for Committed {
+    /// Nothing committed yet: a kill before the first commit leaves the thread as empty.
+    fn default() -> Self {
+        Self {
+            step: NO_CHECKPOINT,
+            ids: HashSet::new(),
+        }
+    }
 }
 
 async fn observe(g: &CompiledGraph<job::Job>, thread: &str, before: &Committed) -> Committed {
@@ -81,7 +93,7 @@ async fn observe(g: &CompiledGraph<job::Job>, thread: &str, before: &Committed) 
     let step = hist
         .first()
         .and_then(|s| s.metadata.as_ref())
-        .map_or(-2, |m| m.step);
+        .map_or(NO_CHECKPOINT, |m| m.step);
     assert!(
         step >= before.step,
         "{thread}: step went back from {} to {step}",
