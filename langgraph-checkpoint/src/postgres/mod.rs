@@ -250,9 +250,7 @@ impl Checkpointer for PostgresSaver {
         ns: &str,
         opts: &ListOptions,
     ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-        self.spin
-            .run(read::list(&self.pool, thread_id, ns, opts))
-            .await
+        read::list(&self.pool, &self.spin, thread_id, ns, opts).await
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {

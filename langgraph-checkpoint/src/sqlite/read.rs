@@ -8,6 +8,7 @@ use crate::assemble::assemble_sql;
 use crate::error::CheckpointError;
 use crate::listing::listed_ids;
 use crate::model::{CheckpointTuple, ListOptions};
+use crate::spin::Spin;
 
 /// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
 /// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads. One round trip
@@ -66,14 +67,17 @@ pub(super) async fn load(
     assemble_sql(thread_id, ns, &rows)
 }
 
-/// Checkpoints of a namespace, newest first, filtered and limited.
+/// Checkpoints of a namespace, newest first, filtered and limited. Each statement waits
+/// through `spin` on its own, so that the saver's polling budget learns single statements,
+/// not the whole list.
 pub(super) async fn list(
     pool: &SqlitePool,
+    spin: &Spin,
     thread_id: &str,
     ns: &str,
     opts: &ListOptions,
 ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-    let rows = sqlx::query(
+    let ids = sqlx::query(
         "SELECT checkpoint_id, metadata FROM lg_checkpoints \
          WHERE thread_id = ?1 AND ns = ?2 AND (?3 IS NULL OR checkpoint_id < ?3) \
          ORDER BY checkpoint_id DESC",
@@ -81,9 +85,8 @@ pub(super) async fn list(
     .bind(thread_id)
     .bind(ns)
     .bind(opts.before.clone())
-    .fetch_all(pool)
-    .await
-    .map_err(backend("list"))?;
+    .fetch_all(pool);
+    let rows = spin.run(ids).await.map_err(backend("list"))?;
     let rows = rows
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -91,7 +94,7 @@ pub(super) async fn list(
         .map_err(backend("list"))?;
     let mut out = Vec::new();
     for id in listed_ids(thread_id, rows, opts)? {
-        if let Some(t) = load(pool, thread_id, ns, Some(&id)).await?.1 {
+        if let Some(t) = spin.run(load(pool, thread_id, ns, Some(&id))).await?.1 {
             out.push(t);
         }
     }
