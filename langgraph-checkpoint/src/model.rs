@@ -260,6 +260,44 @@ pub struct ListOptions {
     pub limit: Option<usize>,
 }
 
+impl ListOptions {
+    /// Every checkpoint of the thread namespace, newest first.
+    ///
+    /// ```
+    /// use langgraph_checkpoint::ListOptions;
+    /// use serde_json::json;
+    ///
+    /// // The two newest checkpoints written by the loop, older than checkpoint `c7`.
+    /// let o = ListOptions::new().filter("source", "loop").before("c7").limit(2);
+    /// assert_eq!(o.filter.get("source"), Some(&json!("loop")));
+    /// assert_eq!(o.before.as_deref(), Some("c7"));
+    /// assert_eq!(o.limit, Some(2));
+    /// assert_eq!(ListOptions::new(), ListOptions::default());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps only checkpoints whose metadata has `key` equal to `value` (in addition to the
+    /// keys already given).
+    pub fn filter(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.filter.insert(key.into(), value.into());
+        self
+    }
+
+    /// Keeps only checkpoints strictly older than `checkpoint_id`.
+    pub fn before(mut self, checkpoint_id: impl Into<String>) -> Self {
+        self.before = Some(checkpoint_id.into());
+        self
+    }
+
+    /// Returns at most `n` checkpoints, the newest.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+}
+
 /// Proof that a writer owns a thread: every write carries it, and the saver rejects writes whose
 /// fence is stale (optimistic concurrency with fencing tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]

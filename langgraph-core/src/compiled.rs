@@ -250,8 +250,8 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
         }
     }
 
-    /// The thread's checkpoints, newest first, as stored (filter, before and limit in
-    /// `options`).
+    /// The thread's checkpoints, newest first, as stored, narrowed by `options`: for example
+    /// `ListOptions::new().filter("source", "loop").before(id).limit(5)`.
     pub async fn state_history(
         &self,
         config: &RunConfig,

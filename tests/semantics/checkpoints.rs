@@ -86,30 +86,19 @@ async fn s38_history_api() {
                 .collect::<Vec<_>>()
         )
     };
-    let limit = ListOptions {
-        limit: Some(2),
-        ..Default::default()
-    };
+    let limit = ListOptions::new().limit(2);
     check(
         &exp,
         "limit_2",
         &labels_of(g.state_history(&cfg, &limit).await.unwrap()),
     );
-    let before = ListOptions {
-        before: Some(ids["c3"].clone()),
-        ..Default::default()
-    };
+    let before = ListOptions::new().before(ids["c3"].clone());
     check(
         &exp,
         "before_c3",
         &labels_of(g.state_history(&cfg, &before).await.unwrap()),
     );
-    let mut filter = serde_json::Map::new();
-    filter.insert("source".into(), json!("input"));
-    let by_source = ListOptions {
-        filter,
-        ..Default::default()
-    };
+    let by_source = ListOptions::new().filter("source", "input");
     check(
         &exp,
         "filter_source_input",

@@ -187,40 +187,17 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
         steps(&all)
     );
     let lim = s
-        .list(
-            &t,
-            "",
-            &ListOptions {
-                limit: Some(2),
-                ..Default::default()
-            },
-        )
+        .list(&t, "", &ListOptions::new().limit(2))
         .await
         .map_err(err)?;
     ensure!(steps(&lim) == [3, 2], "limit: {:?}", steps(&lim));
     let before = s
-        .list(
-            &t,
-            "",
-            &ListOptions {
-                before: Some(ids[2].to_string()),
-                ..Default::default()
-            },
-        )
+        .list(&t, "", &ListOptions::new().before(ids[2].to_string()))
         .await
         .map_err(err)?;
     ensure!(steps(&before) == [0, -1], "before: {:?}", steps(&before));
-    let mut f = serde_json::Map::new();
-    f.insert("source".into(), json!("input"));
     let input = s
-        .list(
-            &t,
-            "",
-            &ListOptions {
-                filter: f,
-                ..Default::default()
-            },
-        )
+        .list(&t, "", &ListOptions::new().filter("source", "input"))
         .await
         .map_err(err)?;
     ensure!(
@@ -228,18 +205,8 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
         "filter by source: {:?}",
         steps(&input)
     );
-    let mut f = serde_json::Map::new();
-    f.insert("user".into(), json!("ann"));
     let ann = s
-        .list(
-            &t,
-            "",
-            &ListOptions {
-                filter: f,
-                limit: Some(1),
-                ..Default::default()
-            },
-        )
+        .list(&t, "", &ListOptions::new().filter("user", "ann").limit(1))
         .await
         .map_err(err)?;
     ensure!(
