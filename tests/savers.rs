@@ -117,6 +117,40 @@ async fn concurrent_runs_share_the_direct_connection_and_the_pool() {
     }
 }
 
+/// Runs that store side by side share transactions (group commit); each thread's history
+/// must still be exactly what the thread would store alone, one chain of checkpoints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_runs_side_by_side_keep_each_history_whole() {
+    let g = chat()
+        .compile_with(SqliteSaver::open(temp_db("side-by-side")).await.unwrap())
+        .unwrap();
+    async fn turns(g: CompiledGraph<Chat>, thread: String) -> Vec<StateSnapshot<Chat>> {
+        let cfg = RunConfig::thread(thread).durability(Durability::Sync);
+        for turn in 0..3 {
+            g.invoke(ChatUpdate::new().messages(vec![format!("{turn}")]), &cfg)
+                .await
+                .unwrap();
+        }
+        g.state_history(&cfg, &ListOptions::new()).await.unwrap()
+    }
+    let alone = turns(g.clone(), "alone".into()).await;
+    let runs = (0..12).map(|i| tokio::spawn(turns(g.clone(), format!("t{i}"))));
+    for run in futures::future::join_all(runs).await {
+        let history = run.unwrap();
+        assert_eq!(history.len(), alone.len());
+        for (newer, older) in history.iter().zip(&history[1..]) {
+            assert_eq!(newer.parent_checkpoint_id, older.checkpoint_id);
+        }
+        let steps = |h: &[StateSnapshot<Chat>]| {
+            h.iter()
+                .map(|s| s.metadata.as_ref().unwrap().step)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(steps(&history), steps(&alone));
+        assert_eq!(history[0].values.messages.len(), 6);
+    }
+}
+
 #[tokio::test]
 async fn conformance_sqlite_in_memory_and_normal_sync() {
     conformance::run_all(&SqliteSaver::in_memory().await.unwrap())

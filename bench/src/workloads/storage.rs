@@ -82,6 +82,9 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
             // `LG_BENCH_SQLITE_BACKFILL=0` runs SQLite's checkpoints inside the commit that fills
             // the log (the saver's `background_checkpoints(false)`).
             let backfill = std::env::var("LG_BENCH_SQLITE_BACKFILL").map_or(true, |v| v != "0");
+            // `LG_BENCH_SQLITE_GROUP=0` gives each save a transaction of its own even when runs
+            // store side by side (the saver's `group_commit(false)`).
+            let group = std::env::var("LG_BENCH_SQLITE_GROUP").map_or(true, |v| v != "0");
             let s = SqliteSaver::open_with(
                 &path,
                 SqliteOptions::default()
@@ -89,7 +92,8 @@ pub(crate) async fn fresh(kind: &str, tag: &str) -> Saver {
                     .max_connections(1)
                     .direct(direct)
                     .preallocate_wal(prealloc)
-                    .background_checkpoints(backfill),
+                    .background_checkpoints(backfill)
+                    .group_commit(group),
             )
             .await
             .expect("open sqlite");

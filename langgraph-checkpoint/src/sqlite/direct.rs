@@ -11,12 +11,13 @@
 //! over is safe.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
 use super::backfill::Backfill;
+use super::group::{self, Group, Job, Outcome};
 use super::read::TUPLE;
 use super::script::{self, CLAIM, Param, Params, Sql, Step, claimed};
 use super::{Synchronous, backend};
@@ -29,9 +30,11 @@ const CACHED_STATEMENTS: usize = 256;
 
 /// A connection used on the caller's thread when it is free.
 pub(super) struct Direct {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     /// Checkpoints the log off the caller's thread (see `backfill.rs`), if asked.
-    backfill: Option<Backfill>,
+    backfill: Option<Arc<Backfill>>,
+    /// Shares transactions between runs that store side by side (see `group.rs`), if asked.
+    group: Option<Group>,
 }
 
 impl std::fmt::Debug for Direct {
@@ -41,7 +44,7 @@ impl std::fmt::Debug for Direct {
 }
 
 /// Another connection holds a lock this statement needs.
-fn is_busy(e: &rusqlite::Error) -> bool {
+pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
@@ -50,11 +53,13 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 
 impl Direct {
     /// Opens the database the pool has created and migrated; with `backfill`, the log is
-    /// checkpointed off the caller's thread.
+    /// checkpointed off the caller's thread; with `group`, runs that store side by side
+    /// share transactions.
     pub(super) fn open(
         path: &Path,
         synchronous: Synchronous,
         backfill: bool,
+        group: bool,
     ) -> Result<Self, CheckpointError> {
         let conn = Connection::open_with_flags(
             path,
@@ -70,12 +75,16 @@ impl Direct {
             .map_err(backend("open"))?;
         conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
         let backfill = if backfill {
-            Backfill::install(&conn, path).map_err(backend("open"))?
+            Backfill::install(&conn, path)
+                .map_err(backend("open"))?
+                .map(Arc::new)
         } else {
             None
         };
+        let conn = Arc::new(Mutex::new(conn));
         Ok(Self {
-            conn: Mutex::new(conn),
+            group: group.then(|| Group::new(conn.clone(), backfill.clone())),
+            conn,
             backfill,
         })
     }
@@ -83,7 +92,13 @@ impl Direct {
     /// The log's checkpointing thread, if this connection hands checkpoints to one.
     #[cfg(test)]
     pub(super) fn backfill(&self) -> Option<&Backfill> {
-        self.backfill.as_ref()
+        self.backfill.as_deref()
+    }
+
+    /// The queue shared by runs that store side by side.
+    #[cfg(test)]
+    pub(super) fn group(&self) -> Option<&Group> {
+        self.group.as_ref()
     }
 
     /// Runs `f` on the connection. `None`: the operation is left to the pool, because another
@@ -159,25 +174,53 @@ impl Direct {
     }
 
     /// Stores `ops` (with their `params`) in order in one transaction; a rejected op stops
-    /// them, the ops before it are stored.
-    pub(super) fn save(
+    /// them, the ops before it are stored. A lone run stores on the caller's thread; runs
+    /// that store side by side, or find the connection in use, share a transaction on the
+    /// group's thread. [`Outcome::Busy`]: another connection holds the database.
+    pub(super) async fn save(
         &self,
         op: &'static str,
         ops: &[SaveOp],
-        params: &[Params],
-    ) -> Option<Result<(), CheckpointError>> {
-        let steps = script::steps(ops);
-        let stored = self.with(op, |c| run_steps(c, &steps, params))?;
-        Some(stored.and_then(|n| script::rejected(ops, n)))
+        params: Vec<Params>,
+    ) -> Outcome {
+        let job = Job {
+            op,
+            steps: script::steps(ops),
+            params,
+        };
+        let shared = self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.shared_now(group::thread_key(ops)));
+        if !shared && let Ok(conn) = self.conn.try_lock() {
+            let outcome = group::commit(&conn, vec![job]).pop();
+            if let Some(b) = &self.backfill {
+                b.after(&conn);
+            }
+            return outcome.unwrap_or_else(|| {
+                Outcome::Failed(CheckpointError::backend(
+                    op,
+                    "a transaction gave no outcome",
+                ))
+            });
+        }
+        match &self.group {
+            Some(g) => g.run(job).await,
+            // The connection is in use: the pool stores it.
+            None => Outcome::Busy(job.params),
+        }
     }
 }
 
-/// Runs the ops' steps in one transaction and commits the ops that were stored: a prefix,
-/// since an op whose first step does not hold stops the rest. A later step that does not
-/// hold (which the checks before it rule out) fails the whole transaction instead of storing
-/// part of an op.
-fn run_steps(conn: &Connection, ops: &[Vec<Step>], params: &[Params]) -> rusqlite::Result<usize> {
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+/// Runs the ops' steps inside an open transaction and returns how many ops were stored: a
+/// prefix, since an op whose first step does not hold stops the rest. A later step that does
+/// not hold (which the checks before it rule out) is an error, so that no op is stored in
+/// part.
+pub(super) fn run_ops(
+    conn: &Connection,
+    ops: &[Vec<Step>],
+    params: &[Params],
+) -> rusqlite::Result<usize> {
     let mut stored = 0;
     'ops: for (steps, params) in ops.iter().zip(params) {
         for (i, step) in steps.iter().enumerate() {
@@ -207,7 +250,6 @@ fn run_steps(conn: &Connection, ops: &[Vec<Step>], params: &[Params]) -> rusqlit
         }
         stored += 1;
     }
-    conn.prepare_cached("COMMIT")?.execute([])?;
     Ok(stored)
 }
 
@@ -270,14 +312,14 @@ mod tests {
     #[tokio::test]
     async fn writes_and_reads_on_the_callers_thread() {
         let (pool_saver, path) = database("plain").await;
-        let direct = Direct::open(&path, Synchronous::Full, false).unwrap();
+        let direct = Direct::open(&path, Synchronous::Full, false, true).unwrap();
         let put = first_put("t");
         let id = put.checkpoint.id.clone();
         let ops = [SaveOp::Checkpoint(put)];
-        direct
-            .save("put", &ops, &script::params(&ops).unwrap())
-            .expect("the direct connection was free")
-            .unwrap();
+        let outcome = direct
+            .save("put", &ops, script::params(&ops).unwrap())
+            .await;
+        assert!(matches!(outcome, Outcome::Stored(1)), "{outcome:?}");
         // The pool sees what the direct connection committed, and the other way round.
         let head = crate::Checkpointer::head(&pool_saver, "t", "")
             .await
@@ -295,17 +337,20 @@ mod tests {
     #[tokio::test]
     async fn a_locked_database_or_a_busy_connection_is_left_to_the_pool() {
         let (_pool_saver, path) = database("locked").await;
-        let direct = Direct::open(&path, Synchronous::Normal, false).unwrap();
+        let direct = Direct::open(&path, Synchronous::Normal, false, true).unwrap();
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let ops = [SaveOp::Checkpoint(first_put("t"))];
         let params = script::params(&ops).unwrap();
-        assert!(direct.save("put", &ops, &params).is_none());
+        let Outcome::Busy(params) = direct.save("put", &ops, params).await else {
+            panic!("a locked database is left to the pool");
+        };
         assert!(direct.claim("t", 0).is_none());
         // The failed attempt left no transaction open: once the lock is gone, it works.
         other.execute_batch("COMMIT").unwrap();
-        // The same ops and parameters, as a hand-over to the pool would use them.
-        assert!(direct.save("put", &ops, &params).unwrap().is_ok());
+        // The same ops and the parameters handed back, as the pool would use them.
+        let outcome = direct.save("put", &ops, params).await;
+        assert!(matches!(outcome, Outcome::Stored(1)), "{outcome:?}");
         // A caller that finds the connection in use hands over too.
         let guard = direct.conn.lock().unwrap();
         assert!(direct.load("t", "", None).is_none());

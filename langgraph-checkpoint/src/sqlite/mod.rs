@@ -10,11 +10,13 @@
 //! the writer's fence and that the expected head is still the newest checkpoint, in one
 //! transaction: one commit (one fsync with `synchronous = FULL`). What a graph waits on (head
 //! reads, claims, checkpoints, pending writes) runs on the caller's thread through a direct
-//! connection when it is free (`direct.rs`); everything else, and everything when the direct
-//! connection is busy, goes through the `sqlx` pool.
+//! connection when it is free (`direct.rs`); everything else, and everything when the database
+//! is locked by another connection, goes through the `sqlx` pool. Runs that store side by
+//! side hand their writes to a thread that commits them together (`group.rs`).
 
 mod backfill;
 mod direct;
+mod group;
 mod read;
 mod schema;
 mod script;
@@ -70,7 +72,8 @@ pub struct SqliteOptions {
     /// a second connection whenever it is free, instead of handing each to a pooled
     /// connection's worker thread (on by default). It saves the hand-over, about as long as
     /// the statement itself, but the calling task holds its executor thread while the
-    /// statement runs, including the commit's fsync with [`Synchronous::Full`]. Turn it off
+    /// statement runs, including the commit's fsync with [`Synchronous::Full`] (unless
+    /// [`group_commit`](Self::group_commit) hands it to the saver's thread). Turn it off
     /// where an executor thread must never wait for the disk (a slow disk under a runtime
     /// serving latency-critical tasks). When another connection or process holds the write
     /// lock, the operation goes to the pool, which waits for it.
@@ -94,6 +97,15 @@ pub struct SqliteOptions {
     /// copy itself. No effect with [`Synchronous::Full`], where each commit already syncs and
     /// a second thread's syncs would compete with it for the disk.
     pub background_checkpoints: bool,
+    /// With the direct connection, runs that store side by side share transactions: a thread
+    /// of the saver's own (started when first needed) commits what they queued in one
+    /// transaction, one fsync with [`Synchronous::Full`], instead of one each (on by
+    /// default). A run storing alone, or runs that follow each other, still commit on their
+    /// own thread. A job that fails in a shared transaction is retried alone, so that one
+    /// run's error is never another's. On a current-thread runtime a run committing in place
+    /// holds the thread until it awaits something else, so runs there take turns (and share)
+    /// only if their nodes await.
+    pub group_commit: bool,
 }
 
 impl Default for SqliteOptions {
@@ -106,6 +118,7 @@ impl Default for SqliteOptions {
             direct: true,
             preallocate_wal: true,
             background_checkpoints: true,
+            group_commit: true,
         }
     }
 }
@@ -145,6 +158,12 @@ impl SqliteOptions {
     /// committing thread.
     pub fn background_checkpoints(mut self, on: bool) -> Self {
         self.background_checkpoints = on;
+        self
+    }
+
+    /// Sets whether runs that store side by side share transactions.
+    pub fn group_commit(mut self, on: bool) -> Self {
+        self.group_commit = on;
         self
     }
 
@@ -226,7 +245,12 @@ impl SqliteSaver {
         }
         saver.spin = Arc::new(Spin::new(options.spin));
         if options.direct {
-            let direct = Direct::open(path.as_ref(), options.synchronous, options.backfill())?;
+            let direct = Direct::open(
+                path.as_ref(),
+                options.synchronous,
+                options.backfill(),
+                options.group_commit,
+            )?;
             saver.direct = Some(Arc::new(direct));
         }
         Ok(saver)
@@ -261,9 +285,13 @@ impl SqliteSaver {
     /// Stores ops in order: through the direct connection if it is free, else the pool.
     /// The ops are serialized once, whichever path stores them.
     async fn save(&self, op: &'static str, ops: &[SaveOp]) -> Result<(), CheckpointError> {
-        let params = script::params(ops)?;
-        if let Some(done) = self.direct.as_ref().and_then(|d| d.save(op, ops, &params)) {
-            return done;
+        let mut params = script::params(ops)?;
+        if let Some(d) = &self.direct {
+            match d.save(op, ops, params).await {
+                group::Outcome::Stored(n) => return script::rejected(ops, n),
+                group::Outcome::Failed(e) => return Err(e),
+                group::Outcome::Busy(p) => params = p,
+            }
         }
         self.spin
             .run(write::save(&self.pool, op, ops, &params))

@@ -1,0 +1,564 @@
+//! Group commit: while several runs store at once, a thread of the saver's own commits what
+//! they queued in one transaction (one commit, and one fsync with `Synchronous::Full`)
+//! instead of one transaction each.
+//!
+//! SQLite takes one writer at a time, so runs that store side by side otherwise wait for each
+//! other's commits: fifty runs on one file cost fifty fsyncs per superstep. A lone run keeps
+//! storing on its own thread (`direct.rs`), because handing a transaction to another thread
+//! costs more than it saves when nothing shares it. A save joins the queue when the queue's
+//! thread is at work, when the connection is in use, or when another thread of checkpoints
+//! saved since this thread's previous save, less than [`WINDOW`] before: then runs take turns
+//! at storing. Runs that follow each other (a new thread per invoke) never queue.
+//!
+//! If a statement fails in a shared transaction, the transaction is rolled back and each job
+//! is committed alone, so the failure is the failing job's only. A rejected op (a stale
+//! fence, another head) stops its own job only, as it would alone.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::backfill::Backfill;
+use super::direct::{is_busy, run_ops};
+use super::script::{Params, Step};
+use crate::error::CheckpointError;
+use crate::model::SaveOp;
+
+/// How recent another thread's save must be for two runs to count as storing side by side.
+pub(super) const WINDOW: Duration = Duration::from_millis(1);
+
+/// The longest the committing thread waits for runs to queue again.
+const MAX_GATHER: Duration = Duration::from_millis(1);
+/// The shortest wait worth it: below, commits are cheap (no fsync) and waking the thread for
+/// each arrival costs more than sharing a transaction saves.
+const MIN_GATHER: Duration = Duration::from_micros(50);
+
+/// The thread of checkpoints ops belong to, as a number.
+pub(super) fn thread_key(ops: &[SaveOp]) -> u64 {
+    let mut h = DefaultHasher::new();
+    match ops.first() {
+        Some(SaveOp::Checkpoint(p)) => p.thread_id.hash(&mut h),
+        Some(SaveOp::Writes(w)) => w.thread_id.hash(&mut h),
+        None => {}
+    }
+    h.finish()
+}
+
+/// Which threads of checkpoints stored lately.
+#[derive(Debug, Default)]
+pub(super) struct Recent {
+    /// Each thread's last save, for the threads that saved less than [`WINDOW`] ago.
+    last: Vec<(u64, Instant)>,
+}
+
+/// The most threads [`Recent`] follows at once.
+const MAX_RECENT: usize = 4096;
+
+impl Recent {
+    /// Records a save of thread `key` at `now`; true if another thread saved since this
+    /// thread's previous save, less than [`WINDOW`] ago. A run that follows another (a new
+    /// thread each invoke) is not side by side with it; runs that take turns are.
+    pub(super) fn record(&mut self, key: u64, now: Instant) -> bool {
+        let previous = self
+            .last
+            .iter()
+            .find(|&&(k, _)| k == key)
+            .map(|&(_, at)| at);
+        let interleaved = previous.is_some_and(|p| {
+            self.last
+                .iter()
+                .any(|&(k, at)| k != key && at >= p && now.saturating_duration_since(at) < WINDOW)
+        });
+        self.last
+            .retain(|&(k, at)| k != key && now.saturating_duration_since(at) < WINDOW);
+        if self.last.len() < MAX_RECENT {
+            self.last.push((key, now));
+        }
+        interleaved
+    }
+
+    /// How many threads saved less than [`WINDOW`] before `now`.
+    pub(super) fn active(&self, now: Instant) -> usize {
+        self.last
+            .iter()
+            .filter(|&&(_, at)| now.saturating_duration_since(at) < WINDOW)
+            .count()
+    }
+}
+
+/// What became of a job.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// The job's first `n` ops were stored: all of them, unless one was rejected.
+    Stored(usize),
+    /// The job failed and nothing of it was stored.
+    Failed(CheckpointError),
+    /// Another connection held the database: nothing was stored, and the parameters come
+    /// back for the pool.
+    Busy(Vec<Params>),
+}
+
+/// Ops to store in one transaction, shared or not.
+#[derive(Debug)]
+pub(super) struct Job {
+    pub(super) op: &'static str,
+    pub(super) steps: Vec<Vec<Step>>,
+    pub(super) params: Vec<Params>,
+}
+
+struct Queued {
+    job: Job,
+    done: oneshot::Sender<Outcome>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Queued>,
+    /// The thread is committing jobs it took.
+    working: bool,
+    /// The thread runs.
+    started: bool,
+    /// The saver is gone: the thread stops once the queue is empty.
+    closed: bool,
+    recent: Recent,
+    /// The thread waits for a first job.
+    idle: bool,
+    /// The thread gathers jobs: it is to be woken once this many are queued.
+    wanted: usize,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    /// Transactions and jobs the thread committed.
+    #[cfg(test)]
+    counts: Mutex<(u64, u64)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The queue of one direct connection and its committing thread.
+pub(super) struct Group {
+    shared: Arc<Shared>,
+    conn: Arc<Mutex<Connection>>,
+    backfill: Option<Arc<Backfill>>,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").finish_non_exhaustive()
+    }
+}
+
+impl Group {
+    pub(super) fn new(conn: Arc<Mutex<Connection>>, backfill: Option<Arc<Backfill>>) -> Self {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                wanted: usize::MAX,
+                ..Queue::default()
+            }),
+            ready: Condvar::new(),
+            #[cfg(test)]
+            counts: Mutex::default(),
+        });
+        Self {
+            shared,
+            conn,
+            backfill,
+        }
+    }
+
+    /// Records a save of thread `key`; true if it should join the queue rather than run on
+    /// the caller's thread.
+    pub(super) fn shared_now(&self, key: u64) -> bool {
+        let mut q = lock(&self.shared.queue);
+        let interleaved = q.recent.record(key, Instant::now());
+        interleaved || q.working || !q.jobs.is_empty()
+    }
+
+    /// Queues `job` and waits for the transaction that stores it.
+    pub(super) async fn run(&self, job: Job) -> Outcome {
+        let (done, rx) = oneshot::channel();
+        match self.push(Queued { job, done }) {
+            Ok(true) => self.shared.ready.notify_one(),
+            Ok(false) => {}
+            // No thread: the pool stores it.
+            Err(params) => return Outcome::Busy(params),
+        }
+        match rx.await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Failed(CheckpointError::backend(
+                "save",
+                "the saver's committing thread stopped",
+            )),
+        }
+    }
+
+    /// Queues a job, starting the thread if needed; true if the thread is to be woken (it
+    /// waits for a first job, or gathers and now has as many as it wants).
+    fn push(&self, queued: Queued) -> Result<bool, Vec<Params>> {
+        let mut q = lock(&self.shared.queue);
+        if !q.started {
+            let (shared, conn) = (self.shared.clone(), self.conn.clone());
+            let backfill = self.backfill.clone();
+            let spawned = std::thread::Builder::new()
+                .name("lg-sqlite-commit".into())
+                .spawn(move || serve(&shared, &conn, backfill.as_deref()));
+            if spawned.is_err() {
+                return Err(queued.job.params);
+            }
+            q.started = true;
+        }
+        q.jobs.push(queued);
+        Ok(q.idle || q.jobs.len() >= q.wanted)
+    }
+
+    /// Transactions and jobs committed by the thread so far.
+    #[cfg(test)]
+    pub(super) fn counts(&self) -> (u64, u64) {
+        *lock(&self.shared.counts)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        lock(&self.shared.queue).closed = true;
+        self.shared.ready.notify_one();
+    }
+}
+
+/// The committing thread: takes every queued job, commits them in one transaction and tells
+/// each caller, until the saver is gone and the queue empty.
+///
+/// Runs that store side by side come back one after another: each takes its next superstep
+/// once its last save is done, and queues again. So when fewer jobs are queued than threads
+/// stored in the last [`WINDOW`], the thread waits for the rest, for at most half as long as
+/// its last transaction took (if that is at least [`MIN_GATHER`]).
+fn serve(shared: &Shared, conn: &Mutex<Connection>, backfill: Option<&Backfill>) {
+    let mut took = Duration::ZERO;
+    loop {
+        let batch = {
+            let mut q = lock(&shared.queue);
+            q.working = false;
+            while q.jobs.is_empty() && !q.closed {
+                q.idle = true;
+                q = shared.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
+            }
+            q.idle = false;
+            if q.jobs.is_empty() {
+                return;
+            }
+            q.working = true;
+            let now = Instant::now();
+            let deadline = now + (took / 2).min(MAX_GATHER);
+            let expected = if took / 2 >= MIN_GATHER {
+                q.recent.active(now)
+            } else {
+                0
+            };
+            q.wanted = expected;
+            while q.jobs.len() < expected && !q.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                q = shared
+                    .ready
+                    .wait_timeout(q, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            q.wanted = usize::MAX;
+            std::mem::take(&mut q.jobs)
+        };
+        let started = Instant::now();
+        let (jobs, senders): (Vec<Job>, Vec<_>) =
+            batch.into_iter().map(|q| (q.job, q.done)).unzip();
+        let outcomes = {
+            let conn = lock(conn);
+            let outcomes = commit(&conn, jobs);
+            if let Some(b) = backfill {
+                b.after(&conn);
+            }
+            outcomes
+        };
+        took = started.elapsed();
+        #[cfg(test)]
+        {
+            let mut c = lock(&shared.counts);
+            c.0 += 1;
+            c.1 += senders.len() as u64;
+        }
+        for (done, outcome) in senders.into_iter().zip(outcomes) {
+            // A caller that went away (its run was cancelled) no longer waits.
+            let _ = done.send(outcome);
+        }
+    }
+}
+
+/// Commits `jobs` in one transaction; one outcome per job, in order. If a statement fails,
+/// the transaction is rolled back and each job is committed on its own, so that the failure
+/// is the failing job's alone.
+pub(super) fn commit(conn: &Connection, jobs: Vec<Job>) -> Vec<Outcome> {
+    match together(conn, &jobs) {
+        Ok(stored) => stored.into_iter().map(Outcome::Stored).collect(),
+        Err(e) if is_busy(&e) => jobs.into_iter().map(|j| Outcome::Busy(j.params)).collect(),
+        Err(e) if jobs.len() == 1 => failed_with(jobs, e),
+        Err(_) => jobs
+            .into_iter()
+            .flat_map(|job| commit(conn, vec![job]))
+            .collect(),
+    }
+}
+
+/// Runs every job's ops in one transaction and commits; how many ops of each were stored.
+/// On an error, nothing is stored.
+fn together(conn: &Connection, jobs: &[Job]) -> rusqlite::Result<Vec<usize>> {
+    if !conn.is_autocommit() {
+        // A transaction left open by a rollback that failed.
+        conn.execute_batch("ROLLBACK")?;
+    }
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let run = || {
+        let stored = jobs
+            .iter()
+            .map(|job| run_ops(conn, &job.steps, &job.params))
+            .collect::<rusqlite::Result<Vec<usize>>>()?;
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(stored)
+    };
+    let stored = run();
+    if stored.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    stored
+}
+
+/// Every job failed with `e` (the first job gets `e` itself, the others its message).
+fn failed_with(jobs: Vec<Job>, e: rusqlite::Error) -> Vec<Outcome> {
+    let message = e.to_string();
+    let mut first = Some(e);
+    jobs.into_iter()
+        .map(|job| {
+            Outcome::Failed(match first.take() {
+                Some(e) => CheckpointError::backend(job.op, e),
+                None => CheckpointError::backend(job.op, message.clone()),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::Checkpointer;
+    use crate::model::{
+        Checkpoint, CheckpointMetadata, Fence, PutCheckpoint, Source, next_checkpoint_id,
+    };
+    use crate::sqlite::script;
+    use crate::sqlite::{SqliteOptions, SqliteSaver};
+
+    async fn database(name: &str, options: SqliteOptions) -> (SqliteSaver, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("lg-group-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        (SqliteSaver::open_with(&path, options).await.unwrap(), path)
+    }
+
+    /// The `n`th checkpoint of `thread` (0: the one that claims it), after `prev`.
+    fn put(thread: &str, prev: Option<&str>, step: i64) -> PutCheckpoint {
+        PutCheckpoint {
+            thread_id: thread.into(),
+            ns: String::new(),
+            checkpoint: Checkpoint::with_id(next_checkpoint_id(prev)),
+            metadata: CheckpointMetadata::new(Source::Loop, step),
+            parent_id: prev.map(Into::into),
+            expected_head: prev.map(Into::into),
+            blobs: Vec::new(),
+            parent_writes: Vec::new(),
+            fence: Fence {
+                epoch: 1,
+                claim: prev.is_none(),
+            },
+        }
+    }
+
+    fn job(p: PutCheckpoint) -> Job {
+        let ops = [SaveOp::Checkpoint(p)];
+        Job {
+            op: "put",
+            steps: script::steps(&ops),
+            params: script::params(&ops).unwrap(),
+        }
+    }
+
+    #[test]
+    fn runs_taking_turns_are_side_by_side_and_runs_in_succession_are_not() {
+        let mut r = Recent::default();
+        let t = Instant::now();
+        let at = |us| t + Duration::from_micros(us);
+        // One run after another: each first save follows the other thread's saves.
+        assert!(!r.record(1, at(0)));
+        assert!(!r.record(1, at(10)));
+        assert!(!r.record(2, at(20)));
+        assert!(!r.record(2, at(30)));
+        // Thread 1 again, after thread 2 saved: they take turns.
+        assert!(r.record(1, at(40)));
+        assert!(r.record(2, at(50)));
+        assert_eq!(r.active(at(60)), 2);
+        // A third thread joins; the window forgets threads that stopped saving.
+        assert!(!r.record(3, at(70)));
+        assert_eq!(r.active(at(80)), 3);
+        let later = at(80) + WINDOW;
+        assert_eq!(r.active(later), 0);
+        assert!(!r.record(1, later));
+        assert!(!r.record(1, later + Duration::from_micros(10)));
+    }
+
+    #[test]
+    fn thread_keys_tell_threads_apart() {
+        let a = [SaveOp::Checkpoint(put("a", None, 0))];
+        let a2 = [SaveOp::Checkpoint(put("a", Some("x"), 1))];
+        let b = [SaveOp::Checkpoint(put("b", None, 0))];
+        assert_eq!(thread_key(&a), thread_key(&a2));
+        assert_ne!(thread_key(&a), thread_key(&b));
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_fails_alone_and_a_rejected_one_stores_nothing() {
+        let (saver, path) = database("isolation", SqliteOptions::default()).await;
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON lg_checkpoints WHEN NEW.thread_id = 'bad' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .unwrap();
+        let jobs = vec![
+            job(put("a", None, 0)),
+            job(put("bad", None, 0)),
+            job(put("c", None, 0)),
+            // A second claim of `a` at the same epoch: rejected, as it would be alone.
+            job(put("a", None, 0)),
+        ];
+        let outcomes = commit(&conn, jobs);
+        assert!(matches!(outcomes[0], Outcome::Stored(1)), "{outcomes:?}");
+        match &outcomes[1] {
+            Outcome::Failed(e) => assert!(e.to_string().contains("refused"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(outcomes[2], Outcome::Stored(1)), "{outcomes:?}");
+        assert!(matches!(outcomes[3], Outcome::Stored(0)), "{outcomes:?}");
+        for (thread, stored) in [("a", true), ("bad", false), ("c", true)] {
+            let head = saver.head(thread, "").await.unwrap();
+            assert_eq!(head.checkpoint.is_some(), stored, "{thread}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_locked_database_hands_every_job_back_with_its_parameters() {
+        let (_saver, path) = database("busy", SqliteOptions::default()).await;
+        let conn = Connection::open(&path).unwrap();
+        conn.busy_timeout(Duration::ZERO).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let outcomes = commit(&conn, vec![job(put("a", None, 0)), job(put("b", None, 0))]);
+        assert_eq!(outcomes.len(), 2);
+        for o in outcomes {
+            let Outcome::Busy(params) = o else {
+                panic!("{o:?}")
+            };
+            assert_eq!(params.len(), 1);
+        }
+        other.execute_batch("ROLLBACK").unwrap();
+    }
+
+    /// Runs `threads` runs of `steps` checkpoints each on the saver at once.
+    async fn side_by_side(saver: &SqliteSaver, prefix: &str, threads: usize, steps: i64) {
+        let runs = (0..threads).map(|t| {
+            let saver = saver.clone();
+            let thread = format!("{prefix}-{t}");
+            tokio::spawn(async move {
+                let mut prev: Option<String> = None;
+                for step in 0..steps {
+                    let p = put(&thread, prev.as_deref(), step);
+                    let id = p.checkpoint.id.to_string();
+                    saver.put(p).await.unwrap();
+                    prev = Some(id);
+                    // A node's work between two checkpoints.
+                    tokio::task::yield_now().await;
+                }
+                prev
+            })
+        });
+        let last = futures::future::join_all(runs).await;
+        for (t, last) in last.into_iter().enumerate() {
+            let head = saver.head(&format!("{prefix}-{t}"), "").await.unwrap();
+            let head = head.checkpoint.unwrap();
+            assert_eq!(Some(head.checkpoint.id.to_string()), last.unwrap());
+            assert_eq!(head.metadata.step, steps - 1);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_storing_side_by_side_share_transactions() {
+        let (saver, _path) = database("shared", SqliteOptions::default()).await;
+        side_by_side(&saver, "run", 16, 30).await;
+        let (transactions, jobs) = saver.direct.as_ref().unwrap().group().unwrap().counts();
+        assert!(jobs > 0, "runs side by side went through the queue");
+        assert!(
+            transactions < jobs,
+            "{jobs} jobs took {transactions} transactions"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn lone_runs_store_on_their_own_thread() {
+        let (saver, _path) = database("alone", SqliteOptions::default()).await;
+        // One run, then others one after another (a new thread each).
+        for run in 0..4 {
+            side_by_side(&saver, &format!("alone{run}"), 1, 30).await;
+        }
+        let group = saver.direct.as_ref().unwrap().group().unwrap();
+        assert_eq!(group.counts(), (0, 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_group_commit_runs_store_one_transaction_each() {
+        let options = SqliteOptions::default().group_commit(false);
+        let (saver, _path) = database("off", options).await;
+        side_by_side(&saver, "run", 8, 20).await;
+        assert!(saver.direct.as_ref().unwrap().group().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_thread_stops_with_the_saver() {
+        let (saver, path) = database("stop", SqliteOptions::default()).await;
+        side_by_side(&saver, "run", 4, 10).await;
+        let group = saver.direct.as_ref().unwrap().group().unwrap();
+        assert!(group.counts().1 > 0, "the thread ran");
+        let shared = Arc::downgrade(&group.shared);
+        drop(saver);
+        // The thread holds the queue until it has stopped.
+        let t = Instant::now();
+        while shared.upgrade().is_some() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the thread still runs"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+}
