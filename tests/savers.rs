@@ -151,6 +151,70 @@ async fn durable_runs_side_by_side_keep_each_history_whole() {
     }
 }
 
+/// The files of the database at `path` that this process holds open.
+#[cfg(target_os = "linux")]
+fn open_files(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| {
+            target
+                .to_string_lossy()
+                .starts_with(&*path.to_string_lossy())
+        })
+        .collect()
+}
+
+/// After `close`, nothing of the saver holds the files: they can be deleted and a new
+/// database created in their place, again and again (a closing connection that outlived its
+/// files would delete the new write-ahead log).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_saver_lets_its_files_be_replaced() {
+    let path = temp_db("replaced");
+    for round in 0..3 {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let saver = SqliteSaver::open_with(
+            &path,
+            SqliteOptions::default().synchronous(Synchronous::Normal),
+        )
+        .await
+        .unwrap();
+        assert!(saver.head("t0", "").await.unwrap().checkpoint.is_none());
+        let g = chat().compile_with(saver.clone()).unwrap();
+        // Runs side by side, so that the saver's committing thread runs too.
+        let runs = (0..6).map(|i| {
+            let g = g.clone();
+            tokio::spawn(async move {
+                let cfg = RunConfig::thread(format!("t{i}")).durability(Durability::Sync);
+                for turn in 0..3 {
+                    g.invoke(ChatUpdate::new().messages(vec![format!("{turn}")]), &cfg)
+                        .await
+                        .unwrap();
+                }
+            })
+        });
+        for run in futures::future::join_all(runs).await {
+            run.unwrap();
+        }
+        assert!(!open_files(&path).is_empty());
+        saver.close().await;
+        assert_eq!(
+            open_files(&path),
+            Vec::<std::path::PathBuf>::new(),
+            "round {round}"
+        );
+        // A closed saver (and the graph holding a clone) refuses work with an error.
+        let err = g
+            .invoke(ChatUpdate::new(), &RunConfig::thread("late"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+}
+
 #[tokio::test]
 async fn conformance_sqlite_in_memory_and_normal_sync() {
     conformance::run_all(&SqliteSaver::in_memory().await.unwrap())

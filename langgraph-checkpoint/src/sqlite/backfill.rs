@@ -16,7 +16,7 @@
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
@@ -80,6 +80,10 @@ pub(super) struct Backfill {
     threshold: i32,
     next_wake: AtomicI32,
     wake: Mutex<Option<Sender<()>>>,
+    /// Resolves when the thread has stopped (its sender is dropped as it returns).
+    stopped: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// The saver is closed: no thread is started any more.
+    closed: AtomicBool,
     /// Checkpoints the thread ran.
     runs: Arc<AtomicU64>,
 }
@@ -107,6 +111,8 @@ impl Backfill {
             threshold,
             next_wake: AtomicI32::new(threshold),
             wake: Mutex::new(None),
+            stopped: Mutex::new(None),
+            closed: AtomicBool::new(false),
             runs: Arc::default(),
         }))
     }
@@ -134,6 +140,9 @@ impl Backfill {
         let Ok(mut slot) = self.wake.lock() else {
             return;
         };
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(tx) = slot.as_ref()
             && tx.send(()).is_ok()
         {
@@ -141,14 +150,43 @@ impl Backfill {
         }
         let (tx, rx) = channel();
         let (path, runs) = (self.path.clone(), self.runs.clone());
+        let (stopped, on_stop) = tokio::sync::oneshot::channel::<()>();
         let started = std::thread::Builder::new()
             .name("lg-sqlite-checkpoint".into())
-            .spawn(move || run(&path, &rx, &runs));
+            .spawn(move || {
+                run(&path, &rx, &runs);
+                drop(stopped);
+            });
         if started.is_ok() && tx.send(()).is_ok() {
             *slot = Some(tx);
+            if let Ok(mut s) = self.stopped.lock() {
+                *s = Some(on_stop);
+            }
         } else {
             *slot = None;
         }
+    }
+
+    /// Stops the thread (after the checkpoint it may be running) and waits for it; no thread
+    /// starts after this.
+    pub(super) async fn close(&self) {
+        if let Ok(mut slot) = self.wake.lock() {
+            self.closed.store(true, Ordering::Relaxed);
+            // Dropping the sender ends the thread's loop.
+            slot.take();
+        }
+        let stopped = self.stopped.lock().ok().and_then(|mut s| s.take());
+        if let Some(stopped) = stopped {
+            let _ = stopped.await;
+        }
+    }
+
+    /// No thread runs, and none will start.
+    #[cfg(test)]
+    pub(super) fn is_stopped(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+            && self.wake.lock().is_ok_and(|w| w.is_none())
+            && self.stopped.lock().is_ok_and(|s| s.is_none())
     }
 
     /// Checkpoints the thread has run.

@@ -28,9 +28,13 @@ use crate::model::{CheckpointTuple, Fence, SaveOp};
 /// Statements kept prepared: the plans of a batch differ by op position and kind.
 const CACHED_STATEMENTS: usize = 256;
 
+/// The direct connection, shared with the group-commit thread; `None` once the saver is
+/// closed.
+pub(super) type Slot = Arc<Mutex<Option<Connection>>>;
+
 /// A connection used on the caller's thread when it is free.
 pub(super) struct Direct {
-    conn: Arc<Mutex<Connection>>,
+    conn: Slot,
     /// Checkpoints the log off the caller's thread (see `backfill.rs`), if asked.
     backfill: Option<Arc<Backfill>>,
     /// Shares transactions between runs that store side by side (see `group.rs`), if asked.
@@ -81,7 +85,7 @@ impl Direct {
         } else {
             None
         };
-        let conn = Arc::new(Mutex::new(conn));
+        let conn = Arc::new(Mutex::new(Some(conn)));
         Ok(Self {
             group: group.then(|| Group::new(conn.clone(), backfill.clone())),
             conn,
@@ -108,16 +112,17 @@ impl Direct {
         op: &'static str,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Option<Result<T, CheckpointError>> {
-        let conn = self.conn.try_lock().ok()?;
+        let guard = self.conn.try_lock().ok()?;
+        let conn = guard.as_ref()?;
         // A transaction left open by a rollback that failed: retry it, or leave the work to
         // the pool while it stays open.
         if !conn.is_autocommit() {
             conn.execute_batch("ROLLBACK").ok()?;
         }
-        match f(&conn) {
+        match f(conn) {
             Ok(v) => {
                 if let Some(b) = &self.backfill {
-                    b.after(&conn);
+                    b.after(conn);
                 }
                 Some(Ok(v))
             }
@@ -192,10 +197,13 @@ impl Direct {
             .group
             .as_ref()
             .is_some_and(|g| g.shared_now(group::thread_key(ops)));
-        if !shared && let Ok(conn) = self.conn.try_lock() {
-            let outcome = group::commit(&conn, vec![job]).pop();
+        if !shared
+            && let Ok(guard) = self.conn.try_lock()
+            && let Some(conn) = guard.as_ref()
+        {
+            let outcome = group::commit(conn, vec![job]).pop();
             if let Some(b) = &self.backfill {
-                b.after(&conn);
+                b.after(conn);
             }
             return outcome.unwrap_or_else(|| {
                 Outcome::Failed(CheckpointError::backend(
@@ -206,9 +214,26 @@ impl Direct {
         }
         match &self.group {
             Some(g) => g.run(job).await,
-            // The connection is in use: the pool stores it.
+            // The connection is in use (or closed): the pool stores it.
             None => Outcome::Busy(job.params),
         }
+    }
+
+    /// Commits what is queued, stops the saver's threads and closes the connection; from
+    /// then on every operation is left to the pool.
+    pub(super) async fn close(&self) {
+        if let Some(g) = &self.group {
+            g.close().await;
+        }
+        if let Some(b) = &self.backfill {
+            b.close().await;
+        }
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        drop(conn);
     }
 }
 

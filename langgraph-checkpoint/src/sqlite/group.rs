@@ -22,7 +22,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::backfill::Backfill;
-use super::direct::{is_busy, run_ops};
+use super::direct::{Slot, is_busy, run_ops};
 use super::script::{Params, Step};
 use crate::error::CheckpointError;
 use crate::model::SaveOp;
@@ -145,8 +145,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The queue of one direct connection and its committing thread.
 pub(super) struct Group {
     shared: Arc<Shared>,
-    conn: Arc<Mutex<Connection>>,
+    conn: Slot,
     backfill: Option<Arc<Backfill>>,
+    /// Resolves when the thread has stopped (its sender is dropped as it returns).
+    stopped: Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl std::fmt::Debug for Group {
@@ -156,7 +158,7 @@ impl std::fmt::Debug for Group {
 }
 
 impl Group {
-    pub(super) fn new(conn: Arc<Mutex<Connection>>, backfill: Option<Arc<Backfill>>) -> Self {
+    pub(super) fn new(conn: Slot, backfill: Option<Arc<Backfill>>) -> Self {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 wanted: usize::MAX,
@@ -170,6 +172,7 @@ impl Group {
             shared,
             conn,
             backfill,
+            stopped: Mutex::default(),
         }
     }
 
@@ -203,15 +206,24 @@ impl Group {
     /// waits for a first job, or gathers and now has as many as it wants).
     fn push(&self, queued: Queued) -> Result<bool, Vec<Params>> {
         let mut q = lock(&self.shared.queue);
+        if q.closed {
+            return Err(queued.job.params);
+        }
         if !q.started {
             let (shared, conn) = (self.shared.clone(), self.conn.clone());
             let backfill = self.backfill.clone();
+            let (stopped, on_stop) = oneshot::channel::<()>();
             let spawned = std::thread::Builder::new()
                 .name("lg-sqlite-commit".into())
-                .spawn(move || serve(&shared, &conn, backfill.as_deref()));
+                .spawn(move || {
+                    serve(&shared, &conn, backfill.as_deref());
+                    drop((conn, backfill));
+                    drop(stopped);
+                });
             if spawned.is_err() {
                 return Err(queued.job.params);
             }
+            *lock(&self.stopped) = Some(on_stop);
             q.started = true;
         }
         q.jobs.push(queued);
@@ -222,6 +234,19 @@ impl Group {
     #[cfg(test)]
     pub(super) fn counts(&self) -> (u64, u64) {
         *lock(&self.shared.counts)
+    }
+}
+
+impl Group {
+    /// Commits what is queued and waits for the thread to stop; later saves go to the pool.
+    pub(super) async fn close(&self) {
+        lock(&self.shared.queue).closed = true;
+        self.shared.ready.notify_one();
+        let stopped = lock(&self.stopped).take();
+        if let Some(stopped) = stopped {
+            // The thread dropped its sender as it returned.
+            let _ = stopped.await;
+        }
     }
 }
 
@@ -239,7 +264,7 @@ impl Drop for Group {
 /// once its last save is done, and queues again. So when fewer jobs are queued than threads
 /// stored in the last [`WINDOW`], the thread waits for the rest, for at most half as long as
 /// its last transaction took (if that is at least [`MIN_GATHER`]).
-fn serve(shared: &Shared, conn: &Mutex<Connection>, backfill: Option<&Backfill>) {
+fn serve(shared: &Shared, conn: &Mutex<Option<Connection>>, backfill: Option<&Backfill>) {
     let mut took = Duration::ZERO;
     loop {
         let batch = {
@@ -279,13 +304,16 @@ fn serve(shared: &Shared, conn: &Mutex<Connection>, backfill: Option<&Backfill>)
         let started = Instant::now();
         let (jobs, senders): (Vec<Job>, Vec<_>) =
             batch.into_iter().map(|q| (q.job, q.done)).unzip();
-        let outcomes = {
-            let conn = lock(conn);
-            let outcomes = commit(&conn, jobs);
-            if let Some(b) = backfill {
-                b.after(&conn);
+        let outcomes = match lock(conn).as_ref() {
+            Some(conn) => {
+                let outcomes = commit(conn, jobs);
+                if let Some(b) = backfill {
+                    b.after(conn);
+                }
+                outcomes
             }
-            outcomes
+            // Closed: the pool stores them.
+            None => jobs.into_iter().map(|j| Outcome::Busy(j.params)).collect(),
         };
         took = started.elapsed();
         #[cfg(test)]

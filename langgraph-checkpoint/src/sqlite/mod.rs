@@ -315,6 +315,33 @@ impl SqliteSaver {
             .await
     }
 
+    /// Closes the saver: commits what runs have queued, stops its threads and closes every
+    /// connection. When it returns, nothing of the saver holds the database files open, so
+    /// they may be moved, deleted or opened by a new saver. Every clone of this saver is
+    /// closed too: later operations fail with a backend error.
+    ///
+    /// Dropping the last clone also closes everything, but the pool's connections close in
+    /// the background. A connection that closes after its files were deleted and created
+    /// again removes the new write-ahead log, so call this before replacing the files.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use langgraph_checkpoint::{Checkpointer, SqliteSaver};
+    /// let dir = std::env::temp_dir().join(format!("lg-doc-close-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let saver = SqliteSaver::open(dir.join("agent.db")).await.unwrap();
+    /// saver.close().await;
+    /// assert!(saver.head("thread-1", "").await.is_err());
+    /// std::fs::remove_dir_all(&dir).unwrap(); // and a new database may take its place
+    /// # });
+    /// ```
+    pub async fn close(&self) {
+        if let Some(d) = &self.direct {
+            d.close().await;
+        }
+        self.pool.close().await;
+    }
+
     /// The connection pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

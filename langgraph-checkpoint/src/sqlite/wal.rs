@@ -240,6 +240,10 @@ mod tests {
         };
         let before = newest(saver.clone()).await;
         assert_eq!(before.as_ref().map(|(_, step)| *step), Some(3999));
+        // Closing waits for the thread to stop.
+        assert!(!backfill.is_stopped());
+        saver.close().await;
+        assert!(backfill.is_stopped());
         drop(saver);
         let reopened = SqliteSaver::open(&path).await.unwrap();
         assert_eq!(newest(reopened).await, before);
