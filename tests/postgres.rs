@@ -33,6 +33,19 @@ async fn conformance_postgres() {
     conformance::run_all(&nosync.saver).await.unwrap();
 }
 
+/// A closed saver has no connection left and refuses work with an error.
+#[tokio::test]
+async fn a_closed_saver_lets_go_of_the_server() {
+    let s = Scoped::new("close").await;
+    assert!(s.saver.head("t", "").await.unwrap().checkpoint.is_none());
+    assert!(s.saver.pool().size() > 0);
+    s.saver.close().await;
+    assert_eq!(s.saver.pool().size(), 0);
+    assert!(s.saver.pool().is_closed());
+    let err = s.saver.head("t", "").await.unwrap_err();
+    assert!(err.to_string().contains("closed"), "{err}");
+}
+
 /// A schema written by a newer build is refused with a typed error, not used.
 #[tokio::test]
 async fn a_database_from_a_newer_schema_is_refused() {

@@ -179,6 +179,13 @@ impl PostgresSaver {
         })
     }
 
+    /// Closes every connection of the pool, after the statements in flight (for a graceful
+    /// shutdown). Every clone of this saver is closed too: later operations fail with a
+    /// backend error.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The connection pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
