@@ -172,7 +172,7 @@ pub enum Mode {
     Race,
 }
 
-/// Spawns a child on `thread` in `dir` (where the log is).
+/// Spawns a child on `thread` (or several, comma-separated) in `dir` (where the log is).
 pub fn spawn_child(dir: &Path, backend: &Backend, thread: &str, mode: Mode) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
@@ -230,25 +230,38 @@ fn child_process() {
             std::fs::write(file, outcome).unwrap();
             return;
         }
-        let st = g.get_state(&cfg).await.unwrap();
-        match st.metadata.as_ref().map(|m| m.step) {
-            None => {
-                log_line(&log, &format!("begin {thread}"));
-                g.invoke(Job::default(), &cfg).await.unwrap();
-            }
-            Some(step) => {
-                let done: Vec<String> = st
-                    .tasks
-                    .iter()
-                    .filter(|t| t.result.is_some())
-                    .map(|t| t.id.clone())
-                    .collect();
-                log_line(&log, &format!("resume {thread} {step} {}", done.join(",")));
-                g.continue_run(&cfg).await.unwrap();
-            }
+        // Several threads (comma-separated) run side by side, sharing the saver's commits.
+        let runs = thread.split(',').map(|thread| {
+            let (g, log, thread) = (g.clone(), log.clone(), thread.to_string());
+            tokio::spawn(async move { run_thread(&g, &log, &thread).await })
+        });
+        for run in futures::future::join_all(runs).await {
+            run.unwrap();
         }
-        log_line(&log, &format!("end {thread}"));
     });
+}
+
+/// Starts or resumes `thread` and runs it to its end, logging what it does.
+async fn run_thread(g: &CompiledGraph<Job>, log: &Path, thread: &str) {
+    let cfg = config(thread);
+    let st = g.get_state(&cfg).await.unwrap();
+    match st.metadata.as_ref().map(|m| m.step) {
+        None => {
+            log_line(log, &format!("begin {thread}"));
+            g.invoke(Job::default(), &cfg).await.unwrap();
+        }
+        Some(step) => {
+            let done: Vec<String> = st
+                .tasks
+                .iter()
+                .filter(|t| t.result.is_some())
+                .map(|t| t.id.clone())
+                .collect();
+            log_line(log, &format!("resume {thread} {step} {}", done.join(",")));
+            g.continue_run(&cfg).await.unwrap();
+        }
+    }
+    log_line(log, &format!("end {thread}"));
 }
 
 /// A fresh directory for one test.

@@ -102,41 +102,58 @@ async fn observe(g: &CompiledGraph<job::Job>, thread: &str, before: &Committed) 
     Committed { step, ids }
 }
 
-/// Kills children on `backend` until `want` kills happened; returns the kills.
-async fn kill_and_resume(tag: &str, backend: Backend, want: usize, seed: u64) -> usize {
+/// The threads a child runs side by side: `width` of them, the `n`th group.
+fn group(n: usize, width: usize) -> Vec<String> {
+    (0..width).map(|i| format!("job-{n}-{i}")).collect()
+}
+
+/// Kills children on `backend`, each running `width` threads side by side, until `want` kills
+/// happened; returns the kills.
+async fn kill_and_resume(
+    tag: &str,
+    backend: Backend,
+    width: usize,
+    want: usize,
+    seed: u64,
+) -> usize {
     let dir = job::temp_dir(tag);
     let g = job::graph(dir.join("parent.log"), Duration::ZERO)
         .compile_with_shared(backend.saver().await)
         .unwrap();
     let started = Instant::now();
-    let (mut kills, mut threads) = (0, vec!["job-0".to_string()]);
-    let mut seen = Committed::default();
+    let (mut kills, mut groups) = (0, vec![group(0, width)]);
+    let mut seen: HashMap<String, Committed> = HashMap::new();
     let mut delays = delays(seed);
     while kills < want {
-        let thread = threads.last().unwrap().clone();
-        let mut child = job::spawn_child(&dir, &backend, &thread, Mode::Run);
+        let threads = groups.last().unwrap().clone();
+        let mut child = job::spawn_child(&dir, &backend, &threads.join(","), Mode::Run);
         tokio::time::sleep(Duration::from_millis(delays.next().unwrap())).await;
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "child failed: {status}");
-            threads.push(format!("job-{}", threads.len()));
-            seen = Committed::default();
+            groups.push(group(groups.len(), width));
+            seen.clear();
             continue;
         }
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
-        seen = observe(&g, &thread, &seen).await;
+        for thread in &threads {
+            let before = seen.remove(thread).unwrap_or_default();
+            let now = observe(&g, thread, &before).await;
+            seen.insert(thread.clone(), now);
+        }
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "{tag}: too slow"
         );
     }
-    // Finish the last thread unkilled.
-    let last = threads.last().unwrap().clone();
+    // Finish the last threads unkilled.
+    let last = groups.last().unwrap().join(",");
     let status = job::spawn_child(&dir, &backend, &last, Mode::Run)
         .wait()
         .unwrap();
     assert!(status.success());
+    let threads: Vec<String> = groups.concat();
 
     let log = std::fs::read_to_string(dir.join("log")).unwrap();
     let (resumes, starts) = check_log(&log);
@@ -177,6 +194,7 @@ async fn sqlite_runs_killed_at_random_points_resume_exactly() {
     let kills = kill_and_resume(
         "kills-sqlite",
         Backend::Sqlite(dir.join("db.sqlite")),
+        1,
         25,
         0x5eed_1234,
     )
@@ -185,10 +203,27 @@ async fn sqlite_runs_killed_at_random_points_resume_exactly() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Three runs side by side in each child: their checkpoints share commits (group commit),
+/// and a kill lands in the middle of shared transactions.
+#[tokio::test]
+async fn sqlite_runs_side_by_side_killed_at_random_points_resume_exactly() {
+    let dir = job::temp_dir("kills-sqlite-side-db");
+    let kills = kill_and_resume(
+        "kills-sqlite-side",
+        Backend::Sqlite(dir.join("db.sqlite")),
+        3,
+        20,
+        0x51de_b1de,
+    )
+    .await;
+    assert!(kills >= 20);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_runs_killed_at_random_points_resume_exactly() {
     let schema = crate::pg::schema_name("kills");
-    let kills = kill_and_resume("kills-pg", Backend::Postgres(schema), 25, 0x0bad_cafe).await;
+    let kills = kill_and_resume("kills-pg", Backend::Postgres(schema), 1, 25, 0x0bad_cafe).await;
     assert!(kills >= 25);
 }

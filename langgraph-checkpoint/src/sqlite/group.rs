@@ -7,8 +7,9 @@
 //! storing on its own thread (`direct.rs`), because handing a transaction to another thread
 //! costs more than it saves when nothing shares it. A save joins the queue when the queue's
 //! thread is at work, when the connection is in use, or when another thread of checkpoints
-//! saved since this thread's previous save, less than [`WINDOW`] before: then runs take turns
-//! at storing. Runs that follow each other (a new thread per invoke) never queue.
+//! saved after this thread's previous save and less than [`WINDOW`] before: then runs take
+//! turns at storing, however long their steps take. Runs that follow each other (a new thread
+//! per invoke) never queue.
 //!
 //! If a statement fails in a shared transaction, the transaction is rolled back and each job
 //! is committed alone, so the failure is the failing job's only. A rejected op (a stale
@@ -50,17 +51,20 @@ pub(super) fn thread_key(ops: &[SaveOp]) -> u64 {
 /// Which threads of checkpoints stored lately.
 #[derive(Debug, Default)]
 pub(super) struct Recent {
-    /// Each thread's last save, for the threads that saved less than [`WINDOW`] ago.
+    /// Each thread's last save, for the threads that saved less than [`HORIZON`] ago.
     last: Vec<(u64, Instant)>,
 }
 
+/// How long [`Recent`] remembers a thread's last save.
+const HORIZON: Duration = Duration::from_millis(100);
 /// The most threads [`Recent`] follows at once.
 const MAX_RECENT: usize = 4096;
 
 impl Recent {
     /// Records a save of thread `key` at `now`; true if another thread saved since this
     /// thread's previous save, less than [`WINDOW`] ago. A run that follows another (a new
-    /// thread each invoke) is not side by side with it; runs that take turns are.
+    /// thread each invoke) is not side by side with it; runs that take turns are, however
+    /// long each of their steps takes.
     pub(super) fn record(&mut self, key: u64, now: Instant) -> bool {
         let previous = self
             .last
@@ -73,7 +77,7 @@ impl Recent {
                 .any(|&(k, at)| k != key && at >= p && now.saturating_duration_since(at) < WINDOW)
         });
         self.last
-            .retain(|&(k, at)| k != key && now.saturating_duration_since(at) < WINDOW);
+            .retain(|&(k, at)| k != key && now.saturating_duration_since(at) < HORIZON);
         if self.last.len() < MAX_RECENT {
             self.last.push((key, now));
         }
@@ -446,13 +450,21 @@ mod tests {
         assert!(r.record(1, at(40)));
         assert!(r.record(2, at(50)));
         assert_eq!(r.active(at(60)), 2);
-        // A third thread joins; the window forgets threads that stopped saving.
+        // A third thread joins.
         assert!(!r.record(3, at(70)));
         assert_eq!(r.active(at(80)), 3);
-        let later = at(80) + WINDOW;
-        assert_eq!(r.active(later), 0);
-        assert!(!r.record(1, later));
-        assert!(!r.record(1, later + Duration::from_micros(10)));
+        // Runs whose steps take longer than the window still take turns: thread 1 saved
+        // 20 ms ago, thread 2 just now.
+        assert!(!r.record(2, at(20_000)));
+        assert!(r.record(1, at(20_050)));
+        // Another thread's save older than the window does not count.
+        assert!(!r.record(1, at(30_000)));
+        assert_eq!(r.active(at(30_010)), 1);
+        // Past the horizon a thread is forgotten: its next save is like a first one.
+        assert!(!r.record(2, at(31_000)));
+        let later = at(31_000) + HORIZON;
+        assert!(!r.record(3, later));
+        assert!(!r.record(2, later + Duration::from_micros(5)));
     }
 
     #[test]
