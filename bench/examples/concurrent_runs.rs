@@ -9,8 +9,11 @@
 //!
 //! ```text
 //! cargo run --release -p langgraph-bench --example concurrent_runs -- \
-//!     [--runs 1,2,10,50] [--reps 5] [--normal] [--no-group] [--current-thread]
+//!     [--runs 1,2,10,50] [--reps 5] [--normal] [--no-group] [--current-thread] [--pace-ms N]
 //! ```
+//!
+//! `--pace-ms N` makes each step await N ms first (a model or tool call): the runs then take
+//! turns at storing, and what is measured is whether commits keep up with them.
 //!
 //! Prints, per number of runs, the median µs per superstep over the repetitions, with the
 //! range (a new database file for each repetition).
@@ -33,6 +36,7 @@ struct Args {
     sync: Synchronous,
     group: bool,
     current_thread: bool,
+    pace: std::time::Duration,
 }
 
 fn args() -> Result<Args, String> {
@@ -42,6 +46,7 @@ fn args() -> Result<Args, String> {
         sync: Synchronous::Full,
         group: true,
         current_thread: false,
+        pace: std::time::Duration::ZERO,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -60,15 +65,28 @@ fn args() -> Result<Args, String> {
             "--normal" => a.sync = Synchronous::Normal,
             "--no-group" => a.group = false,
             "--current-thread" => a.current_thread = true,
+            "--pace-ms" => {
+                let v = it.next().ok_or("--pace-ms needs a number")?;
+                let ms: u64 = v.parse().map_err(|e| format!("--pace-ms {v}: {e}"))?;
+                a.pace = std::time::Duration::from_millis(ms);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
     Ok(a)
 }
 
-fn graph() -> StateGraph<Count> {
+fn graph(pace: std::time::Duration) -> StateGraph<Count> {
     StateGraph::<Count>::new()
-        .node("inc", |s: &Count| CountUpdate::new().counter(s.counter + 1))
+        .node("inc", move |s: &Count| {
+            let next = s.counter + 1;
+            async move {
+                if !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                }
+                CountUpdate::new().counter(next)
+            }
+        })
         .edge(START, "inc")
         .route(
             "inc",
@@ -91,7 +109,7 @@ async fn once(a: &Args, runs: usize, rep: usize) -> Result<f64, Box<dyn std::err
     let options = SqliteOptions::default()
         .synchronous(a.sync)
         .group_commit(a.group);
-    let g = graph().compile_with(SqliteSaver::open_with(&path, options).await?)?;
+    let g = graph(a.pace).compile_with(SqliteSaver::open_with(&path, options).await?)?;
     let start = Instant::now();
     let handles = (0..runs).map(|i| {
         let g = g.clone();
@@ -125,9 +143,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?
     };
     println!(
-        "synchronous={:?} group_commit={} runtime={}",
+        "synchronous={:?} group_commit={} pace={:?} runtime={}",
         a.sync,
         a.group,
+        a.pace,
         if a.current_thread {
             "current_thread"
         } else {
