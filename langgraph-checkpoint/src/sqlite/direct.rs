@@ -17,7 +17,8 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 
 use super::backfill::Backfill;
-use super::group::{self, Group, Job, Outcome};
+use super::batch::{self, Job, Outcome};
+use super::group::{self, Group};
 use super::read::TUPLE;
 use super::script::{self, CLAIM, Param, Params, Sql, Step, claimed};
 use super::{Synchronous, backend};
@@ -201,7 +202,7 @@ impl Direct {
             && let Ok(guard) = self.conn.try_lock()
             && let Some(conn) = guard.as_ref()
         {
-            let outcome = group::commit(conn, vec![job]).pop();
+            let outcome = batch::commit(conn, vec![job]).pop();
             if let Some(b) = &self.backfill {
                 b.after(conn);
             }

@@ -11,9 +11,7 @@
 //! turns at storing, however long their steps take. Runs that follow each other (a new thread
 //! per invoke) never queue.
 //!
-//! If a statement fails in a shared transaction, the transaction is rolled back and each job
-//! is committed alone, so the failure is the failing job's only. A rejected op (a stale
-//! fence, another head) stops its own job only, as it would alone.
+//! A shared transaction keeps each job's outcome its own (`batch.rs`).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -23,8 +21,9 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::backfill::Backfill;
-use super::direct::{Slot, is_busy, run_ops};
-use super::script::{Params, Step};
+use super::batch::{Job, Outcome, commit};
+use super::direct::Slot;
+use super::script::Params;
 use crate::error::CheckpointError;
 use crate::model::SaveOp;
 
@@ -91,26 +90,6 @@ impl Recent {
             .filter(|&&(_, at)| now.saturating_duration_since(at) < WINDOW)
             .count()
     }
-}
-
-/// What became of a job.
-#[derive(Debug)]
-pub(super) enum Outcome {
-    /// The job's first `n` ops were stored: all of them, unless one was rejected.
-    Stored(usize),
-    /// The job failed and nothing of it was stored.
-    Failed(CheckpointError),
-    /// Another connection held the database: nothing was stored, and the parameters come
-    /// back for the pool.
-    Busy(Vec<Params>),
-}
-
-/// Ops to store in one transaction, shared or not.
-#[derive(Debug)]
-pub(super) struct Job {
-    pub(super) op: &'static str,
-    pub(super) steps: Vec<Vec<Step>>,
-    pub(super) params: Vec<Params>,
 }
 
 struct Queued {
@@ -333,58 +312,6 @@ fn serve(shared: &Shared, conn: &Mutex<Option<Connection>>, backfill: Option<&Ba
     }
 }
 
-/// Commits `jobs` in one transaction; one outcome per job, in order. If a statement fails,
-/// the transaction is rolled back and each job is committed on its own, so that the failure
-/// is the failing job's alone.
-pub(super) fn commit(conn: &Connection, jobs: Vec<Job>) -> Vec<Outcome> {
-    match together(conn, &jobs) {
-        Ok(stored) => stored.into_iter().map(Outcome::Stored).collect(),
-        Err(e) if is_busy(&e) => jobs.into_iter().map(|j| Outcome::Busy(j.params)).collect(),
-        Err(e) if jobs.len() == 1 => failed_with(jobs, e),
-        Err(_) => jobs
-            .into_iter()
-            .flat_map(|job| commit(conn, vec![job]))
-            .collect(),
-    }
-}
-
-/// Runs every job's ops in one transaction and commits; how many ops of each were stored.
-/// On an error, nothing is stored.
-fn together(conn: &Connection, jobs: &[Job]) -> rusqlite::Result<Vec<usize>> {
-    if !conn.is_autocommit() {
-        // A transaction left open by a rollback that failed.
-        conn.execute_batch("ROLLBACK")?;
-    }
-    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let run = || {
-        let stored = jobs
-            .iter()
-            .map(|job| run_ops(conn, &job.steps, &job.params))
-            .collect::<rusqlite::Result<Vec<usize>>>()?;
-        conn.prepare_cached("COMMIT")?.execute([])?;
-        Ok(stored)
-    };
-    let stored = run();
-    if stored.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    stored
-}
-
-/// Every job failed with `e` (the first job gets `e` itself, the others its message).
-fn failed_with(jobs: Vec<Job>, e: rusqlite::Error) -> Vec<Outcome> {
-    let message = e.to_string();
-    let mut first = Some(e);
-    jobs.into_iter()
-        .map(|job| {
-            Outcome::Failed(match first.take() {
-                Some(e) => CheckpointError::backend(job.op, e),
-                None => CheckpointError::backend(job.op, message.clone()),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -393,48 +320,9 @@ mod tests {
 
     use super::*;
     use crate::Checkpointer;
-    use crate::model::{
-        Checkpoint, CheckpointMetadata, Fence, PutCheckpoint, Source, next_checkpoint_id,
-    };
-    use crate::sqlite::script;
-    use crate::sqlite::{SqliteOptions, SqliteSaver};
-
-    async fn database(name: &str, options: SqliteOptions) -> (SqliteSaver, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("lg-group-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("db.sqlite");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        (SqliteSaver::open_with(&path, options).await.unwrap(), path)
-    }
-
-    /// The `n`th checkpoint of `thread` (0: the one that claims it), after `prev`.
-    fn put(thread: &str, prev: Option<&str>, step: i64) -> PutCheckpoint {
-        PutCheckpoint {
-            thread_id: thread.into(),
-            ns: String::new(),
-            checkpoint: Checkpoint::with_id(next_checkpoint_id(prev)),
-            metadata: CheckpointMetadata::new(Source::Loop, step),
-            parent_id: prev.map(Into::into),
-            expected_head: prev.map(Into::into),
-            blobs: Vec::new(),
-            parent_writes: Vec::new(),
-            fence: Fence {
-                epoch: 1,
-                claim: prev.is_none(),
-            },
-        }
-    }
-
-    fn job(p: PutCheckpoint) -> Job {
-        let ops = [SaveOp::Checkpoint(p)];
-        Job {
-            op: "put",
-            steps: script::steps(&ops),
-            params: script::params(&ops).unwrap(),
-        }
-    }
+    use crate::sqlite::SqliteOptions;
+    use crate::sqlite::SqliteSaver;
+    use crate::sqlite::batch::testing::{database, put};
 
     #[test]
     fn runs_taking_turns_are_side_by_side_and_runs_in_succession_are_not() {
@@ -474,54 +362,6 @@ mod tests {
         let b = [SaveOp::Checkpoint(put("b", None, 0))];
         assert_eq!(thread_key(&a), thread_key(&a2));
         assert_ne!(thread_key(&a), thread_key(&b));
-    }
-
-    #[tokio::test]
-    async fn a_failing_job_fails_alone_and_a_rejected_one_stores_nothing() {
-        let (saver, path) = database("isolation", SqliteOptions::default()).await;
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TRIGGER refuse BEFORE INSERT ON lg_checkpoints WHEN NEW.thread_id = 'bad' \
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
-        )
-        .unwrap();
-        let jobs = vec![
-            job(put("a", None, 0)),
-            job(put("bad", None, 0)),
-            job(put("c", None, 0)),
-            // A second claim of `a` at the same epoch: rejected, as it would be alone.
-            job(put("a", None, 0)),
-        ];
-        let outcomes = commit(&conn, jobs);
-        assert!(matches!(outcomes[0], Outcome::Stored(1)), "{outcomes:?}");
-        match &outcomes[1] {
-            Outcome::Failed(e) => assert!(e.to_string().contains("refused"), "{e}"),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(outcomes[2], Outcome::Stored(1)), "{outcomes:?}");
-        assert!(matches!(outcomes[3], Outcome::Stored(0)), "{outcomes:?}");
-        for (thread, stored) in [("a", true), ("bad", false), ("c", true)] {
-            let head = saver.head(thread, "").await.unwrap();
-            assert_eq!(head.checkpoint.is_some(), stored, "{thread}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_locked_database_hands_every_job_back_with_its_parameters() {
-        let (_saver, path) = database("busy", SqliteOptions::default()).await;
-        let conn = Connection::open(&path).unwrap();
-        conn.busy_timeout(Duration::ZERO).unwrap();
-        let other = Connection::open(&path).unwrap();
-        other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let outcomes = commit(&conn, vec![job(put("a", None, 0)), job(put("b", None, 0))]);
-        assert_eq!(outcomes.len(), 2);
-        for o in outcomes {
-            let Outcome::Busy(params) = o else {
-                panic!("{o:?}")
-            };
-            assert_eq!(params.len(), 1);
-        }
-        other.execute_batch("ROLLBACK").unwrap();
     }
 
     /// Runs `threads` runs of `steps` checkpoints each on the saver at once.

@@ -15,6 +15,7 @@
 //! side hand their writes to a thread that commits them together (`group.rs`).
 
 mod backfill;
+mod batch;
 mod direct;
 mod group;
 mod read;
@@ -288,9 +289,9 @@ impl SqliteSaver {
         let mut params = script::params(ops)?;
         if let Some(d) = &self.direct {
             match d.save(op, ops, params).await {
-                group::Outcome::Stored(n) => return script::rejected(ops, n),
-                group::Outcome::Failed(e) => return Err(e),
-                group::Outcome::Busy(p) => params = p,
+                batch::Outcome::Stored(n) => return script::rejected(ops, n),
+                batch::Outcome::Failed(e) => return Err(e),
+                batch::Outcome::Busy(p) => params = p,
             }
         }
         self.spin
