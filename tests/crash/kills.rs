@@ -188,36 +188,25 @@ async fn kill_and_resume(
     kills
 }
 
+/// Kills on a SQLite file of its own; `width` threads per child.
+async fn sqlite_kills(tag: &str, width: usize, want: usize, seed: u64) {
+    let dir = job::temp_dir(&format!("{tag}-db"));
+    let backend = Backend::Sqlite(dir.join("db.sqlite"));
+    let kills = kill_and_resume(tag, backend, width, want, seed).await;
+    assert!(kills >= want);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test]
 async fn sqlite_runs_killed_at_random_points_resume_exactly() {
-    let dir = job::temp_dir("kills-sqlite-db");
-    let kills = kill_and_resume(
-        "kills-sqlite",
-        Backend::Sqlite(dir.join("db.sqlite")),
-        1,
-        25,
-        0x5eed_1234,
-    )
-    .await;
-    assert!(kills >= 25);
-    std::fs::remove_dir_all(&dir).ok();
+    sqlite_kills("kills-sqlite", 1, 25, 0x5eed_1234).await;
 }
 
 /// Three runs side by side in each child: their checkpoints share commits (group commit),
 /// and a kill lands in the middle of shared transactions.
 #[tokio::test]
 async fn sqlite_runs_side_by_side_killed_at_random_points_resume_exactly() {
-    let dir = job::temp_dir("kills-sqlite-side-db");
-    let kills = kill_and_resume(
-        "kills-sqlite-side",
-        Backend::Sqlite(dir.join("db.sqlite")),
-        3,
-        20,
-        0x51de_b1de,
-    )
-    .await;
-    assert!(kills >= 20);
-    std::fs::remove_dir_all(&dir).ok();
+    sqlite_kills("kills-sqlite-side", 3, 20, 0x51de_b1de).await;
 }
 
 #[cfg(feature = "postgres")]
