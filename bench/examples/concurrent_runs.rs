@@ -130,8 +130,15 @@ async fn once(a: &Args, runs: usize, rep: usize) -> Result<f64, Box<dyn std::err
     Ok(us)
 }
 
+const USAGE: &str = "concurrent_runs [--runs 1,2,10,50] [--reps 5] [--normal] [--no-group] \
+                     [--current-thread] [--pace-ms N]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let a = args()?;
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let a = args().map_err(|e| format!("{e}\nusage: {USAGE}"))?;
     let rt = if a.current_thread {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
