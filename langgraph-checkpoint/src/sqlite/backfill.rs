@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::hooks::Wal;
 use rusqlite::{Connection, OpenFlags};
 
+use super::worker::Stopped;
+
 /// How many times the automatic checkpoint's threshold the log may reach.
 pub(super) const LOG_LIMIT_FACTOR: u64 = 2;
 
@@ -80,8 +82,8 @@ pub(super) struct Backfill {
     threshold: i32,
     next_wake: AtomicI32,
     wake: Mutex<Option<Sender<()>>>,
-    /// Resolves when the thread has stopped (its sender is dropped as it returns).
-    stopped: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// The thread, for closing to wait for.
+    stopped: Stopped,
     /// The saver is closed: no thread is started any more.
     closed: AtomicBool,
     /// Checkpoints the thread ran.
@@ -111,7 +113,7 @@ impl Backfill {
             threshold,
             next_wake: AtomicI32::new(threshold),
             wake: Mutex::new(None),
-            stopped: Mutex::new(None),
+            stopped: Stopped::default(),
             closed: AtomicBool::new(false),
             runs: Arc::default(),
         }))
@@ -150,18 +152,11 @@ impl Backfill {
         }
         let (tx, rx) = channel();
         let (path, runs) = (self.path.clone(), self.runs.clone());
-        let (stopped, on_stop) = tokio::sync::oneshot::channel::<()>();
-        let started = std::thread::Builder::new()
-            .name("lg-sqlite-checkpoint".into())
-            .spawn(move || {
-                run(&path, &rx, &runs);
-                drop(stopped);
-            });
+        let started = self
+            .stopped
+            .spawn("lg-sqlite-checkpoint", move || run(&path, &rx, &runs));
         if started.is_ok() && tx.send(()).is_ok() {
             *slot = Some(tx);
-            if let Ok(mut s) = self.stopped.lock() {
-                *s = Some(on_stop);
-            }
         } else {
             *slot = None;
         }
@@ -175,10 +170,7 @@ impl Backfill {
             // Dropping the sender ends the thread's loop.
             slot.take();
         }
-        let stopped = self.stopped.lock().ok().and_then(|mut s| s.take());
-        if let Some(stopped) = stopped {
-            let _ = stopped.await;
-        }
+        self.stopped.wait().await;
     }
 
     /// No thread runs, and none will start.
@@ -186,7 +178,7 @@ impl Backfill {
     pub(super) fn is_stopped(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
             && self.wake.lock().is_ok_and(|w| w.is_none())
-            && self.stopped.lock().is_ok_and(|s| s.is_none())
+            && self.stopped.is_waited()
     }
 
     /// Checkpoints the thread has run.

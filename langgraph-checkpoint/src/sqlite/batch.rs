@@ -36,52 +36,49 @@ pub(super) struct Job {
 /// the transaction is rolled back and each job is committed on its own, so that the failure
 /// is the failing job's alone.
 pub(super) fn commit(conn: &Connection, jobs: Vec<Job>) -> Vec<Outcome> {
-    match together(conn, &jobs) {
+    if jobs.len() == 1 {
+        return jobs.into_iter().map(|job| commit_one(conn, job)).collect();
+    }
+    let all = transaction(conn, |c| {
+        jobs.iter()
+            .map(|job| run_ops(c, &job.steps, &job.params))
+            .collect::<rusqlite::Result<Vec<usize>>>()
+    });
+    match all {
         Ok(stored) => stored.into_iter().map(Outcome::Stored).collect(),
         Err(e) if is_busy(&e) => jobs.into_iter().map(|j| Outcome::Busy(j.params)).collect(),
-        Err(e) if jobs.len() == 1 => failed_with(jobs, e),
-        Err(_) => jobs
-            .into_iter()
-            .flat_map(|job| commit(conn, vec![job]))
-            .collect(),
+        Err(_) => jobs.into_iter().map(|job| commit_one(conn, job)).collect(),
     }
 }
 
-/// Runs every job's ops in one transaction and commits; how many ops of each were stored.
-/// On an error, nothing is stored.
-fn together(conn: &Connection, jobs: &[Job]) -> rusqlite::Result<Vec<usize>> {
+/// Commits one job in a transaction of its own (what a lone run does on its thread).
+pub(super) fn commit_one(conn: &Connection, job: Job) -> Outcome {
+    match transaction(conn, |c| run_ops(c, &job.steps, &job.params)) {
+        Ok(n) => Outcome::Stored(n),
+        Err(e) if is_busy(&e) => Outcome::Busy(job.params),
+        Err(e) => Outcome::Failed(CheckpointError::backend(job.op, e)),
+    }
+}
+
+/// Runs `f` between `BEGIN IMMEDIATE` and `COMMIT`; on an error, rolls back, so that nothing
+/// of it is stored.
+fn transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
     if !conn.is_autocommit() {
         // A transaction left open by a rollback that failed.
         conn.execute_batch("ROLLBACK")?;
     }
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let run = || {
-        let stored = jobs
-            .iter()
-            .map(|job| run_ops(conn, &job.steps, &job.params))
-            .collect::<rusqlite::Result<Vec<usize>>>()?;
+    let done = f(conn).and_then(|v| {
         conn.prepare_cached("COMMIT")?.execute([])?;
-        Ok(stored)
-    };
-    let stored = run();
-    if stored.is_err() && !conn.is_autocommit() {
+        Ok(v)
+    });
+    if done.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
-    stored
-}
-
-/// Every job failed with `e` (the first job gets `e` itself, the others its message).
-fn failed_with(jobs: Vec<Job>, e: rusqlite::Error) -> Vec<Outcome> {
-    let message = e.to_string();
-    let mut first = Some(e);
-    jobs.into_iter()
-        .map(|job| {
-            Outcome::Failed(match first.take() {
-                Some(e) => CheckpointError::backend(job.op, e),
-                None => CheckpointError::backend(job.op, message.clone()),
-            })
-        })
-        .collect()
+    done
 }
 
 /// What the tests of the group-commit files share: a database and checkpoints to store.

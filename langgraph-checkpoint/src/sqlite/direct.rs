@@ -202,16 +202,11 @@ impl Direct {
             && let Ok(guard) = self.conn.try_lock()
             && let Some(conn) = guard.as_ref()
         {
-            let outcome = batch::commit(conn, vec![job]).pop();
+            let outcome = batch::commit_one(conn, job);
             if let Some(b) = &self.backfill {
                 b.after(conn);
             }
-            return outcome.unwrap_or_else(|| {
-                Outcome::Failed(CheckpointError::backend(
-                    op,
-                    "a transaction gave no outcome",
-                ))
-            });
+            return outcome;
         }
         match &self.group {
             Some(g) => g.run(job).await,

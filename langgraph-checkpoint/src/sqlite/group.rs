@@ -24,6 +24,7 @@ use super::backfill::Backfill;
 use super::batch::{Job, Outcome, commit};
 use super::direct::Slot;
 use super::script::Params;
+use super::worker::Stopped;
 use crate::error::CheckpointError;
 use crate::model::SaveOp;
 
@@ -100,15 +101,14 @@ struct Queued {
 #[derive(Default)]
 struct Queue {
     jobs: Vec<Queued>,
-    /// The thread is committing jobs it took.
+    /// The thread took jobs (it gathers or commits them); otherwise it waits for a first job
+    /// (or is starting).
     working: bool,
     /// The thread runs.
     started: bool,
     /// The saver is gone: the thread stops once the queue is empty.
     closed: bool,
     recent: Recent,
-    /// The thread waits for a first job.
-    idle: bool,
     /// The thread gathers jobs: it is to be woken once this many are queued.
     wanted: usize,
 }
@@ -130,8 +130,8 @@ pub(super) struct Group {
     shared: Arc<Shared>,
     conn: Slot,
     backfill: Option<Arc<Backfill>>,
-    /// Resolves when the thread has stopped (its sender is dropped as it returns).
-    stopped: Mutex<Option<oneshot::Receiver<()>>>,
+    /// The thread, for closing to wait for.
+    stopped: Stopped,
 }
 
 impl std::fmt::Debug for Group {
@@ -155,7 +155,7 @@ impl Group {
             shared,
             conn,
             backfill,
-            stopped: Mutex::default(),
+            stopped: Stopped::default(),
         }
     }
 
@@ -195,22 +195,16 @@ impl Group {
         if !q.started {
             let (shared, conn) = (self.shared.clone(), self.conn.clone());
             let backfill = self.backfill.clone();
-            let (stopped, on_stop) = oneshot::channel::<()>();
-            let spawned = std::thread::Builder::new()
-                .name("lg-sqlite-commit".into())
-                .spawn(move || {
-                    serve(&shared, &conn, backfill.as_deref());
-                    drop((conn, backfill));
-                    drop(stopped);
-                });
+            let spawned = self.stopped.spawn("lg-sqlite-commit", move || {
+                serve(&shared, &conn, backfill.as_deref());
+            });
             if spawned.is_err() {
                 return Err(queued.job.params);
             }
-            *lock(&self.stopped) = Some(on_stop);
             q.started = true;
         }
         q.jobs.push(queued);
-        Ok(q.idle || q.jobs.len() >= q.wanted)
+        Ok(!q.working || q.jobs.len() >= q.wanted)
     }
 
     /// Transactions and jobs committed by the thread so far.
@@ -225,11 +219,7 @@ impl Group {
     pub(super) async fn close(&self) {
         lock(&self.shared.queue).closed = true;
         self.shared.ready.notify_one();
-        let stopped = lock(&self.stopped).take();
-        if let Some(stopped) = stopped {
-            // The thread dropped its sender as it returned.
-            let _ = stopped.await;
-        }
+        self.stopped.wait().await;
     }
 }
 
@@ -254,10 +244,8 @@ fn serve(shared: &Shared, conn: &Mutex<Option<Connection>>, backfill: Option<&Ba
             let mut q = lock(&shared.queue);
             q.working = false;
             while q.jobs.is_empty() && !q.closed {
-                q.idle = true;
                 q = shared.ready.wait(q).unwrap_or_else(PoisonError::into_inner);
             }
-            q.idle = false;
             if q.jobs.is_empty() {
                 return;
             }

@@ -22,6 +22,7 @@ mod read;
 mod schema;
 mod script;
 mod wal;
+mod worker;
 mod write;
 
 use std::path::Path;
