@@ -324,13 +324,13 @@ async fn a_checkpointer_needs_a_thread() {
 }
 
 /// A saver that counts the write calls it forwards (each is one commit on a SQL saver).
-struct Counting {
-    inner: SqliteSaver,
+struct Counting<C> {
+    inner: C,
     calls: std::sync::Mutex<Vec<usize>>,
 }
 
 #[async_trait]
-impl Checkpointer for Counting {
+impl<C: Checkpointer> Checkpointer for Counting<C> {
     async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
         self.inner.head(thread_id, ns).await
     }
@@ -367,6 +367,98 @@ impl Checkpointer for Counting {
     }
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.inner.delete_thread(thread_id).await
+    }
+}
+
+/// Runs `steps` supersteps under `async` on a saver that stores nothing at once (no
+/// `put_now`, like a server-grade saver) but finishes each write without waiting. Each step
+/// notes how many checkpoints were stored when it started and, if it awaits, after its first
+/// await. Returns (step, stored at start, stored after the await) and the saver's batch sizes.
+async fn async_lag(steps: i64, awaits: bool) -> (Vec<(i64, usize, usize)>, Vec<usize>) {
+    let saver = std::sync::Arc::new(Counting {
+        inner: InMemorySaver::new(),
+        calls: Default::default(),
+    });
+    let probe = saver.clone();
+    let g = StateGraph::<Counter>::new()
+        .node("step", move |s: &Counter, ctx: Ctx| {
+            let probe = probe.clone();
+            let n = s.counter + 1;
+            async move {
+                let all = ListOptions::new();
+                let stored = || probe.inner.list("t", "", &all);
+                let before = stored().await.unwrap().len();
+                let mut after = before;
+                if awaits {
+                    tokio::task::yield_now().await;
+                    after = stored().await.unwrap().len();
+                }
+                CounterUpdate::new()
+                    .counter(n)
+                    .log(vec![format!("{} {before} {after}", ctx.step())])
+            }
+        })
+        .edge(START, "step")
+        .route(
+            "step",
+            move |s: &Counter| if s.counter < steps { "step" } else { END },
+            ["step", END],
+        )
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let out = g
+        .invoke(Counter::default(), &RunConfig::thread("t"))
+        .await
+        .unwrap();
+    let notes = out
+        .log
+        .iter()
+        .map(|l| {
+            let v: Vec<&str> = l.split(' ').collect();
+            (
+                v[0].parse().unwrap(),
+                v[1].parse().unwrap(),
+                v[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(checkpoints(&g, "t").await.len() as i64, steps + 2);
+    let calls = saver.calls.lock().unwrap().clone();
+    (notes, calls)
+}
+
+/// `async` (the default): a step that finishes without awaiting leaves its checkpoint to be
+/// stored with the next ones (fewer commits), but a run is never more than two checkpoints
+/// ahead of its saver, and a step that awaits (a model call) has everything before it stored
+/// while it waits.
+#[tokio::test]
+async fn async_durability_stores_no_later_than_the_next_await() {
+    // Superstep k starts after k + 1 checkpoints were taken (the input one, steps 0..k-1).
+    let (notes, calls) = async_lag(12, false).await;
+    assert_eq!(notes.len(), 12);
+    for &(k, before, _) in &notes {
+        let taken = k as usize + 1;
+        assert!(before + 2 >= taken, "step {k}: {before} of {taken} stored");
+    }
+    assert!(
+        notes
+            .iter()
+            .any(|&(k, before, _)| before + 2 == k as usize + 1),
+        "fast steps let two checkpoints wait: {notes:?}"
+    );
+    assert_eq!(calls.iter().sum::<usize>(), 14, "every checkpoint once");
+    assert!(
+        calls.iter().all(|&n| n <= 3) && calls.len() <= 6,
+        "batches of at most three: {calls:?}"
+    );
+
+    let (notes, _) = async_lag(12, true).await;
+    for &(k, _, after) in &notes {
+        assert_eq!(
+            after,
+            k as usize + 1,
+            "step {k}: all stored while it awaits"
+        );
     }
 }
 

@@ -10,10 +10,11 @@ pub const DEFAULT_RECURSION_LIMIT: usize = 10_000;
 pub enum Durability {
     /// Each superstep's checkpoint is stored before the next superstep starts.
     Sync,
-    /// Each superstep's checkpoint is stored while the next superstep runs (only the newest
-    /// may be outstanding; writes that queued up meanwhile are stored as one batch, one
-    /// commit); the run waits for the last one before it returns. The checkpoint is
-    /// serialized at the barrier, so it is exactly the state of that superstep.
+    /// Each superstep's checkpoint is stored while the next superstep runs: it goes out as
+    /// soon as that superstep's task awaits anything, and writes that queued up meanwhile
+    /// are stored as one batch, one commit. A run is never more than two writes ahead of its
+    /// saver, and it waits for the last one before it returns. The checkpoint is serialized
+    /// at the barrier, so it is exactly the state of that superstep.
     #[default]
     Async,
     /// Only the final checkpoint is stored (and, on an interrupt or failure, the checkpoint

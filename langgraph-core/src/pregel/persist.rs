@@ -28,6 +28,14 @@ const MAX_DELTA_DEPTH: u32 = 256;
 
 type SaveFuture = BoxFuture<'static, Result<(), CheckpointError>>;
 
+/// Writes a run under durability `async` may leave unstored when a superstep ends: the last
+/// superstep's checkpoint and the one before it. Nothing is stored before the next superstep's
+/// task is first polled, so a task that finishes without awaiting (a fast step, or a node
+/// that interrupts at once) leaves both to be stored with the next checkpoint in one commit;
+/// a task that awaits anything (a model call, I/O) lets them go out at once, while it waits.
+/// More unstored writes than this make the run wait for them.
+pub(crate) const ASYNC_BACKLOG: usize = 2;
+
 /// Saver writes of one run, stored one after another in order. What piles up while a write
 /// is in flight goes to the saver as one batch ([`Checkpointer::put_batch`]): one commit for
 /// all of it.

@@ -16,7 +16,7 @@ use tracing::instrument::Instrumented;
 use super::algo::{Control, Resolved};
 use super::emit::tally_task;
 use super::events::EventTx;
-use super::persist::Persist;
+use super::persist::{ASYNC_BACKLOG, Persist};
 use super::plan::{NodeId, Program};
 use super::runner::{TaskOutcome, run_task};
 use super::saved::{SavedOutput, TaskRecord};
@@ -224,14 +224,15 @@ impl<'g, S: State> Loop<'g, S> {
     }
 
     /// After a committed superstep: with durability `sync`, waits until its checkpoint is
-    /// stored; with `async`, lets it be stored while the next superstep runs, but waits for
-    /// anything older (so a slow store slows the run instead of piling up unsaved steps in
-    /// memory). Older writes still queued go to the saver with it, as one batch.
+    /// stored; with `async`, lets it be stored while the next superstep runs, but waits when
+    /// more than [`ASYNC_BACKLOG`] writes are unstored (so a slow store slows the run instead
+    /// of piling up unsaved steps in memory). Older writes still queued go to the saver with
+    /// it, as one batch.
     async fn settle_writes(&mut self) -> Result<(), RunError> {
         if let Some(p) = &mut self.persist {
             match p.durability {
                 Durability::Sync => p.queue.flush().await?,
-                Durability::Async => p.queue.flush_to(1).await?,
+                Durability::Async => p.queue.flush_to(ASYNC_BACKLOG).await?,
                 Durability::Exit => {}
             }
         }
