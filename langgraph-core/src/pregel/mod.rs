@@ -9,7 +9,8 @@
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump) and
 //!   `update_state`;
 //! - [`fallback`]: the node cache and error handlers;
-//! - [`persist`] and [`saved`]: checkpoint I/O and stored task records;
+//! - [`persist`] and [`saved`]: checkpoint I/O and stored task records; [`write_queue`]: the
+//!   order, batching and backlog of a run's saver writes;
 //! - [`scratch`]: buffers reused from one superstep to the next;
 //! - [`events`]: the stream sender; [`emit`]: stream, trace and report events of a run;
 //!   [`retry`]: retry policies.
@@ -29,3 +30,4 @@ pub(crate) mod saved;
 pub(crate) mod scratch;
 pub(crate) mod settle;
 pub(crate) mod start;
+pub(crate) mod write_queue;

@@ -1,21 +1,19 @@
 //! Checkpoint I/O of a run: incremental checkpoints (only changed channels, deltas for
-//! append channels), a sequential write queue for the durability modes, and loading.
+//! append channels), handed to the run's [`WriteQueue`], and loading.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use futures::future::BoxFuture;
 use langgraph_checkpoint::{
-    Blob, BlobValue, Checkpoint, CheckpointError, CheckpointMetadata, CheckpointTuple,
-    Checkpointer, Fence, PendingWrite, PutCheckpoint, PutNow, PutWrites, SaveOp, SendRecord,
-    SharedStr, SmallMap, Source, next_checkpoint_id,
+    Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, Checkpointer, Fence,
+    PendingWrite, PutCheckpoint, PutWrites, SaveOp, SendRecord, SharedStr, SmallMap, Source,
+    next_checkpoint_id,
 };
 use serde_json::{Map, Value, json};
 
 use super::algo::{Control, PushTask};
 use super::plan::{NodeExec, SavedNames, Shape};
+use super::write_queue::WriteQueue;
 use crate::config::Durability;
 use crate::error::RunError;
 use crate::state::State;
@@ -25,141 +23,6 @@ use crate::write_set::{ChannelChange, StepWrites};
 const MIN_DELTA_RUN: usize = 64;
 /// Longest delta chain (bounds the reads needed to rebuild a value).
 const MAX_DELTA_DEPTH: u32 = 256;
-
-type SaveFuture = BoxFuture<'static, Result<(), CheckpointError>>;
-
-/// Writes a run under durability `async` may leave unstored when a superstep ends: the last
-/// superstep's checkpoint and the one before it. Nothing is stored before the next superstep's
-/// task is first polled, so a task that finishes without awaiting (a fast step, or a node
-/// that interrupts at once) leaves both to be stored with the next checkpoint in one commit;
-/// a task that awaits anything (a model call, I/O) lets them go out at once, while it waits.
-/// More unstored writes than this make the run wait for them.
-pub(crate) const ASYNC_BACKLOG: usize = 2;
-
-/// Saver writes of one run, stored one after another in order. What piles up while a write
-/// is in flight goes to the saver as one batch ([`Checkpointer::put_batch`]): one commit for
-/// all of it.
-pub(crate) struct WriteQueue {
-    saver: Arc<dyn Checkpointer>,
-    current: Option<SaveFuture>,
-    /// Ops in `current`.
-    in_flight: usize,
-    queued: Vec<SaveOp>,
-    error: Option<CheckpointError>,
-}
-
-impl WriteQueue {
-    pub(crate) fn new(saver: Arc<dyn Checkpointer>) -> Self {
-        Self {
-            saver,
-            current: None,
-            in_flight: 0,
-            queued: Vec::new(),
-            error: None,
-        }
-    }
-
-    /// Queues a write. A checkpoint that nothing is waiting before (no write queued or in
-    /// flight, no failure to report) is first offered to [`Checkpointer::put_now`]: a saver
-    /// that stores it at once spares the queue; a failure is reported by the next flush, like
-    /// one found while driving the queue.
-    pub(crate) fn push(&mut self, op: SaveOp) {
-        let idle = self.current.is_none() && self.queued.is_empty() && self.error.is_none();
-        let op = match op {
-            SaveOp::Checkpoint(p) if idle => match self.saver.put_now(p) {
-                PutNow::Done(r) => return self.finished(r),
-                PutNow::Later(p) => SaveOp::Checkpoint(p),
-            },
-            op => op,
-        };
-        self.queued.push(op);
-    }
-
-    /// Starts storing everything queued: one op as itself, several as a batch. The queue
-    /// keeps its capacity (a run queues about one op per superstep).
-    fn start(&mut self) {
-        let saver = self.saver.clone();
-        let n = self.queued.len();
-        let fut: SaveFuture = if n > 1 {
-            let ops: Vec<SaveOp> = self.queued.drain(..).collect();
-            Box::pin(async move { saver.put_batch(ops).await })
-        } else {
-            match self.queued.pop() {
-                Some(SaveOp::Checkpoint(p)) => Box::pin(async move { saver.put(p).await }),
-                Some(SaveOp::Writes(w)) => Box::pin(async move { saver.put_writes(w).await }),
-                None => return,
-            }
-        };
-        self.in_flight = n;
-        self.current = Some(fut);
-    }
-
-    /// Records the outcome of a finished write: a failure drops the writes queued after it
-    /// (they depend on it) and is reported by the next flush.
-    fn finished(&mut self, r: Result<(), CheckpointError>) {
-        if let Err(e) = r {
-            self.queued.clear();
-            self.error.get_or_insert(e);
-        }
-    }
-
-    /// Drives the queue; ready when it is empty (or a write failed).
-    pub(crate) fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            if self.current.is_none() {
-                if self.queued.is_empty() {
-                    return Poll::Ready(());
-                }
-                self.start();
-            }
-            let Some(cur) = self.current.as_mut() else {
-                continue;
-            };
-            match cur.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => {
-                    self.current = None;
-                    self.in_flight = 0;
-                    let failed = r.is_err();
-                    self.finished(r);
-                    if failed {
-                        return Poll::Ready(());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Ops queued or in flight.
-    pub(crate) fn len(&self) -> usize {
-        self.queued.len() + self.in_flight
-    }
-
-    /// Waits until every queued write is stored.
-    pub(crate) async fn flush(&mut self) -> Result<(), CheckpointError> {
-        self.flush_to(0).await
-    }
-
-    /// Waits until at most `left` writes (the newest) are queued or in flight.
-    pub(crate) async fn flush_to(&mut self, left: usize) -> Result<(), CheckpointError> {
-        poll_fn(|cx| {
-            if self.len() <= left || self.error.is_some() {
-                return Poll::Ready(());
-            }
-            let _ = self.poll_drive(cx);
-            if self.len() <= left || self.error.is_some() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
 
 /// What `Persist::put` queued.
 pub(crate) struct Stored {
