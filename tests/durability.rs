@@ -323,10 +323,34 @@ async fn a_checkpointer_needs_a_thread() {
     assert!(e.to_string().contains("RunConfig::thread"));
 }
 
-/// A saver that counts the write calls it forwards (each is one commit on a SQL saver).
+/// A saver that counts the write calls it forwards (each is one commit on a SQL saver):
+/// the size of each durable one in `calls`, of each unsynced one in `unsynced`, and the
+/// calls of `sync`.
 struct Counting<C> {
     inner: C,
     calls: std::sync::Mutex<Vec<usize>>,
+    unsynced: std::sync::Mutex<Vec<usize>>,
+    syncs: std::sync::atomic::AtomicUsize,
+}
+
+impl<C> Counting<C> {
+    fn new(inner: C) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            inner,
+            calls: Default::default(),
+            unsynced: Default::default(),
+            syncs: Default::default(),
+        })
+    }
+
+    /// Durable write calls, unsynced ones and syncs so far, and resets them.
+    fn take(&self) -> (Vec<usize>, Vec<usize>, usize) {
+        (
+            std::mem::take(&mut *self.calls.lock().unwrap()),
+            std::mem::take(&mut *self.unsynced.lock().unwrap()),
+            self.syncs.swap(0, std::sync::atomic::Ordering::SeqCst),
+        )
+    }
 }
 
 #[async_trait]
@@ -365,6 +389,14 @@ impl<C: Checkpointer> Checkpointer for Counting<C> {
         self.calls.lock().unwrap().push(ops.len());
         self.inner.put_batch(ops).await
     }
+    async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.unsynced.lock().unwrap().push(ops.len());
+        self.inner.put_batch_unsynced(ops).await
+    }
+    async fn sync(&self) -> Result<(), CheckpointError> {
+        self.syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.sync().await
+    }
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.inner.delete_thread(thread_id).await
     }
@@ -375,10 +407,7 @@ impl<C: Checkpointer> Checkpointer for Counting<C> {
 /// notes how many checkpoints were stored when it started and, if it awaits, after its first
 /// await. Returns (step, stored at start, stored after the await) and the saver's batch sizes.
 async fn async_lag(steps: i64, awaits: bool) -> (Vec<(i64, usize, usize)>, Vec<usize>) {
-    let saver = std::sync::Arc::new(Counting {
-        inner: InMemorySaver::new(),
-        calls: Default::default(),
-    });
+    let saver = Counting::new(InMemorySaver::new());
     let probe = saver.clone();
     let g = StateGraph::<Counter>::new()
         .node("step", move |s: &Counter, ctx: Ctx| {
@@ -423,7 +452,13 @@ async fn async_lag(steps: i64, awaits: bool) -> (Vec<(i64, usize, usize)>, Vec<u
         })
         .collect();
     assert_eq!(checkpoints(&g, "t").await.len() as i64, steps + 2);
-    let calls = saver.calls.lock().unwrap().clone();
+    let (mut calls, unsynced, _) = saver.take();
+    assert_eq!(
+        unsynced,
+        [2],
+        "the run's start: input and first loop checkpoints"
+    );
+    calls.extend(unsynced);
     (notes, calls)
 }
 
@@ -468,30 +503,34 @@ async fn async_durability_stores_no_later_than_the_next_await() {
 async fn async_durability_stores_in_batches_with_the_same_history() {
     let mut histories = Vec::new();
     for d in [Durability::Sync, Durability::Async] {
-        let saver = std::sync::Arc::new(Counting {
-            inner: SqliteSaver::in_memory().await.unwrap(),
-            calls: Default::default(),
-        });
+        let saver = Counting::new(SqliteSaver::in_memory().await.unwrap());
         let g = looping(10).compile_with_shared(saver.clone()).unwrap();
         g.invoke(Counter::default(), &RunConfig::thread("t").durability(d))
             .await
             .unwrap();
-        let calls = saver.calls.lock().unwrap().clone();
+        let (calls, unsynced, syncs) = saver.take();
         let h = checkpoints(&g, "t").await;
         assert_eq!(h.len(), 12, "{d:?}: input + start + 10 supersteps");
         assert_eq!(
-            calls.iter().sum::<usize>(),
+            calls.iter().chain(&unsynced).sum::<usize>(),
             12,
             "{d:?}: every checkpoint written once"
         );
+        assert_eq!(syncs, 0, "{d:?}: the last write was durable");
         match d {
             // The input checkpoint and the first loop checkpoint are stored together before
             // any node runs; then one write per superstep.
-            Durability::Sync => assert_eq!(calls, [vec![2], vec![1; 10]].concat(), "sync"),
-            _ => assert!(
-                calls.len() <= 7 && calls.iter().any(|&n| n > 1),
-                "async: batches, got {calls:?}"
-            ),
+            Durability::Sync => {
+                assert_eq!(calls, [vec![2], vec![1; 10]].concat(), "sync");
+                assert!(unsynced.is_empty(), "sync: every commit durable");
+            }
+            _ => {
+                assert_eq!(unsynced, [2], "async: the start need not be on disk");
+                assert!(
+                    calls.len() <= 6 && calls.iter().any(|&n| n > 1),
+                    "async: batches, got {calls:?}"
+                );
+            }
         }
         histories.push(
             h.iter()
@@ -506,4 +545,95 @@ async fn async_durability_stores_in_batches_with_the_same_history() {
         );
     }
     assert_eq!(histories[0], histories[1]);
+}
+
+fn asking() -> StateGraph<Counter> {
+    StateGraph::<Counter>::new()
+        .node("a", |s: &Counter| {
+            CounterUpdate::new().counter(s.counter + 1)
+        })
+        .node("ask", |_: &Counter, ctx: Ctx| async move {
+            let ok: bool = ctx.interrupt(json!("go on?")).await?;
+            Ok::<_, NodeError>(CounterUpdate::new().log(vec![format!("ok={ok}")]))
+        })
+        .edge(START, "a")
+        .edge("a", "ask")
+        .edge("ask", END)
+}
+
+/// A run's first commit (its claim, with the input checkpoints or the answers to interrupts)
+/// must be seen by other runs before any node runs, but only durability `sync` needs it on
+/// disk first. Under `async` and `exit` it is stored unsynced, and the run's next durable
+/// write makes it durable; a run that has none syncs before it returns, however it ends.
+#[tokio::test]
+async fn a_run_starts_unsynced_unless_sync_and_returns_only_what_is_durable() {
+    for d in [Durability::Async, Durability::Exit, Durability::Sync] {
+        let saver = Counting::new(InMemorySaver::new());
+        let g = asking().compile_with_shared(saver.clone()).unwrap();
+        let lazy = d != Durability::Sync;
+        let start = |n: usize| if lazy { vec![n] } else { vec![] };
+
+        // Paused before its first node: nothing durable after the start, so a sync.
+        let cfg = RunConfig::thread("b").durability(d).interrupt_before(["a"]);
+        let out = g.invoke(Counter::default(), &cfg).await.unwrap();
+        assert!(out.paused);
+        let (calls, unsynced, syncs) = saver.take();
+        assert_eq!(unsynced, start(2), "{d:?}: the start");
+        assert_eq!(syncs, usize::from(lazy), "{d:?}: synced before returning");
+        assert_eq!(calls.is_empty(), lazy, "{d:?}: {calls:?}");
+
+        // A dynamic interrupt: its writes are a durable write after the start.
+        let cfg = RunConfig::thread("i").durability(d);
+        let out = g.invoke(Counter::default(), &cfg).await.unwrap();
+        assert!(out.is_interrupted());
+        let (calls, unsynced, syncs) = saver.take();
+        assert_eq!(unsynced, start(2), "{d:?}");
+        assert!(
+            !calls.is_empty(),
+            "{d:?}: the interrupt's writes are durable"
+        );
+        assert_eq!(syncs, 0, "{d:?}: no sync needed");
+        // The resume starts with the answer (unsynced), the rest is durable.
+        let out = g.resume(&cfg, true).await.unwrap();
+        assert_eq!((out.counter, out.log.clone()), (1, vec!["ok=true".into()]));
+        let (calls, unsynced, syncs) = saver.take();
+        assert_eq!(unsynced, start(1), "{d:?}: the resume's answer");
+        assert!(!calls.is_empty() && syncs == 0, "{d:?}: {calls:?}, {syncs}");
+
+        // A run that fails in its first step: whatever it stored after its start (the
+        // failure's record, if any) is durable, or it syncs before returning the error.
+        let failing = StateGraph::<Counter>::new()
+            .node("fail", |s: &Counter| {
+                let c = s.counter;
+                async move {
+                    if c > 100 {
+                        return Err(NodeError::msg("too far").permanent());
+                    }
+                    Ok(CounterUpdate::new())
+                }
+            })
+            .edge(START, "fail")
+            .edge("fail", END)
+            .compile_with_shared(saver.clone())
+            .unwrap();
+        let cfg = RunConfig::thread("f").durability(d);
+        let input = Counter {
+            counter: 1000,
+            log: Vec::new(),
+        };
+        let e = failing.invoke(input, &cfg).await.unwrap_err();
+        assert!(e.to_string().contains("too far"), "{e}");
+        let (calls, unsynced, syncs) = saver.take();
+        assert_eq!(unsynced, start(2), "{d:?}");
+        if lazy {
+            assert_eq!(
+                syncs == 1,
+                calls.is_empty(),
+                "{d:?}: {calls:?}, {syncs} syncs"
+            );
+        }
+        let state = failing.get_state(&cfg).await.unwrap();
+        assert_eq!(state.values.counter, 1000, "{d:?}: the input is stored");
+        assert_eq!(state.next, ["fail"], "{d:?}: and the failed task is next");
+    }
 }

@@ -86,6 +86,30 @@ pub trait Checkpointer: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Stores a batch like [`put_batch`](Self::put_batch), except that the commit need not
+    /// be on disk when this returns.
+    ///
+    /// What it stores must be seen at once by every other reader and writer (a claim in it
+    /// fences other runs out from then on). It must reach the disk no later than the next
+    /// durable commit of this saver, so that a crash of the machine loses it only together
+    /// with everything stored after it. A run stores this way the commit it starts with (its
+    /// claim with the input checkpoints, or with the answers to interrupts) under durability
+    /// `async` or `exit`: that commit must be seen before any node runs, but those modes
+    /// allow a crash of the machine to lose the newest steps of a run. A log written in order
+    /// (SQLite's write-ahead log, PostgreSQL's WAL) provides this by skipping the sync of
+    /// that one commit. The default is [`put_batch`](Self::put_batch), which is durable.
+    async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.put_batch(ops).await
+    }
+
+    /// Makes every commit this saver made so far durable, those of
+    /// [`put_batch_unsynced`](Self::put_batch_unsynced) included. A run whose last write
+    /// was unsynced calls it before it returns. The default does nothing: it suits a saver
+    /// whose commits are all durable.
+    async fn sync(&self) -> Result<(), CheckpointError> {
+        Ok(())
+    }
+
     /// Deletes every checkpoint, blob and write of a thread, in all namespaces.
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError>;
 }
@@ -167,6 +191,20 @@ impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
         Self: 'f,
     {
         (**self).put_batch(ops)
+    }
+    fn put_batch_unsynced<'s, 'f>(&'s self, ops: Vec<SaveOp>) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).put_batch_unsynced(ops)
+    }
+    fn sync<'s, 'f>(&'s self) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        Self: 'f,
+    {
+        (**self).sync()
     }
     fn delete_thread<'s, 'a, 'f>(&'s self, thread_id: &'a str) -> SaverFuture<'f, ()>
     where

@@ -176,3 +176,60 @@ pub(super) async fn batches(s: &dyn Checkpointer) -> Check {
     );
     Ok(())
 }
+
+/// A batch stored without a sync ([`Checkpointer::put_batch_unsynced`]) is stored, checked and
+/// seen like any other batch; `sync` then succeeds.
+pub(super) async fn unsynced_batches(s: &dyn Checkpointer) -> Check {
+    s.put_batch_unsynced(Vec::new()).await.map_err(err)?;
+    // A run's start: its claim with the input checkpoint, the loop checkpoint and a write.
+    let t = thread();
+    let p1 = put(&t, "", None, Fence::claim_from(0), -1, vec![], &[]);
+    let id1 = p1.checkpoint.id.clone();
+    let p2 = put(&t, "", Some(&id1), held(1), 0, vec![], &[]);
+    let id2 = p2.checkpoint.id.clone();
+    s.put_batch_unsynced(vec![
+        SaveOp::Checkpoint(p1),
+        SaveOp::Checkpoint(p2),
+        writes(&t, &id2, held(1), "start"),
+    ])
+    .await
+    .map_err(err)?;
+    let (epoch, newest) = head(s, &t).await?;
+    ensure!(
+        epoch == 1 && newest.as_deref() == Some(id2.as_str()),
+        "seen at once: the claim and the new head: {epoch}, {newest:?}"
+    );
+    ensure!(
+        write_tasks(s, &t, &id2).await? == ["start"],
+        "the write is stored"
+    );
+    let e = s
+        .claim(&t, 0)
+        .await
+        .err()
+        .ok_or("a writer that read epoch 0 must be fenced out by the unsynced claim")?;
+    ensure!(e.is_conflict(), "a stale claim gives Conflict, got {e}");
+    // Checked like any batch: a stale head is rejected and stores nothing.
+    let stale = put(&t, "", Some(&id1), held(1), 1, vec![], &[]);
+    let stale_id = stale.checkpoint.id.clone();
+    let e = s
+        .put_batch_unsynced(vec![SaveOp::Checkpoint(stale)])
+        .await
+        .err()
+        .ok_or("an unsynced batch with a stale head must conflict")?;
+    ensure!(e.is_conflict(), "stale head gives Conflict, got {e}");
+    ensure!(
+        !ids(s, &t).await?.contains(&stale_id),
+        "the rejected checkpoint is not stored"
+    );
+    s.sync().await.map_err(err)?;
+    let p3 = put(&t, "", Some(&id2), held(1), 1, vec![], &[]);
+    let id3 = p3.checkpoint.id.clone();
+    s.put(p3).await.map_err(err)?;
+    s.sync().await.map_err(err)?;
+    ensure!(
+        ids(s, &t).await? == [id3, id2, id1],
+        "a durable write follows as usual"
+    );
+    Ok(())
+}

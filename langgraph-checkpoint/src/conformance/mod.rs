@@ -145,7 +145,7 @@ mod fencing;
 mod reads;
 mod writes;
 
-use batches::batches;
+use batches::{batches, unsynced_batches};
 use fencing::{fencing, racing_writers};
 use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
 use writes::{immediate_puts, pending_writes};
@@ -153,7 +153,7 @@ use writes::{immediate_puts, pending_writes};
 /// Runs every check against `saver`; the first failure is returned.
 pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
     let s: &dyn Checkpointer = saver;
-    let checks: [(&'static str, Check); 10] = [
+    let checks: [(&'static str, Check); 11] = [
         ("empty_thread", empty_thread(s).await),
         ("put_and_read_back", put_and_read_back(s).await),
         ("delta_chains", delta_chains(s).await),
@@ -161,6 +161,7 @@ pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
         ("pending_writes", pending_writes(s).await),
         ("immediate_puts", immediate_puts(s).await),
         ("batches", batches(s).await),
+        ("unsynced_batches", unsynced_batches(s).await),
         ("listing", listing(s).await),
         ("namespaces_and_deletion", namespaces_and_deletion(s).await),
         ("racing_writers", racing_writers(s).await),

@@ -16,15 +16,28 @@ use crate::encode::{blobs_json, put_conflict, to_json, writes_conflict};
 use crate::error::CheckpointError;
 use crate::model::{PendingWrite, PutCheckpoint, SaveOp};
 
-/// Stores `ops` in order in one transaction; a rejected op rolls the whole batch back.
-pub(super) async fn put_batch(pool: &PgPool, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+/// Stores `ops` in order in one transaction; a rejected op rolls the whole batch back. With
+/// `synced` false, a batch of several statements commits without waiting for the WAL flush
+/// (`synchronous_commit` off for that transaction: it is seen at once, and the next commit
+/// that waits for the flush makes it durable too); a one-statement batch waits as usual.
+pub(super) async fn put_batch(
+    pool: &PgPool,
+    ops: Vec<SaveOp>,
+    synced: bool,
+) -> Result<(), CheckpointError> {
     if ops.is_empty() {
         return Ok(());
     }
     if let Some(chain) = Chain::of(&ops) {
         return chain.store(pool, &ops).await;
     }
-    let mut tx = pool.begin().await.map_err(backend("put_batch"))?;
+    let mut tx = if synced {
+        pool.begin().await
+    } else {
+        pool.begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
+            .await
+    }
+    .map_err(backend("put_batch"))?;
     for op in &ops {
         let rejected = match op {
             SaveOp::Checkpoint(p) => {

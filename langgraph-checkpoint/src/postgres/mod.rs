@@ -275,7 +275,29 @@ impl Checkpointer for PostgresSaver {
     }
 
     async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
-        self.spin.run(batch::put_batch(&self.pool, ops)).await
+        self.spin.run(batch::put_batch(&self.pool, ops, true)).await
+    }
+
+    /// A batch of several statements (a claim and what goes with it) commits without
+    /// waiting for the WAL flush.
+    async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.spin
+            .run(batch::put_batch(&self.pool, ops, false))
+            .await
+    }
+
+    /// Commits a transaction that waits for the WAL flush, which covers every commit
+    /// before it.
+    async fn sync(&self) -> Result<(), CheckpointError> {
+        self.spin
+            .run(async {
+                sqlx::query("SELECT txid_current()")
+                    .execute(&self.pool)
+                    .await
+                    .map(drop)
+                    .map_err(backend("sync"))
+            })
+            .await
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {

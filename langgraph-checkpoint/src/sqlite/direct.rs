@@ -40,6 +40,11 @@ pub(super) struct Direct {
     backfill: Option<Arc<Backfill>>,
     /// Shares transactions between runs that store side by side (see `group.rs`), if asked.
     group: Option<Group>,
+    /// The connection syncs each commit (`Synchronous::Full`), but not a claim's (see
+    /// [`Direct::claim`]) nor an unsynced save's.
+    full: bool,
+    /// The write-ahead log, which [`Direct::sync`] syncs.
+    wal: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Direct {
@@ -91,6 +96,8 @@ impl Direct {
             group: group.then(|| Group::new(conn.clone(), backfill.clone())),
             conn,
             backfill,
+            full: synchronous == Synchronous::Full,
+            wal: std::path::PathBuf::from(format!("{}-wal", path.display())),
         })
     }
 
@@ -164,7 +171,10 @@ impl Direct {
         Some(rows.and_then(|rows| assemble(thread_id, ns, rows)))
     }
 
-    /// Claims the thread (see [`CLAIM`]).
+    /// Claims the thread (see [`CLAIM`]), with a commit that skips the sync: a claim must be
+    /// seen by every other connection before the run goes on, not outlive a crash of the
+    /// machine (see [`Checkpointer::put_batch_unsynced`](crate::Checkpointer)). The run's
+    /// next commit syncs the log, claim included.
     pub(super) fn claim(
         &self,
         thread_id: &str,
@@ -172,22 +182,58 @@ impl Direct {
     ) -> Option<Result<Fence, CheckpointError>> {
         let epoch = seen_epoch + 1;
         let token = crate::model::new_checkpoint_id();
+        let mut syncs = true;
         let changed = self.with("claim", |c| {
-            c.prepare_cached(CLAIM)?
-                .execute(params![thread_id, epoch, token.as_str()])
-        })?;
-        Some(changed.and_then(|n| claimed(thread_id, epoch, n as u64)))
+            let (changed, restored) = unsynced(self.full, c, |c| {
+                c.prepare_cached(CLAIM)?
+                    .execute(params![thread_id, epoch, token.as_str()])
+            });
+            syncs = restored;
+            changed
+        });
+        if !syncs {
+            self.retire();
+        }
+        Some(changed?.and_then(|n| claimed(thread_id, epoch, n as u64)))
+    }
+
+    /// Makes the commits that skipped their sync durable: syncs the write-ahead log, which
+    /// holds them (a checkpoint of the log synced it before copying it into the database).
+    pub(super) fn sync(&self) -> Result<(), CheckpointError> {
+        if !self.full {
+            return Ok(());
+        }
+        match std::fs::File::open(&self.wal) {
+            Ok(f) => f.sync_data().map_err(backend("sync")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CheckpointError::backend("sync", e)),
+        }
+    }
+
+    /// Takes the connection out of use when it could not be set to sync its commits again:
+    /// every later operation goes to the pool, whose commits sync (and so sync what this
+    /// connection left unsynced, the log being one file written in order).
+    fn retire(&self) {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        drop(conn);
     }
 
     /// Stores `ops` (with their `params`) in order in one transaction; a rejected op stops
     /// them, the ops before it are stored. A lone run stores on the caller's thread; runs
     /// that store side by side, or find the connection in use, share a transaction on the
-    /// group's thread. [`Outcome::Busy`]: another connection holds the database.
+    /// group's thread. [`Outcome::Busy`]: another connection holds the database. With
+    /// `synced` false, a commit on the caller's thread skips the sync (see
+    /// [`Checkpointer::put_batch_unsynced`](crate::Checkpointer)); a shared one syncs.
     pub(super) async fn save(
         &self,
         op: &'static str,
         ops: &[SaveOp],
         params: Vec<Params>,
+        synced: bool,
     ) -> Outcome {
         let job = Job {
             op,
@@ -202,9 +248,17 @@ impl Direct {
             && let Ok(guard) = self.conn.try_lock()
             && let Some(conn) = guard.as_ref()
         {
-            let outcome = batch::commit_one(conn, job);
+            let (outcome, syncs) = if synced {
+                (batch::commit_one(conn, job), true)
+            } else {
+                unsynced(self.full, conn, |c| batch::commit_one(c, job))
+            };
             if let Some(b) = &self.backfill {
                 b.after(conn);
+            }
+            drop(guard);
+            if !syncs {
+                self.retire();
             }
             return outcome;
         }
@@ -224,13 +278,20 @@ impl Direct {
         if let Some(b) = &self.backfill {
             b.close().await;
         }
-        let conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        drop(conn);
+        self.retire();
     }
+}
+
+/// Runs `f` on `conn` with commits that skip the sync, when the connection syncs them
+/// (`full`), then sets it to sync again. The flag is false if that failed: the connection
+/// must then store nothing more.
+fn unsynced<T>(full: bool, conn: &Connection, f: impl FnOnce(&Connection) -> T) -> (T, bool) {
+    if !full || conn.pragma_update(None, "synchronous", "NORMAL").is_err() {
+        return (f(conn), true);
+    }
+    let out = f(conn);
+    let restored = conn.pragma_update(None, "synchronous", "FULL").is_ok();
+    (out, restored)
 }
 
 /// Runs the ops' steps inside an open transaction and returns how many ops were stored: a
@@ -338,7 +399,7 @@ mod tests {
         let id = put.checkpoint.id.clone();
         let ops = [SaveOp::Checkpoint(put)];
         let outcome = direct
-            .save("put", &ops, script::params(&ops).unwrap())
+            .save("put", &ops, script::params(&ops).unwrap(), true)
             .await;
         assert!(matches!(outcome, Outcome::Stored(1)), "{outcome:?}");
         // The pool sees what the direct connection committed, and the other way round.
@@ -355,6 +416,56 @@ mod tests {
         assert_eq!(direct.claim("t", 1).unwrap().unwrap().epoch, 2);
     }
 
+    fn synchronous(direct: &Direct) -> i64 {
+        let guard = direct.conn.lock().unwrap();
+        let conn = guard.as_ref().unwrap();
+        conn.pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn unsynced_commits_are_seen_at_once_and_the_connection_syncs_again_after_them() {
+        let (pool_saver, path) = database("claim-sync").await;
+        let direct = Direct::open(&path, Synchronous::Full, false, false).unwrap();
+        assert_eq!(synchronous(&direct), 2, "FULL");
+        // An unsynced save: seen by the pool's connections at once, and FULL again after it.
+        let put = first_put("s");
+        let id = put.checkpoint.id.clone();
+        let ops = [SaveOp::Checkpoint(put)];
+        let outcome = direct
+            .save("put", &ops, script::params(&ops).unwrap(), false)
+            .await;
+        assert!(matches!(outcome, Outcome::Stored(1)), "{outcome:?}");
+        assert_eq!(synchronous(&direct), 2, "FULL again after the save");
+        let head = crate::Checkpointer::head(&pool_saver, "s", "").await;
+        assert_eq!(head.unwrap().checkpoint.map(|c| c.checkpoint.id), Some(id));
+        direct.sync().unwrap();
+        // A claim commits unsynced too.
+        assert_eq!(direct.claim("t", 0).unwrap().unwrap().epoch, 1);
+        assert_eq!(synchronous(&direct), 2, "FULL again after the claim");
+        let head = crate::Checkpointer::head(&pool_saver, "t", "").await;
+        assert_eq!(head.unwrap().epoch, 1, "other connections see the claim");
+        // A claim that fails (stale, or the database locked) puts the setting back too.
+        assert!(direct.claim("t", 0).unwrap().is_err());
+        assert_eq!(synchronous(&direct), 2);
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert!(direct.claim("t", 1).is_none(), "left to the pool");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(synchronous(&direct), 2);
+        // The claim survives the connection: a new saver reads it from the file.
+        drop(direct);
+        pool_saver.close().await;
+        let reopened = SqliteSaver::open(&path).await.unwrap();
+        let head = crate::Checkpointer::head(&reopened, "t", "").await;
+        assert_eq!(head.unwrap().epoch, 1);
+        // `NORMAL` is left as it is.
+        let direct = Direct::open(&path, Synchronous::Normal, false, false).unwrap();
+        direct.claim("t", 1).unwrap().unwrap();
+        assert_eq!(synchronous(&direct), 1, "NORMAL");
+        direct.sync().unwrap();
+    }
+
     #[tokio::test]
     async fn a_locked_database_or_a_busy_connection_is_left_to_the_pool() {
         let (_pool_saver, path) = database("locked").await;
@@ -363,14 +474,14 @@ mod tests {
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let ops = [SaveOp::Checkpoint(first_put("t"))];
         let params = script::params(&ops).unwrap();
-        let Outcome::Busy(params) = direct.save("put", &ops, params).await else {
+        let Outcome::Busy(params) = direct.save("put", &ops, params, true).await else {
             panic!("a locked database is left to the pool");
         };
         assert!(direct.claim("t", 0).is_none());
         // The failed attempt left no transaction open: once the lock is gone, it works.
         other.execute_batch("COMMIT").unwrap();
         // The same ops and the parameters handed back, as the pool would use them.
-        let outcome = direct.save("put", &ops, params).await;
+        let outcome = direct.save("put", &ops, params, true).await;
         assert!(matches!(outcome, Outcome::Stored(1)), "{outcome:?}");
         // A caller that finds the connection in use hands over too.
         let guard = direct.conn.lock().unwrap();

@@ -286,10 +286,17 @@ impl SqliteSaver {
 
     /// Stores ops in order: through the direct connection if it is free, else the pool.
     /// The ops are serialized once, whichever path stores them.
-    async fn save(&self, op: &'static str, ops: &[SaveOp]) -> Result<(), CheckpointError> {
+    /// Stores `ops` in one transaction: on the direct connection if it is free (its commit
+    /// skipping the sync unless `synced`), else through the pool.
+    async fn save(
+        &self,
+        op: &'static str,
+        ops: &[SaveOp],
+        synced: bool,
+    ) -> Result<(), CheckpointError> {
         let mut params = script::params(ops)?;
         if let Some(d) = &self.direct {
-            match d.save(op, ops, params).await {
+            match d.save(op, ops, params, synced).await {
                 batch::Outcome::Stored(n) => return script::rejected(ops, n),
                 batch::Outcome::Failed(e) => return Err(e),
                 batch::Outcome::Busy(p) => params = p,
@@ -429,18 +436,36 @@ impl Checkpointer for SqliteSaver {
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        self.save("put", &[SaveOp::Checkpoint(put)]).await
+        self.save("put", &[SaveOp::Checkpoint(put)], true).await
     }
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
         if w.writes.is_empty() {
             return Ok(());
         }
-        self.save("put_writes", &[SaveOp::Writes(w)]).await
+        self.save("put_writes", &[SaveOp::Writes(w)], true).await
     }
 
     async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
-        self.save("put_batch", &script::nonempty(ops)).await
+        self.save("put_batch", &script::nonempty(ops), true).await
+    }
+
+    /// On the direct connection, the commit skips the sync (with [`Synchronous::Full`]).
+    /// Through the pool, when the direct connection is in use, it syncs.
+    async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.save("put_batch", &script::nonempty(ops), false).await
+    }
+
+    /// Syncs the write-ahead log, which holds what [`put_batch_unsynced`] and claims
+    /// committed without a sync (with [`Synchronous::Full`]; with `Normal` nothing is synced
+    /// per commit, by choice).
+    ///
+    /// [`put_batch_unsynced`]: Checkpointer::put_batch_unsynced
+    async fn sync(&self) -> Result<(), CheckpointError> {
+        match &self.direct {
+            Some(d) => d.sync(),
+            None => Ok(()),
+        }
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {

@@ -17,7 +17,7 @@ use super::persist::{Persist, load_control, load_state};
 use super::plan::{NodeId, Program};
 use super::run_loop::{Finished, Loop};
 use super::saved::records;
-use crate::config::RunConfig;
+use crate::config::{Durability, RunConfig};
 use crate::context::{RunScope, TaskPath, task_id};
 use crate::error::RunError;
 use crate::snapshot::StateSnapshot;
@@ -55,12 +55,23 @@ pub(crate) async fn run<S: State>(
     let scope = scope_of(config, ns, events.as_ref(), saver, None);
     let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
-        match saver {
-            None => lp.start_fresh(input)?,
-            Some(s) => lp.start_durable(s.clone(), input).await?,
+        let out = async {
+            match saver {
+                None => lp.start_fresh(input)?,
+                Some(s) => lp.start_durable(s.clone(), input).await?,
+            }
+            lp.flush_events().await;
+            lp.drive().await
         }
-        lp.flush_events().await;
-        lp.drive().await
+        .await;
+        // Whatever the outcome, what the run stored is durable when it returns.
+        let synced = match &mut lp.persist {
+            Some(p) => p.queue.sync().await,
+            None => Ok(()),
+        };
+        let out = out?;
+        synced?;
+        Ok(out)
     };
     match span {
         Some(span) => body.instrument(span).await,
@@ -312,9 +323,21 @@ impl<S: State> Loop<'_, S> {
         }
     }
 
+    /// Stores the commit a run starts with: its claim, with the input checkpoints or the
+    /// answers to interrupts. Other runs must see it before any node runs. Under durability
+    /// `sync` it is durable; under `async` and `exit`, which let a crash of the machine lose
+    /// a run's newest steps, a root run's need not reach the disk first
+    /// ([`Checkpointer::put_batch_unsynced`]): the run's next durable write, or
+    /// [`WriteQueue::sync`](super::write_queue::WriteQueue::sync) before it returns, makes it
+    /// durable.
     async fn flush_persist(&mut self) -> Result<(), RunError> {
+        let root = self.scope.ns.is_empty();
         if let Some(p) = &mut self.persist {
-            p.queue.flush().await?;
+            if root && p.durability != Durability::Sync {
+                p.queue.flush_unsynced().await?;
+            } else {
+                p.queue.flush().await?;
+            }
         }
         Ok(())
     }
@@ -546,7 +569,7 @@ impl<S: State> Loop<'_, S> {
             head.epoch,
             head_id,
         );
-        persist.durability = crate::config::Durability::Sync;
+        persist.durability = Durability::Sync;
         persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
         let shape = &self.prog.shape;

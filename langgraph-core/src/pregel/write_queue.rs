@@ -26,8 +26,13 @@ pub(crate) struct WriteQueue {
     current: Option<SaveFuture>,
     /// Ops in `current`.
     in_flight: usize,
+    /// `current` is a durable write.
+    current_synced: bool,
     queued: Vec<SaveOp>,
     error: Option<CheckpointError>,
+    /// A write stored with [`Checkpointer::put_batch_unsynced`] has had no durable write
+    /// after it yet.
+    owes_sync: bool,
 }
 
 impl WriteQueue {
@@ -36,8 +41,10 @@ impl WriteQueue {
             saver,
             current: None,
             in_flight: 0,
+            current_synced: true,
             queued: Vec::new(),
             error: None,
+            owes_sync: false,
         }
     }
 
@@ -49,7 +56,7 @@ impl WriteQueue {
         let idle = self.current.is_none() && self.queued.is_empty() && self.error.is_none();
         let op = match op {
             SaveOp::Checkpoint(p) if idle => match self.saver.put_now(p) {
-                PutNow::Done(r) => return self.finished(r),
+                PutNow::Done(r) => return self.finished(r, true),
                 PutNow::Later(p) => SaveOp::Checkpoint(p),
             },
             op => op,
@@ -74,14 +81,33 @@ impl WriteQueue {
         };
         self.in_flight = n;
         self.current = Some(fut);
+        self.current_synced = true;
+    }
+
+    /// Starts storing everything queued as one batch whose commit need not reach the disk
+    /// before it returns ([`Checkpointer::put_batch_unsynced`]), unless a write is in flight
+    /// (the queued ones then follow it the usual way).
+    fn start_unsynced(&mut self) {
+        if self.current.is_some() || self.queued.is_empty() {
+            return;
+        }
+        let saver = self.saver.clone();
+        let ops: Vec<SaveOp> = self.queued.drain(..).collect();
+        self.in_flight = ops.len();
+        self.current = Some(Box::pin(async move { saver.put_batch_unsynced(ops).await }));
+        self.current_synced = false;
     }
 
     /// Records the outcome of a finished write: a failure drops the writes queued after it
-    /// (they depend on it) and is reported by the next flush.
-    fn finished(&mut self, r: Result<(), CheckpointError>) {
-        if let Err(e) = r {
-            self.queued.clear();
-            self.error.get_or_insert(e);
+    /// (they depend on it) and is reported by the next flush. A durable write makes every
+    /// write before it durable too.
+    fn finished(&mut self, r: Result<(), CheckpointError>, synced: bool) {
+        match r {
+            Ok(()) => self.owes_sync = !synced,
+            Err(e) => {
+                self.queued.clear();
+                self.error.get_or_insert(e);
+            }
         }
     }
 
@@ -103,7 +129,7 @@ impl WriteQueue {
                     self.current = None;
                     self.in_flight = 0;
                     let failed = r.is_err();
-                    self.finished(r);
+                    self.finished(r, self.current_synced);
                     if failed {
                         return Poll::Ready(());
                     }
@@ -120,6 +146,26 @@ impl WriteQueue {
     /// Waits until every queued write is stored.
     pub(crate) async fn flush(&mut self) -> Result<(), CheckpointError> {
         self.flush_to(0).await
+    }
+
+    /// Waits until every queued write is stored, as one commit that need not be on disk
+    /// yet (see [`Checkpointer::put_batch_unsynced`]); [`sync`](Self::sync) later makes it
+    /// durable if no durable write did so meanwhile.
+    pub(crate) async fn flush_unsynced(&mut self) -> Result<(), CheckpointError> {
+        if self.error.is_none() {
+            self.start_unsynced();
+        }
+        self.flush().await
+    }
+
+    /// Makes what [`flush_unsynced`](Self::flush_unsynced) stored durable, if no durable
+    /// write has since ([`Checkpointer::sync`]).
+    pub(crate) async fn sync(&mut self) -> Result<(), CheckpointError> {
+        if self.owes_sync {
+            self.saver.sync().await?;
+            self.owes_sync = false;
+        }
+        Ok(())
     }
 
     /// Waits until at most `left` writes (the newest) are queued or in flight.
