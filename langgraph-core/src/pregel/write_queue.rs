@@ -199,11 +199,13 @@ mod tests {
     use std::sync::Mutex;
     use tokio::sync::Semaphore;
 
-    /// Records the size of each write call; a write waits for a permit of `gate` and the
-    /// `fail_at`-th call (from 0) fails.
+    /// Records the size of each write call (unsynced batches apart) and counts syncs; a
+    /// write waits for a permit of `gate` and the `fail_at`-th call (from 0) fails.
     struct Recorder {
         inner: InMemorySaver,
         calls: Mutex<Vec<usize>>,
+        unsynced: Mutex<Vec<usize>>,
+        syncs: Mutex<usize>,
         gate: Semaphore,
         fail_at: Option<usize>,
     }
@@ -213,6 +215,8 @@ mod tests {
             Arc::new(Self {
                 inner: InMemorySaver::new(),
                 calls: Mutex::new(Vec::new()),
+                unsynced: Mutex::new(Vec::new()),
+                syncs: Mutex::new(0),
                 gate: Semaphore::new(if open { Semaphore::MAX_PERMITS } else { 0 }),
                 fail_at,
             })
@@ -272,6 +276,14 @@ mod tests {
         }
         async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
             self.write(ops.len()).await
+        }
+        async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+            self.unsynced.lock().unwrap().push(ops.len());
+            Ok(())
+        }
+        async fn sync(&self) -> Result<(), CheckpointError> {
+            *self.syncs.lock().unwrap() += 1;
+            Ok(())
         }
         async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
             self.inner.delete_thread(thread_id).await
@@ -364,5 +376,38 @@ mod tests {
         q.push(op(3));
         q.flush().await.unwrap();
         assert_eq!(saver.calls(), [1, 1], "the queue goes on after the report");
+    }
+
+    #[tokio::test]
+    async fn an_unsynced_write_is_synced_once_unless_a_durable_write_follows_it() {
+        let saver = Recorder::new(true, None);
+        let mut q = WriteQueue::new(saver.clone());
+        q.sync().await.unwrap();
+        assert_eq!(*saver.syncs.lock().unwrap(), 0, "nothing to sync");
+        q.push(op(0));
+        q.push(op(1));
+        q.flush_unsynced().await.unwrap();
+        assert_eq!(*saver.unsynced.lock().unwrap(), [2], "one unsynced batch");
+        q.sync().await.unwrap();
+        q.sync().await.unwrap();
+        assert_eq!(*saver.syncs.lock().unwrap(), 1, "synced once");
+        // A durable write after an unsynced one makes it durable: no sync.
+        q.push(op(2));
+        q.flush_unsynced().await.unwrap();
+        q.push(op(3));
+        q.flush().await.unwrap();
+        q.sync().await.unwrap();
+        assert_eq!(*saver.syncs.lock().unwrap(), 1);
+        assert_eq!(saver.calls(), [1]);
+        // A write in flight goes first, and what follows it is stored the durable way.
+        let saver = Recorder::new(false, None);
+        let mut q = WriteQueue::new(saver.clone());
+        q.push(op(0));
+        drive_once(&mut q).await;
+        q.push(op(1));
+        saver.gate.add_permits(Semaphore::MAX_PERMITS);
+        q.flush_unsynced().await.unwrap();
+        assert_eq!(saver.calls(), [1, 1]);
+        assert!(saver.unsynced.lock().unwrap().is_empty());
     }
 }
