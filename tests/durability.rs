@@ -85,31 +85,38 @@ async fn sync_and_async_store_every_superstep_exit_only_the_end() {
     assert_eq!(out.log.len(), 15);
 }
 
-/// What is stored while the run is still going: the node records, each time it starts, how
-/// many checkpoints the saver holds.
-async fn stored_while_running(d: Durability) -> Vec<(i64, usize)> {
-    let saver = std::sync::Arc::new(InMemorySaver::new());
+/// What is stored while a run of `steps` supersteps is still going: each step notes how many
+/// checkpoints `saver` held when it started and, if it `awaits`, after its first await.
+/// Returns (step, stored at start, stored after the await).
+async fn noting<C: Checkpointer>(
+    saver: std::sync::Arc<C>,
+    d: Durability,
+    steps: i64,
+    awaits: bool,
+) -> Vec<(i64, usize, usize)> {
     let probe = saver.clone();
     let g = StateGraph::<Counter>::new()
         .node("step", move |s: &Counter, ctx: Ctx| {
             let probe = probe.clone();
             let n = s.counter + 1;
             async move {
-                let stored = probe
-                    .list("t", "", &ListOptions::default())
-                    .await
-                    .unwrap()
-                    .len();
-                tokio::task::yield_now().await;
+                let all = ListOptions::new();
+                let stored = || probe.list("t", "", &all);
+                let before = stored().await.unwrap().len();
+                let mut after = before;
+                if awaits {
+                    tokio::task::yield_now().await;
+                    after = stored().await.unwrap().len();
+                }
                 CounterUpdate::new()
                     .counter(n)
-                    .log(vec![format!("{} {stored}", ctx.step())])
+                    .log(vec![format!("{} {before} {after}", ctx.step())])
             }
         })
         .edge(START, "step")
         .route(
             "step",
-            |s: &Counter| if s.counter < 8 { "step" } else { END },
+            move |s: &Counter| if s.counter < steps { "step" } else { END },
             ["step", END],
         )
         .compile_with_shared(saver)
@@ -118,12 +125,28 @@ async fn stored_while_running(d: Durability) -> Vec<(i64, usize)> {
         .invoke(Counter::default(), &RunConfig::thread("t").durability(d))
         .await
         .unwrap();
+    if d != Durability::Exit {
+        assert_eq!(checkpoints(&g, "t").await.len() as i64, steps + 2, "{d:?}");
+    }
     out.log
         .iter()
         .map(|l| {
-            let (step, n) = l.split_once(' ').unwrap();
-            (step.parse().unwrap(), n.parse().unwrap())
+            let v: Vec<&str> = l.split(' ').collect();
+            (
+                v[0].parse().unwrap(),
+                v[1].parse().unwrap(),
+                v[2].parse().unwrap(),
+            )
         })
+        .collect()
+}
+
+/// What is stored while the run goes on, on an `InMemorySaver` (which stores at once).
+async fn stored_while_running(d: Durability) -> Vec<(i64, usize)> {
+    let notes = noting(std::sync::Arc::new(InMemorySaver::new()), d, 8, true).await;
+    notes
+        .into_iter()
+        .map(|(k, before, _)| (k, before))
         .collect()
 }
 
@@ -403,55 +426,11 @@ impl<C: Checkpointer> Checkpointer for Counting<C> {
 }
 
 /// Runs `steps` supersteps under `async` on a saver that stores nothing at once (no
-/// `put_now`, like a server-grade saver) but finishes each write without waiting. Each step
-/// notes how many checkpoints were stored when it started and, if it awaits, after its first
-/// await. Returns (step, stored at start, stored after the await) and the saver's batch sizes.
+/// `put_now`, like a server-grade saver) but finishes each write without waiting (see
+/// [`noting`]). Returns the notes and the saver's batch sizes.
 async fn async_lag(steps: i64, awaits: bool) -> (Vec<(i64, usize, usize)>, Vec<usize>) {
     let saver = Counting::new(InMemorySaver::new());
-    let probe = saver.clone();
-    let g = StateGraph::<Counter>::new()
-        .node("step", move |s: &Counter, ctx: Ctx| {
-            let probe = probe.clone();
-            let n = s.counter + 1;
-            async move {
-                let all = ListOptions::new();
-                let stored = || probe.inner.list("t", "", &all);
-                let before = stored().await.unwrap().len();
-                let mut after = before;
-                if awaits {
-                    tokio::task::yield_now().await;
-                    after = stored().await.unwrap().len();
-                }
-                CounterUpdate::new()
-                    .counter(n)
-                    .log(vec![format!("{} {before} {after}", ctx.step())])
-            }
-        })
-        .edge(START, "step")
-        .route(
-            "step",
-            move |s: &Counter| if s.counter < steps { "step" } else { END },
-            ["step", END],
-        )
-        .compile_with_shared(saver.clone())
-        .unwrap();
-    let out = g
-        .invoke(Counter::default(), &RunConfig::thread("t"))
-        .await
-        .unwrap();
-    let notes = out
-        .log
-        .iter()
-        .map(|l| {
-            let v: Vec<&str> = l.split(' ').collect();
-            (
-                v[0].parse().unwrap(),
-                v[1].parse().unwrap(),
-                v[2].parse().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(checkpoints(&g, "t").await.len() as i64, steps + 2);
+    let notes = noting(saver.clone(), Durability::Async, steps, awaits).await;
     let (mut calls, unsynced, _) = saver.take();
     assert_eq!(
         unsynced,
