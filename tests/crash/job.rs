@@ -156,10 +156,26 @@ impl Backend {
 }
 
 /// The run config of a thread (the loop needs more than the default recursion limit).
-pub fn config(thread: &str) -> RunConfig {
+pub fn config(thread: &str, durability: Durability) -> RunConfig {
     RunConfig::thread(thread)
-        .durability(Durability::Sync)
+        .durability(durability)
         .recursion_limit(10 * STEPS as usize)
+}
+
+fn durability_to_env(d: Durability) -> &'static str {
+    match d {
+        Durability::Sync => "sync",
+        Durability::Async => "async",
+        Durability::Exit => "exit",
+    }
+}
+
+fn durability_from_env(v: &str) -> Durability {
+    match v {
+        "async" => Durability::Async,
+        "exit" => Durability::Exit,
+        _ => Durability::Sync,
+    }
 }
 
 /// What a child does.
@@ -172,8 +188,15 @@ pub enum Mode {
     Race,
 }
 
-/// Spawns a child on `thread` (or several, comma-separated) in `dir` (where the log is).
-pub fn spawn_child(dir: &Path, backend: &Backend, thread: &str, mode: Mode) -> std::process::Child {
+/// Spawns a child on `thread` (or several, comma-separated) in `dir` (where the log is),
+/// running with `durability`.
+pub fn spawn_child(
+    dir: &Path,
+    backend: &Backend,
+    thread: &str,
+    mode: Mode,
+    durability: Durability,
+) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "job::child_process",
@@ -184,6 +207,7 @@ pub fn spawn_child(dir: &Path, backend: &Backend, thread: &str, mode: Mode) -> s
         .env("LG_CRASH_CHILD", dir)
         .env("LG_CRASH_BACKEND", backend.to_env())
         .env("LG_CRASH_THREAD", thread)
+        .env("LG_CRASH_DURABILITY", durability_to_env(durability))
         .env(
             "LG_CRASH_MODE",
             if mode == Mode::Race { "race" } else { "run" },
@@ -207,6 +231,7 @@ fn child_process() {
     let backend = Backend::from_env(&std::env::var("LG_CRASH_BACKEND").unwrap());
     let thread = std::env::var("LG_CRASH_THREAD").unwrap();
     let race = std::env::var("LG_CRASH_MODE").as_deref() == Ok("race");
+    let durability = durability_from_env(&std::env::var("LG_CRASH_DURABILITY").unwrap());
     let log = dir.join("log");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -216,7 +241,7 @@ fn child_process() {
         let g = graph(log.clone(), PACE)
             .compile_with_shared(backend.saver().await)
             .unwrap();
-        let cfg = config(&thread);
+        let cfg = config(&thread, durability);
         if race {
             while !dir.join("go").exists() {
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -233,7 +258,7 @@ fn child_process() {
         // Several threads (comma-separated) run side by side, sharing the saver's commits.
         let runs = thread.split(',').map(|thread| {
             let (g, log, thread) = (g.clone(), log.clone(), thread.to_string());
-            tokio::spawn(async move { run_thread(&g, &log, &thread).await })
+            tokio::spawn(async move { run_thread(&g, &log, &thread, durability).await })
         });
         for run in futures::future::join_all(runs).await {
             run.unwrap();
@@ -242,8 +267,8 @@ fn child_process() {
 }
 
 /// Starts or resumes `thread` and runs it to its end, logging what it does.
-async fn run_thread(g: &CompiledGraph<Job>, log: &Path, thread: &str) {
-    let cfg = config(thread);
+async fn run_thread(g: &CompiledGraph<Job>, log: &Path, thread: &str, durability: Durability) {
+    let cfg = config(thread, durability);
     let st = g.get_state(&cfg).await.unwrap();
     match st.metadata.as_ref().map(|m| m.step) {
         None => {

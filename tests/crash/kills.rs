@@ -76,7 +76,7 @@ impl Default for Committed {
 }
 
 async fn observe(g: &CompiledGraph<job::Job>, thread: &str, before: &Committed) -> Committed {
-    let cfg = job::config(thread);
+    let cfg = job::config(thread, Durability::Sync);
     let hist = g
         .state_history(&cfg, &ListOptions::default())
         .await
@@ -115,6 +115,7 @@ async fn kill_and_resume(
     width: usize,
     want: usize,
     seed: u64,
+    durability: Durability,
 ) -> usize {
     let dir = job::temp_dir(tag);
     let g = job::graph(dir.join("parent.log"), Duration::ZERO)
@@ -126,7 +127,7 @@ async fn kill_and_resume(
     let mut delays = delays(seed);
     while kills < want {
         let threads = groups.last().unwrap().clone();
-        let mut child = job::spawn_child(&dir, &backend, &threads.join(","), Mode::Run);
+        let mut child = job::spawn_child(&dir, &backend, &threads.join(","), Mode::Run, durability);
         tokio::time::sleep(Duration::from_millis(delays.next().unwrap())).await;
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "child failed: {status}");
@@ -149,7 +150,7 @@ async fn kill_and_resume(
     }
     // Finish the last threads unkilled.
     let last = groups.last().unwrap().join(",");
-    let status = job::spawn_child(&dir, &backend, &last, Mode::Run)
+    let status = job::spawn_child(&dir, &backend, &last, Mode::Run, durability)
         .wait()
         .unwrap();
     assert!(status.success());
@@ -170,7 +171,7 @@ async fn kill_and_resume(
     );
     let want_state = job::reference().await;
     for t in &threads {
-        let got = g.get_state(&job::config(t)).await.unwrap();
+        let got = g.get_state(&job::config(t, durability)).await.unwrap();
         assert_eq!(got.values, want_state, "{tag} {t}: final state");
         assert!(got.next.is_empty(), "{tag} {t}: finished");
         assert_eq!(got.values.seen, (1..=STEPS).collect::<Vec<_>>());
@@ -189,30 +190,64 @@ async fn kill_and_resume(
 }
 
 /// Kills on a SQLite file of its own; `width` threads per child.
-async fn sqlite_kills(tag: &str, width: usize, want: usize, seed: u64) {
+async fn sqlite_kills(tag: &str, width: usize, want: usize, seed: u64, durability: Durability) {
     let dir = job::temp_dir(&format!("{tag}-db"));
     let backend = Backend::Sqlite(dir.join("db.sqlite"));
-    let kills = kill_and_resume(tag, backend, width, want, seed).await;
+    let kills = kill_and_resume(tag, backend, width, want, seed, durability).await;
     assert!(kills >= want);
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn sqlite_runs_killed_at_random_points_resume_exactly() {
-    sqlite_kills("kills-sqlite", 1, 25, 0x5eed_1234).await;
+    sqlite_kills("kills-sqlite", 1, 25, 0x5eed_1234, Durability::Sync).await;
+}
+
+/// The default durability: a run's start commit skips its fsync, and checkpoints are stored
+/// while the next step runs. A killed process loses nothing that was committed, so the same
+/// checks hold (a task whose result was not stored yet may run again, as `async` allows).
+#[tokio::test]
+async fn sqlite_async_runs_killed_at_random_points_resume_exactly() {
+    sqlite_kills("kills-sqlite-async", 1, 20, 0xa5c_0de5, Durability::Async).await;
 }
 
 /// Three runs side by side in each child: their checkpoints share commits (group commit),
 /// and a kill lands in the middle of shared transactions.
 #[tokio::test]
 async fn sqlite_runs_side_by_side_killed_at_random_points_resume_exactly() {
-    sqlite_kills("kills-sqlite-side", 3, 20, 0x51de_b1de).await;
+    sqlite_kills("kills-sqlite-side", 3, 20, 0x51de_b1de, Durability::Sync).await;
 }
 
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_runs_killed_at_random_points_resume_exactly() {
     let schema = crate::pg::schema_name("kills");
-    let kills = kill_and_resume("kills-pg", Backend::Postgres(schema), 1, 25, 0x0bad_cafe).await;
+    let kills = kill_and_resume(
+        "kills-pg",
+        Backend::Postgres(schema),
+        1,
+        25,
+        0x0bad_cafe,
+        Durability::Sync,
+    )
+    .await;
     assert!(kills >= 25);
+}
+
+/// The same under the default durability on PostgreSQL, whose start commits do not wait for
+/// the WAL flush.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_async_runs_killed_at_random_points_resume_exactly() {
+    let schema = crate::pg::schema_name("kills_async");
+    let kills = kill_and_resume(
+        "kills-pg-async",
+        Backend::Postgres(schema),
+        1,
+        15,
+        0x0a5c_0bad,
+        Durability::Async,
+    )
+    .await;
+    assert!(kills >= 15);
 }

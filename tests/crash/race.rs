@@ -14,7 +14,7 @@ async fn two_resumers(tag: &str, backend: Backend) {
         .compile_with_shared(backend.saver().await)
         .unwrap();
     // Pause the thread before the first fan-out.
-    let cfg = job::config("shared");
+    let cfg = job::config("shared", Durability::Sync);
     let paused = g
         .invoke(Job::default(), &cfg.clone().interrupt_before(["w1"]))
         .await
@@ -22,7 +22,7 @@ async fn two_resumers(tag: &str, backend: Backend) {
     assert!(paused.paused);
 
     let mut children: Vec<_> = (0..2)
-        .map(|_| job::spawn_child(&dir, &backend, "shared", Mode::Race))
+        .map(|_| job::spawn_child(&dir, &backend, "shared", Mode::Race, Durability::Sync))
         .collect();
     // Both are connected and polling before the signal.
     tokio::time::sleep(Duration::from_millis(300)).await;
