@@ -120,6 +120,18 @@ impl Checkpointer for Probe {
         self.record(what, t);
         r
     }
+    async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        let t = Instant::now();
+        let r = self.inner.put_batch_unsynced(ops).await;
+        self.record("unsynced", t);
+        r
+    }
+    async fn sync(&self) -> Result<(), CheckpointError> {
+        let t = Instant::now();
+        let r = self.inner.sync().await;
+        self.record("sync", t);
+        r
+    }
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.inner.delete_thread(thread_id).await
     }
