@@ -97,7 +97,11 @@ impl Direct {
             conn,
             backfill,
             full: synchronous == Synchronous::Full,
-            wal: std::path::PathBuf::from(format!("{}-wal", path.display())),
+            wal: {
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                wal.into()
+            },
         })
     }
 
@@ -439,6 +443,11 @@ mod tests {
         assert_eq!(synchronous(&direct), 2, "FULL again after the save");
         let head = crate::Checkpointer::head(&pool_saver, "s", "").await;
         assert_eq!(head.unwrap().checkpoint.map(|c| c.checkpoint.id), Some(id));
+        assert!(
+            direct.wal.exists(),
+            "sync finds the log at {}",
+            direct.wal.display()
+        );
         direct.sync().unwrap();
         // A claim commits unsynced too.
         assert_eq!(direct.claim("t", 0).unwrap().unwrap().epoch, 1);
