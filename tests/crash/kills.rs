@@ -218,20 +218,19 @@ async fn sqlite_runs_side_by_side_killed_at_random_points_resume_exactly() {
     sqlite_kills("kills-sqlite-side", 3, 20, 0x51de_b1de, Durability::Sync).await;
 }
 
+/// Kills on a PostgreSQL schema of its own (`name`: letters, digits and `_`).
+#[cfg(feature = "postgres")]
+async fn postgres_kills(name: &str, want: usize, seed: u64, durability: Durability) {
+    let schema = crate::pg::schema_name(name);
+    let tag = format!("kills-pg-{name}");
+    let kills = kill_and_resume(&tag, Backend::Postgres(schema), 1, want, seed, durability).await;
+    assert!(kills >= want);
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_runs_killed_at_random_points_resume_exactly() {
-    let schema = crate::pg::schema_name("kills");
-    let kills = kill_and_resume(
-        "kills-pg",
-        Backend::Postgres(schema),
-        1,
-        25,
-        0x0bad_cafe,
-        Durability::Sync,
-    )
-    .await;
-    assert!(kills >= 25);
+    postgres_kills("kills", 25, 0x0bad_cafe, Durability::Sync).await;
 }
 
 /// The same under the default durability on PostgreSQL, whose start commits do not wait for
@@ -239,15 +238,5 @@ async fn postgres_runs_killed_at_random_points_resume_exactly() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_async_runs_killed_at_random_points_resume_exactly() {
-    let schema = crate::pg::schema_name("kills_async");
-    let kills = kill_and_resume(
-        "kills-pg-async",
-        Backend::Postgres(schema),
-        1,
-        15,
-        0x0a5c_0bad,
-        Durability::Async,
-    )
-    .await;
-    assert!(kills >= 15);
+    postgres_kills("kills_async", 15, 0x0a5c_0bad, Durability::Async).await;
 }
