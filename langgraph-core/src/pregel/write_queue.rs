@@ -64,12 +64,17 @@ impl WriteQueue {
         self.queued.push(op);
     }
 
-    /// Starts storing everything queued: one op as itself, several as a batch. The queue
-    /// keeps its capacity (a run queues about one op per superstep).
-    fn start(&mut self) {
+    /// Starts storing everything queued: durably, one op as itself and several as a batch
+    /// (the queue keeps its capacity: a run queues about one op per superstep); or, when not
+    /// `synced`, as one batch whose commit need not reach the disk before it returns
+    /// ([`Checkpointer::put_batch_unsynced`]).
+    fn start(&mut self, synced: bool) {
         let saver = self.saver.clone();
         let n = self.queued.len();
-        let fut: SaveFuture = if n > 1 {
+        let fut: SaveFuture = if !synced {
+            let ops: Vec<SaveOp> = self.queued.drain(..).collect();
+            Box::pin(async move { saver.put_batch_unsynced(ops).await })
+        } else if n > 1 {
             let ops: Vec<SaveOp> = self.queued.drain(..).collect();
             Box::pin(async move { saver.put_batch(ops).await })
         } else {
@@ -81,21 +86,7 @@ impl WriteQueue {
         };
         self.in_flight = n;
         self.current = Some(fut);
-        self.current_synced = true;
-    }
-
-    /// Starts storing everything queued as one batch whose commit need not reach the disk
-    /// before it returns ([`Checkpointer::put_batch_unsynced`]), unless a write is in flight
-    /// (the queued ones then follow it the usual way).
-    fn start_unsynced(&mut self) {
-        if self.current.is_some() || self.queued.is_empty() {
-            return;
-        }
-        let saver = self.saver.clone();
-        let ops: Vec<SaveOp> = self.queued.drain(..).collect();
-        self.in_flight = ops.len();
-        self.current = Some(Box::pin(async move { saver.put_batch_unsynced(ops).await }));
-        self.current_synced = false;
+        self.current_synced = synced;
     }
 
     /// Records the outcome of a finished write: a failure drops the writes queued after it
@@ -118,7 +109,7 @@ impl WriteQueue {
                 if self.queued.is_empty() {
                     return Poll::Ready(());
                 }
-                self.start();
+                self.start(true);
             }
             let Some(cur) = self.current.as_mut() else {
                 continue;
@@ -151,9 +142,10 @@ impl WriteQueue {
     /// Waits until every queued write is stored, as one commit that need not be on disk
     /// yet (see [`Checkpointer::put_batch_unsynced`]); [`sync`](Self::sync) later makes it
     /// durable if no durable write did so meanwhile.
+    /// A write already in flight goes first; what is queued then follows it durably.
     pub(crate) async fn flush_unsynced(&mut self) -> Result<(), CheckpointError> {
-        if self.error.is_none() {
-            self.start_unsynced();
+        if self.error.is_none() && self.current.is_none() && !self.queued.is_empty() {
+            self.start(false);
         }
         self.flush().await
     }
