@@ -1,5 +1,6 @@
 //! `Ctx`: what a running node can ask of the engine.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -13,9 +14,11 @@ use serde_json::Value;
 use crate::config::RunConfig;
 use crate::error::NodeError;
 use crate::journal::JournalTarget;
+use crate::kept_answer::KeptAnswer;
 use crate::pregel::events::EventSink;
 use crate::report::{Budget, Usage};
 use crate::stream::StreamModes;
+pub(crate) use crate::task_id::{TaskPath, interrupt_id, task_id};
 use crate::types::Interrupt;
 use serde::Deserialize;
 
@@ -113,15 +116,6 @@ impl RunScope {
     }
 }
 
-/// Where a task comes from, for its stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TaskPath {
-    /// Triggered by edges: one task per node and superstep.
-    Pull,
-    /// The `n`-th `SendTo` of the superstep.
-    Push(u32),
-}
-
 #[derive(Default)]
 pub(crate) struct Slot {
     next_interrupt: usize,
@@ -189,6 +183,8 @@ pub(crate) struct StepCtx {
     pub(crate) tasks: Vec<TaskCtx>,
     /// Stores journaled results as pending writes of `base` (with a checkpointer).
     pub(crate) journal: Option<Arc<JournalTarget>>,
+    /// A resume value given while nothing was asked, for the first task that asks.
+    pub(crate) kept: KeptAnswer,
 }
 
 impl StepCtx {
@@ -300,8 +296,12 @@ impl Ctx {
             slot.next_interrupt += 1;
             i
         };
-        if let Some(answer) = self.task().resume.as_deref().and_then(|r| r.get(idx)) {
-            return T::deserialize(answer).map_err(|e| {
+        let answer = match self.task().resume.as_deref().and_then(|r| r.get(idx)) {
+            Some(a) => Some(Cow::Borrowed(a)),
+            None => self.step.kept.take(self.idx).map(Cow::Owned),
+        };
+        if let Some(answer) = answer {
+            return T::deserialize(answer.as_ref()).map_err(|e| {
                 NodeError::msg(format!(
                     "the resume value for interrupt {idx} of node `{}` does not fit `{}`: {e}",
                     self.node(),
@@ -465,25 +465,6 @@ fn is_any_schema(schema: &Value) -> bool {
         .is_some_and(|o| o.keys().all(|k| k == "$schema" || k == "title"))
 }
 
-const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6c61_6e67_6772_6170_682d_7461_736b_0001);
-
-/// The stable id of a task (a UUID v5 of where it comes from).
-pub(crate) fn task_id(base: &str, ns: &str, step: i64, node: &str, path: TaskPath) -> String {
-    let key = match path {
-        TaskPath::Pull => format!("{base}|{ns}|{step}|pull|{node}"),
-        TaskPath::Push(i) => format!("{base}|{ns}|{step}|push|{i}|{node}"),
-    };
-    uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes()).to_string()
-}
-
-/// The stable id of the `idx`-th interrupt of a task.
-pub(crate) fn interrupt_id(task_id: &str, idx: usize) -> String {
-    let key = format!("{task_id}|interrupt|{idx}");
-    uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes())
-        .simple()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +488,7 @@ mod tests {
                 },
             )],
             journal: None,
+            kept: KeptAnswer::default(),
         });
         let mut handles = Vec::new();
         step.handles_into(&mut handles);
@@ -514,15 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_stable_and_distinct() {
-        let a = task_id("c1", "", 1, "a", TaskPath::Pull);
-        assert_eq!(a, task_id("c1", "", 1, "a", TaskPath::Pull));
-        assert_ne!(a, task_id("c2", "", 1, "a", TaskPath::Pull));
-        assert_ne!(
-            task_id("c1", "", 1, "w", TaskPath::Push(0)),
-            task_id("c1", "", 1, "w", TaskPath::Push(1))
-        );
-        assert_ne!(interrupt_id(&a, 0), interrupt_id(&a, 1));
+    fn a_ctx_reports_its_task() {
         let c = ctx(vec![]);
         assert_eq!(c.task_id(), task_id("base", "", 2, "ask", TaskPath::Pull));
         assert_eq!(

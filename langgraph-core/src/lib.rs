@@ -56,6 +56,7 @@ mod context;
 mod error;
 mod graph;
 mod journal;
+mod kept_answer;
 pub mod node;
 mod node_future;
 mod pregel;
@@ -64,6 +65,7 @@ mod snapshot;
 mod state;
 mod stream;
 mod subgraph;
+mod task_id;
 mod types;
 mod write_set;
 

@@ -2,7 +2,8 @@
 //!
 //! Each test builds the scenario's graph with this crate's API, performs the same calls and
 //! compares the same observations. Where this crate differs on purpose, the test says so and
-//! checks our behaviour instead.
+//! checks our behaviour instead. The `x*` scenarios (modules `resume` and `threads`) were
+//! recorded by the scripts in `reference/`, with the shared scenarios' helpers.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,9 +19,11 @@ mod common;
 mod edges;
 mod fault_tolerance;
 mod interrupts;
+mod resume;
 
 mod schemas;
 mod send_command;
 mod state_reducers;
 mod streaming;
 mod subgraphs;
+mod threads;

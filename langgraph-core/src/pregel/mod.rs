@@ -7,7 +7,7 @@
 //! - [`settle`]: a superstep's outcomes become a commit, a pause or an error;
 //! - [`commit`]: applying a superstep's writes, routing, planning;
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump) and
-//!   `update_state`;
+//!   `update_state`; [`resume`]: answers matched with the interrupts they answer;
 //! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records; [`write_queue`]: the
 //!   order, batching and backlog of a run's saver writes;
@@ -23,6 +23,7 @@ pub(crate) mod fallback;
 pub(crate) mod names;
 pub(crate) mod persist;
 pub(crate) mod plan;
+pub(crate) mod resume;
 pub(crate) mod retry;
 pub(crate) mod run_loop;
 pub(crate) mod runner;

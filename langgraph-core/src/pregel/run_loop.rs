@@ -19,13 +19,14 @@ use super::events::EventTx;
 use super::persist::Persist;
 use super::plan::{NodeId, Program};
 use super::runner::{TaskOutcome, run_task};
-use super::saved::{SavedOutput, TaskRecord};
+use super::saved::{KEPT_ANSWER, SavedOutput, TaskRecord};
 use super::scratch::{Scratch, emptied};
 use super::write_queue::ASYNC_BACKLOG;
 use crate::config::Durability;
 use crate::context::{Ctx, Prior, RunScope, StepCtx, TaskCtx, TaskPath, task_id};
 use crate::error::RunError;
 use crate::journal::JournalTarget;
+use crate::kept_answer::KeptAnswer;
 use crate::node::{NodeOutput, TaskInput};
 use crate::report::{RunReport, Tally};
 use crate::state::State;
@@ -309,12 +310,18 @@ impl<'g, S: State> Loop<'g, S> {
         journal: Option<Arc<JournalTarget>>,
     ) -> Arc<StepCtx> {
         let tasks = self.tasks.iter().map(|t| self.task_ctx(t, step));
+        let kept = KeptAnswer::new(
+            self.saved
+                .get(KEPT_ANSWER)
+                .and_then(|r| r.resume.first().cloned()),
+        );
         if let Some(mut last) = last
             && let Some(c) = Arc::get_mut(&mut last)
         {
             c.step = step;
             c.base.clone_from(&self.base);
             c.journal = journal;
+            c.kept = kept;
             c.tasks.clear();
             c.tasks.extend(tasks);
             return last;
@@ -325,6 +332,7 @@ impl<'g, S: State> Loop<'g, S> {
             base: self.base.clone(),
             tasks: tasks.collect(),
             journal,
+            kept,
         })
     }
 

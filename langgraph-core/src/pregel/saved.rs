@@ -143,6 +143,12 @@ impl TaskRecord {
     }
 }
 
+/// The task id under which a resume value is kept when it was given while no interrupt was
+/// pending (a thread paused at a breakpoint, or edited with `update_state` after it asked).
+/// The first `interrupt()` of the next superstep that has no answer of its own takes it. A
+/// stored empty list marks it taken. Task ids are UUIDs, so this one is never a real task's.
+pub(crate) const KEPT_ANSWER: &str = "~kept-answer";
+
 /// Groups pending writes by task id.
 pub(crate) fn records(writes: &[PendingWrite]) -> Result<HashMap<String, TaskRecord>, RunError> {
     let mut map: HashMap<String, TaskRecord> = HashMap::new();

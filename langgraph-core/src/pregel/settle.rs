@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, Source, WRITES};
+use langgraph_checkpoint::{ERROR, INTERRUPT, PendingWrite, RESUME, Source, WRITES};
 use serde_json::{Value, json};
 
 use super::algo::Control;
 use super::run_loop::{Finished, Loop, StepEnd};
 use super::runner::TaskOutcome;
-use super::saved::SavedOutput;
+use super::saved::{KEPT_ANSWER, SavedOutput};
 use super::scratch::emptied;
 use crate::context::{Ctx, task_id};
 use crate::error::RunError;
@@ -33,13 +33,37 @@ impl<S: State> Loop<'_, S> {
         let mut failure: Option<RunError> = None;
         // (task index, channel, value) of records to store if the superstep does not commit.
         let mut records: Vec<(usize, &'static str, Value)> = Vec::new();
+        // A kept answer (see `KEPT_ANSWER`) is used up once the task that took it finishes or
+        // pauses; a task that failed gets it again when the superstep is retried.
+        let kept = ctxs.first().and_then(|c| c.step_ctx().kept.taken());
+        let took = |i: usize| kept.as_ref().is_some_and(|(t, _)| *t == i);
+        let mut kept_used = false;
         for (i, o) in outcomes.drain(..).enumerate() {
             // The node's name, for errors only.
             let node = |l: &Self| l.prog.shape.name(l.tasks[i].node).to_string();
+            if took(i)
+                && !matches!(
+                    o,
+                    Some(TaskOutcome::Failed { .. } | TaskOutcome::TimedOut { .. })
+                )
+            {
+                kept_used = true;
+            }
             match o {
                 None => {}
                 Some(TaskOutcome::Done(out)) => done.push((i, out)),
                 Some(TaskOutcome::Interrupted(ints)) => {
+                    if let Some((_, answer)) = kept.as_ref().filter(|_| took(i)) {
+                        // The task paused on a later question: the kept answer is its own now.
+                        let mut own = ctxs[i]
+                            .task()
+                            .resume
+                            .as_deref()
+                            .unwrap_or_default()
+                            .to_vec();
+                        own.push(answer.clone());
+                        records.push((i, RESUME, Value::Array(own)));
+                    }
                     let v = serde_json::to_value(&ints)
                         .map_err(|e| RunError::serde("an interrupt", e))?;
                     records.push((i, INTERRUPT, v));
@@ -149,7 +173,7 @@ impl<S: State> Loop<'_, S> {
                     base = st.id.clone().into();
                     exit_stored = Some(st);
                 }
-                let writes = records
+                let mut writes: Vec<PendingWrite> = records
                     .into_iter()
                     .map(|(i, channel, value)| PendingWrite {
                         task_id: task_id(&base, &ns, step, &names[i], self.tasks[i].path),
@@ -158,6 +182,14 @@ impl<S: State> Loop<'_, S> {
                         value,
                     })
                     .collect();
+                if kept_used {
+                    writes.push(PendingWrite {
+                        task_id: KEPT_ANSWER.to_string(),
+                        task_name: String::new(),
+                        channel: RESUME.to_string(),
+                        value: Value::Array(Vec::new()),
+                    });
+                }
                 p.put_writes(writes);
                 p.queue.flush().await?;
                 self.base = Some(base);

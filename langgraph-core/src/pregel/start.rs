@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use langgraph_checkpoint::{
-    CheckpointError, CheckpointTuple, Checkpointer, Fence, PendingWrite, RESUME, RESUME_MAP,
-    Source, WRITES,
+    CheckpointError, CheckpointTuple, Checkpointer, Fence, PendingWrite, Source, WRITES,
 };
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -24,7 +23,7 @@ use crate::snapshot::StateSnapshot;
 use crate::state::{ReducerKind, State};
 use crate::stream::{StreamEvent, StreamMode};
 use crate::subgraph::{Nested, answers_for};
-use crate::types::{Command, Input, Resume, START};
+use crate::types::{Command, Input, START};
 use crate::write_set::INPUT_WRITER;
 
 /// The scope of a run: its stream sink and modes, and its checkpointer (for subgraphs).
@@ -455,87 +454,6 @@ impl<S: State> Loop<'_, S> {
         Ok(())
     }
 
-    /// Matches resume values with pending interrupts and stores them.
-    fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
-        let ns = self.scope.ns.clone();
-        let mut pending: Vec<(String, crate::types::Interrupt)> = Vec::new();
-        for (tid, r) in &self.saved {
-            for i in r.pending_interrupts(tid, &ns) {
-                pending.push((tid.clone(), i.clone()));
-            }
-        }
-        pending.sort_by(|a, b| a.1.id.cmp(&b.1.id));
-        let answers: Vec<(String, crate::types::Interrupt, Value)> = match resume {
-            Resume::Value(v) => match pending.len() {
-                0 => Vec::new(),
-                1 => pending
-                    .into_iter()
-                    .map(|(t, i)| (t, i, v.clone()))
-                    .collect(),
-                n => {
-                    return Err(RunError::InvalidResume(format!(
-                        "{n} interrupts are pending ({}); answer them by id with \
-                         Command::resume_by_id",
-                        pending
-                            .iter()
-                            .map(|(_, i)| format!("`{}` from {}", i.id, i.node))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            },
-            Resume::ById(map) => {
-                let mut out = Vec::new();
-                for (id, v) in map {
-                    let Some((t, i)) = pending.iter().find(|(_, i)| i.id == id) else {
-                        return Err(RunError::InvalidResume(format!(
-                            "no pending interrupt has id `{id}`"
-                        )));
-                    };
-                    out.push((t.clone(), i.clone(), v));
-                }
-                out
-            }
-        };
-        let mut writes = Vec::new();
-        for (tid, interrupt, value) in answers {
-            if let Some(schema) = &interrupt.schema {
-                check_schema(schema, &value).map_err(|e| {
-                    RunError::InvalidResume(format!(
-                        "the answer to interrupt `{}` of node `{}` does not match its schema: {e}",
-                        interrupt.id, interrupt.node
-                    ))
-                })?;
-            }
-            let Some(record) = self.saved.get_mut(&tid) else {
-                continue;
-            };
-            if interrupt.ns == ns {
-                record.resume.push(value);
-                writes.push(PendingWrite {
-                    task_id: tid,
-                    task_name: record.name.clone(),
-                    channel: RESUME.to_string(),
-                    value: Value::Array(record.resume.clone()),
-                });
-            } else {
-                // A subgraph's interrupt: answered by id, handed to the subgraph on re-run.
-                record.resume_by_id.insert(interrupt.id.clone(), value);
-                let map = record.resume_by_id.clone().into_iter().collect();
-                writes.push(PendingWrite {
-                    task_id: tid,
-                    task_name: record.name.clone(),
-                    channel: RESUME_MAP.to_string(),
-                    value: Value::Object(map),
-                });
-            }
-        }
-        if let Some(p) = &mut self.persist {
-            p.put_writes(writes);
-        }
-        Ok(())
-    }
-
     /// `update_state`: applies `update` as if node `as_node` had written it, with its edges
     /// firing, and stores a checkpoint with source `update`. Returns the checkpoint id.
     pub(crate) async fn update_state(
@@ -628,16 +546,5 @@ impl<S: State> Loop<'_, S> {
         )?;
         p.queue.flush().await?;
         Ok(st.id.to_string())
-    }
-}
-
-/// Validates `value` against a JSON schema.
-fn check_schema(schema: &Value, value: &Value) -> Result<(), String> {
-    let v = jsonschema::validator_for(schema).map_err(|e| format!("invalid schema: {e}"))?;
-    let errors: Vec<String> = v.iter_errors(value).map(|e| e.to_string()).collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("; "))
     }
 }

@@ -115,6 +115,14 @@ impl<S: State> Command<S> {
     }
 
     /// A command that answers the pending interrupt with `value`.
+    ///
+    /// With several interrupts pending it is an error ([`RunError::InvalidResume`]): answer
+    /// them by id with [`Command::resume_by_id`]. With none pending (the thread is paused at a
+    /// static breakpoint, or `update_state` replaced the checkpoint a node asked from), the
+    /// value is stored with the checkpoint and answers the first `interrupt()` asked from it
+    /// that has no answer of its own, in this run or, if the task fails, in the retry.
+    ///
+    /// [`RunError::InvalidResume`]: crate::RunError::InvalidResume
     pub fn resume(value: impl Into<Value>) -> Self {
         Self {
             resume: Some(Resume::Value(value.into())),

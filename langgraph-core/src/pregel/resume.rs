@@ -1,0 +1,120 @@
+//! Matching the answers of a resume with the interrupts they answer, and keeping an answer
+//! given while nothing was asked (see [`KEPT_ANSWER`]).
+
+use langgraph_checkpoint::{PendingWrite, RESUME, RESUME_MAP};
+use serde_json::Value;
+
+use super::run_loop::Loop;
+use super::saved::KEPT_ANSWER;
+use crate::error::RunError;
+use crate::state::State;
+use crate::types::Resume;
+
+impl<S: State> Loop<'_, S> {
+    /// Matches resume values with pending interrupts and stores them.
+    pub(crate) fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
+        let ns = self.scope.ns.clone();
+        let mut pending: Vec<(String, crate::types::Interrupt)> = Vec::new();
+        for (tid, r) in &self.saved {
+            for i in r.pending_interrupts(tid, &ns) {
+                pending.push((tid.clone(), i.clone()));
+            }
+        }
+        pending.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        let answers: Vec<(String, crate::types::Interrupt, Value)> = match resume {
+            Resume::Value(v) => match pending.len() {
+                0 => {
+                    // Nothing asked yet: keep the answer for the next question asked.
+                    self.saved
+                        .entry(KEPT_ANSWER.to_string())
+                        .or_default()
+                        .resume = vec![v.clone()];
+                    if let Some(p) = &mut self.persist {
+                        p.put_writes(vec![PendingWrite {
+                            task_id: KEPT_ANSWER.to_string(),
+                            task_name: String::new(),
+                            channel: RESUME.to_string(),
+                            value: Value::Array(vec![v]),
+                        }]);
+                    }
+                    return Ok(());
+                }
+                1 => pending
+                    .into_iter()
+                    .map(|(t, i)| (t, i, v.clone()))
+                    .collect(),
+                n => {
+                    return Err(RunError::InvalidResume(format!(
+                        "{n} interrupts are pending ({}); answer them by id with \
+                         Command::resume_by_id",
+                        pending
+                            .iter()
+                            .map(|(_, i)| format!("`{}` from {}", i.id, i.node))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            },
+            Resume::ById(map) => {
+                let mut out = Vec::new();
+                for (id, v) in map {
+                    let Some((t, i)) = pending.iter().find(|(_, i)| i.id == id) else {
+                        return Err(RunError::InvalidResume(format!(
+                            "no pending interrupt has id `{id}`"
+                        )));
+                    };
+                    out.push((t.clone(), i.clone(), v));
+                }
+                out
+            }
+        };
+        let mut writes = Vec::new();
+        for (tid, interrupt, value) in answers {
+            if let Some(schema) = &interrupt.schema {
+                check_schema(schema, &value).map_err(|e| {
+                    RunError::InvalidResume(format!(
+                        "the answer to interrupt `{}` of node `{}` does not match its schema: {e}",
+                        interrupt.id, interrupt.node
+                    ))
+                })?;
+            }
+            let Some(record) = self.saved.get_mut(&tid) else {
+                continue;
+            };
+            if interrupt.ns == ns {
+                record.resume.push(value);
+                writes.push(PendingWrite {
+                    task_id: tid,
+                    task_name: record.name.clone(),
+                    channel: RESUME.to_string(),
+                    value: Value::Array(record.resume.clone()),
+                });
+            } else {
+                // A subgraph's interrupt: answered by id, handed to the subgraph on re-run.
+                record.resume_by_id.insert(interrupt.id.clone(), value);
+                let map = record.resume_by_id.clone().into_iter().collect();
+                writes.push(PendingWrite {
+                    task_id: tid,
+                    task_name: record.name.clone(),
+                    channel: RESUME_MAP.to_string(),
+                    value: Value::Object(map),
+                });
+            }
+        }
+        if let Some(p) = &mut self.persist {
+            p.put_writes(writes);
+        }
+        Ok(())
+    }
+}
+
+/// Validates `value` against a JSON schema.
+fn check_schema(schema: &Value, value: &Value) -> Result<(), String> {
+    let v = jsonschema::validator_for(schema).map_err(|e| format!("invalid schema: {e}"))?;
+    let errors: Vec<String> = v.iter_errors(value).map(|e| e.to_string()).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}

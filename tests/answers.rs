@@ -1,0 +1,227 @@
+//! Answers given while nothing was asked (a thread paused at a breakpoint, or edited after a
+//! node asked) are stored with the checkpoint: a later process hands them to the first
+//! question asked, and a task that failed after taking one gets it again.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use langgraph::SqliteSaver;
+use langgraph::prelude::*;
+use serde_json::json;
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Doc {
+    #[reducer(append)]
+    log: Vec<String>,
+}
+
+/// START -> draft -> review -> END, paused before review; review asks for a number, and fails
+/// on its first `fail_first` attempts after it got the answer.
+fn graph(saver: SqliteSaver, fail_first: usize, runs: Arc<AtomicUsize>) -> CompiledGraph<Doc> {
+    StateGraph::<Doc>::new()
+        .node("draft", |_: &Doc| {
+            DocUpdate::new().log(vec!["draft".into()])
+        })
+        .node("review", move |_: &Doc, ctx: Ctx| {
+            let runs = runs.clone();
+            async move {
+                let score: u32 = ctx.interrupt("score?").await?;
+                if runs.fetch_add(1, Ordering::SeqCst) < fail_first {
+                    return Err(NodeError::msg("reviewer crashed").permanent());
+                }
+                Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("score {score}")]))
+            }
+        })
+        .edge(START, "draft")
+        .edge("draft", "review")
+        .edge("review", END)
+        .interrupt_before(["review"])
+        .compile_with(saver)
+        .unwrap()
+}
+
+async fn saver(dir: &std::path::Path) -> SqliteSaver {
+    SqliteSaver::open(dir.join("answers.db")).await.unwrap()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("lg-answers-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test]
+async fn a_kept_answer_survives_a_failed_attempt_and_a_new_process() {
+    let dir = temp_dir("retry");
+    let cfg = RunConfig::thread("doc-1");
+    let runs = Arc::new(AtomicUsize::new(0));
+    {
+        let g = graph(saver(&dir).await, 1, runs.clone());
+        let out = g.invoke(Doc::default(), &cfg).await.unwrap();
+        assert!(
+            out.paused && out.interrupts.is_empty(),
+            "paused at the breakpoint"
+        );
+        // Nothing was asked yet: the answer is kept, review takes it, then fails.
+        let e = g.invoke(Command::resume(7), &cfg).await.unwrap_err();
+        assert!(
+            matches!(e, RunError::Node { ref node, .. } if node == "review"),
+            "{e}"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+    // A new process (a new saver on the same file) retries the superstep: the failed task
+    // gets the kept answer again and is not asked.
+    let g = graph(saver(&dir).await, 1, runs.clone());
+    let out = g.invoke(Input::Continue, &cfg).await.unwrap();
+    assert!(!out.paused, "{out:?}");
+    assert_eq!(out.value.log, ["draft", "score 7"]);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it() {
+    let dir = temp_dir("typed");
+    let cfg = RunConfig::thread("doc-2");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let g = graph(saver(&dir).await, 0, runs.clone());
+    g.invoke(Doc::default(), &cfg).await.unwrap();
+    // No question is open, so no schema checks the answer up front: the node that takes it
+    // fails with a typed error naming itself, and nothing is lost.
+    let e = g.invoke(Command::resume("high"), &cfg).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, RunError::Node { ref node, .. } if node == "review"),
+        "{e}"
+    );
+    assert!(msg.contains("does not fit"), "{msg}");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        0,
+        "the node stopped at the answer"
+    );
+    let st = g.get_state(&cfg).await.unwrap();
+    assert_eq!(st.next, ["review"]);
+    assert_eq!(st.values.log, ["draft"]);
+    // A new bare answer replaces the kept one.
+    let out = g.invoke(Command::resume(9), &cfg).await.unwrap();
+    assert_eq!(out.value.log, ["draft", "score 9"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_kept_answer_is_used_up_once_its_task_asks_again() {
+    let dir = temp_dir("used");
+    let cfg = RunConfig::thread("doc-3");
+    let g = StateGraph::<Doc>::new()
+        .node("form", |_: &Doc, ctx: Ctx| async move {
+            let name: String = ctx.interrupt("name?").await?;
+            let age: u32 = ctx.interrupt("age?").await?;
+            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("{name} {age}")]))
+        })
+        .edge(START, "form")
+        .edge("form", END)
+        .interrupt_before(["form"])
+        .compile_with(saver(&dir).await)
+        .unwrap();
+    g.invoke(Doc::default(), &cfg).await.unwrap();
+    let out = g.invoke(Command::resume("Ada"), &cfg).await.unwrap();
+    assert!(out.paused);
+    assert_eq!(out.interrupts.len(), 1);
+    assert_eq!(out.interrupts[0].value, "age?");
+    // The open question is age; the name stays answered in a new process too.
+    let again = StateGraph::<Doc>::new()
+        .node("form", |_: &Doc, ctx: Ctx| async move {
+            let name: String = ctx.interrupt("name?").await?;
+            let age: u32 = ctx.interrupt("age?").await?;
+            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("{name} {age}")]))
+        })
+        .edge(START, "form")
+        .edge("form", END)
+        .interrupt_before(["form"])
+        .compile_with(saver(&dir).await)
+        .unwrap();
+    let st = again.get_state(&cfg).await.unwrap();
+    assert_eq!(st.interrupts.len(), 1);
+    assert_eq!(st.interrupts[0].value, "age?");
+    let out = again.invoke(Command::resume(36), &cfg).await.unwrap();
+    assert_eq!(out.value.log, ["Ada 36"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_kept_answer_goes_to_one_question_only_across_retries() {
+    let dir = temp_dir("once");
+    let cfg = RunConfig::thread("doc-4");
+    let flaky = Arc::new(AtomicUsize::new(0));
+    let f = flaky.clone();
+    let g = StateGraph::<Doc>::new()
+        // Takes the kept answer with its first question, then pauses on its second.
+        .node("form", |_: &Doc, ctx: Ctx| async move {
+            let name: String = ctx.interrupt("name?").await?;
+            let age: u32 = ctx.interrupt("age?").await?;
+            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("{name} {age}")]))
+        })
+        // Fails once before it asks anything, then asks.
+        .node("check", move |_: &Doc, ctx: Ctx| {
+            let f = f.clone();
+            async move {
+                tokio::task::yield_now().await;
+                if f.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(NodeError::msg("flaky").permanent());
+                }
+                let ok: String = ctx.interrupt("ok?").await?;
+                Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("check {ok}")]))
+            }
+        })
+        .edge(START, "form")
+        .edge(START, "check")
+        .edge("form", END)
+        .edge("check", END)
+        .interrupt_before(["form", "check"])
+        .compile_with(saver(&dir).await)
+        .unwrap();
+    g.invoke(Doc::default(), &cfg).await.unwrap();
+    let e = g.invoke(Command::resume("Ada"), &cfg).await.unwrap_err();
+    assert!(
+        matches!(e, RunError::Node { ref node, .. } if node == "check"),
+        "{e}"
+    );
+    // The retry: form keeps "Ada" as its own answer and asks its age again; check asks its
+    // own question instead of taking "Ada" a second time.
+    let out = g.invoke(Input::Continue, &cfg).await.unwrap();
+    let mut asked: Vec<String> = out
+        .interrupts
+        .iter()
+        .map(|i| i.value.as_str().unwrap().to_string())
+        .collect();
+    asked.sort();
+    assert_eq!(asked, ["age?", "ok?"], "{out:?}");
+    let ids: Vec<(String, serde_json::Value)> = out
+        .interrupts
+        .iter()
+        .map(|i| {
+            let answer = if i.value == "age?" {
+                json!(36)
+            } else {
+                json!("yes")
+            };
+            (i.id.clone(), answer)
+        })
+        .collect();
+    let out = g.invoke(Command::resume_by_id(ids), &cfg).await.unwrap();
+    let mut log = out.value.log.clone();
+    log.sort();
+    assert_eq!(log, ["Ada 36", "check yes"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
