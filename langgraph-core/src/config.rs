@@ -111,6 +111,13 @@ impl RunConfig {
     }
 
     /// Runs from checkpoint `id` of the thread (time travel).
+    ///
+    /// Invoked with [`Input::Continue`](crate::Input::Continue), a named checkpoint is
+    /// replayed: a `fork` copy of it starts a new branch and its tasks run again (later nodes
+    /// repeat their side effects, interrupts ask again). This holds for the thread's head too;
+    /// leave the id out to go on from the head, reusing what its tasks stored. A checkpoint
+    /// written by `update_state` that is still the head is not copied, but its tasks run
+    /// again. A [`Command::resume`](crate::Command::resume) may name the head only.
     pub fn checkpoint_id(mut self, id: impl Into<String>) -> Self {
         self.checkpoint_id = Some(id.into());
         self

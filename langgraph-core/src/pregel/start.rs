@@ -102,6 +102,21 @@ pub(crate) struct SubRun {
     pub(crate) resume_by_id: BTreeMap<String, Value>,
 }
 
+/// How a run without new input goes on from the checkpoint it loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GoOn {
+    /// The thread's head, not named in the configuration: tasks that finished or were
+    /// answered keep their stored writes and answers.
+    Continue,
+    /// A named checkpoint that starts a branch already (the head, written by `update_state`
+    /// or by a replay): its tasks run again from it, without its stored writes and answers.
+    Rerun,
+    /// Any other named checkpoint (time travel): a `fork` copy of it starts a new branch, and
+    /// its tasks run again from that copy. This holds for the head too, so that what a call
+    /// does does not depend on whether another run moved the thread meanwhile.
+    Fork,
+}
+
 /// Runs a program as a subgraph: fresh, resumed from its own checkpoint, or (when it already
 /// finished) not at all.
 pub(crate) async fn run_nested<S: State>(
@@ -263,8 +278,18 @@ impl<S: State> Loop<'_, S> {
             }
             _ => head.checkpoint,
         };
-        let replay = cfg.checkpoint_id.is_some()
+        // A named checkpoint the thread has moved past.
+        let superseded = cfg.checkpoint_id.is_some()
             && base.as_ref().map(|b| &b.checkpoint.id) != head_id.as_ref();
+        let go_on = match &base {
+            _ if cfg.checkpoint_id.is_none() => GoOn::Continue,
+            Some(b)
+                if !superseded && matches!(b.metadata.source, Source::Update | Source::Fork) =>
+            {
+                GoOn::Rerun
+            }
+            _ => GoOn::Fork,
+        };
         let mut persist = Persist::new::<S>(
             saver,
             &self.scope,
@@ -293,7 +318,7 @@ impl<S: State> Loop<'_, S> {
                         "thread `{thread}` has no checkpoint"
                     )));
                 }
-                self.start_continue(replay).await
+                self.start_continue(go_on).await
             }
             Input::Command(cmd) => {
                 if base.is_none() {
@@ -308,13 +333,13 @@ impl<S: State> Loop<'_, S> {
                                 "a Command input either resumes interrupts or updates and jumps, not both".into(),
                             ));
                         }
-                        if replay {
+                        if superseded {
                             return Err(RunError::InvalidResume(
                                 "resume the thread's latest checkpoint; to answer an older one, replay it first".into(),
                             ));
                         }
                         self.apply_resume(resume)?;
-                        self.start_continue(false).await
+                        self.start_continue(GoOn::Continue).await
                     }
                     None => self.start_jump(cmd).await,
                 }
@@ -395,13 +420,13 @@ impl<S: State> Loop<'_, S> {
         self.flush_persist().await
     }
 
-    /// Continue from the loaded checkpoint (replaying it as a fork if it is not the head).
-    async fn start_continue(&mut self, replay: bool) -> Result<(), RunError> {
+    /// Continue from the loaded checkpoint, or replay it (see [`GoOn`]).
+    async fn start_continue(&mut self, go_on: GoOn) -> Result<(), RunError> {
         self.skip_breakpoint = true;
         let Some(p) = &mut self.persist else {
             return Ok(());
         };
-        if replay {
+        if go_on == GoOn::Fork {
             let step = self.step + 1;
             let st = p.put(
                 &self.state,
@@ -419,6 +444,9 @@ impl<S: State> Loop<'_, S> {
             self.saved.clear();
             self.checkpoint_event(&st);
         } else {
+            if go_on == GoOn::Rerun {
+                self.saved.clear();
+            }
             p.claim().await?;
         }
         self.flush_persist().await
