@@ -154,12 +154,15 @@ impl RunConfig {
     }
 
     /// Pauses before these nodes in this run (replaces the compiled breakpoints).
+    /// [`ALL_NODES`](crate::ALL_NODES) names every node; a name that is not a node of the
+    /// graph fails the run before anything runs ([`RunError::UnknownNode`](crate::RunError)).
     pub fn interrupt_before<N: Into<String>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
         self.interrupt_before = Some(nodes.into_iter().map(Into::into).collect());
         self
     }
 
     /// Pauses after these nodes in this run (replaces the compiled breakpoints).
+    /// Names are checked as for [`interrupt_before`](Self::interrupt_before).
     pub fn interrupt_after<N: Into<String>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
         self.interrupt_after = Some(nodes.into_iter().map(Into::into).collect());
         self

@@ -88,7 +88,8 @@ pub use stream::{
 };
 pub use subgraph::ParentCommand;
 pub use types::{
-    Command, END, Input, Interrupt, IntoRoute, Resume, Route, START, SendArg, SendTo, Target,
+    ALL_NODES, Command, END, Input, Interrupt, IntoRoute, Resume, Route, START, SendArg, SendTo,
+    Target,
 };
 pub use write_set::{
     ChannelChange, INPUT_WRITER, OverwriteSet, StepWrites, WriteConflict, WriterId,

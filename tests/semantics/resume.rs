@@ -290,3 +290,62 @@ async fn x11_an_answer_given_before_the_question_answers_the_next_one_asked() {
     have.sort();
     assert_eq!(have, want, "{r}");
 }
+
+#[tokio::test]
+async fn x14_breakpoints_on_every_node() {
+    let exp = expected("x14_breakpoints_on_every_node");
+    let log = Log::new();
+    let g = linear(&log)
+        .interrupt_before([ALL_NODES])
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    check(
+        &exp,
+        "run",
+        &invoke(&g, PUpdate::new(), &cfg, &log, false).await,
+    );
+    for r in ["r1", "r2", "r3"] {
+        check(
+            &exp,
+            r,
+            &invoke(&g, Input::Continue, &cfg, &log, false).await,
+        );
+    }
+    check(&exp, "state", &state(&g, &cfg, false).await);
+
+    let g = linear(&log).compile_with(InMemorySaver::new()).unwrap();
+    let u = RunConfig::thread("u").interrupt_after([ALL_NODES]);
+    check(
+        &exp,
+        "after_all",
+        &invoke(&g, PUpdate::new(), &u, &log, false).await,
+    );
+    check(&exp, "after_all_state", &state(&g, &u, false).await);
+    check(
+        &exp,
+        "after_r1",
+        &invoke(&g, Input::Continue, &u, &log, false).await,
+    );
+    // We differ on purpose: the reference ignores a per-run breakpoint on a node that does not
+    // exist and runs to the end, past the place a human meant to look. Here it is a typed
+    // error, before anything runs or is stored.
+    let v = RunConfig::thread("v").interrupt_before(["nope"]);
+    let e = g.invoke(PUpdate::new(), &v).await.unwrap_err();
+    assert!(
+        matches!(e, RunError::UnknownNode { ref name, .. } if name == "nope"),
+        "{e}"
+    );
+    assert_eq!(log.take(false), json!([]));
+    assert!(g.get_state(&v).await.unwrap().checkpoint_id.is_none());
+    let e = g
+        .invoke(
+            PUpdate::new(),
+            &RunConfig::thread("v").interrupt_after(["nope"]),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RunError::UnknownNode { .. }), "{e}");
+    // A misspelled compiled breakpoint is a compile error, as before.
+    assert!(linear(&log).interrupt_before(["nope"]).compile().is_err());
+}

@@ -345,7 +345,8 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
     }
 
     /// Pauses every run before these nodes (static breakpoints; resume with
-    /// `Input::Continue`).
+    /// `Input::Continue`). [`ALL_NODES`](crate::ALL_NODES) (`"*"`) names every node: the run
+    /// pauses before each superstep.
     pub fn interrupt_before<N: Into<Name>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
         let before = nodes
             .into_iter()
@@ -354,7 +355,8 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
         self
     }
 
-    /// Pauses every run after these nodes.
+    /// Pauses every run after these nodes ([`ALL_NODES`](crate::ALL_NODES): after every
+    /// superstep that leaves work to do).
     pub fn interrupt_after<N: Into<Name>>(mut self, nodes: impl IntoIterator<Item = N>) -> Self {
         let after = nodes
             .into_iter()

@@ -126,6 +126,14 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
     let mut interrupt_after = Vec::new();
     let mut cache_policy: Vec<Option<CachePolicy>> = Vec::new();
     for (node, setting) in g.settings {
+        if node.as_ref() == crate::types::ALL_NODES {
+            match setting {
+                NodeSetting::InterruptBefore => interrupt_before.extend(0..n as NodeId),
+                NodeSetting::InterruptAfter => interrupt_after.extend(0..n as NodeId),
+                _ => {}
+            }
+            continue;
+        }
         let Some(i) = id(&node).map(|i| i as usize) else {
             continue;
         };

@@ -141,6 +141,11 @@ pub(crate) fn check_names<S: State, O>(
                 }
                 continue;
             }
+            NodeSetting::InterruptBefore | NodeSetting::InterruptAfter
+                if node.as_ref() == crate::types::ALL_NODES =>
+            {
+                continue;
+            }
             NodeSetting::InterruptBefore => "interrupt_before",
             NodeSetting::InterruptAfter => "interrupt_after",
             NodeSetting::Defer => "defer",

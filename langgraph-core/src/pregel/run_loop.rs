@@ -126,6 +126,7 @@ impl<'g, S: State> Loop<'g, S> {
         let pick = |over: &Option<Vec<String>>, compiled: &[NodeId]| {
             let mut v = vec![false; n];
             match over {
+                Some(names) if names.iter().any(|x| x == crate::types::ALL_NODES) => v.fill(true),
                 Some(names) => names
                     .iter()
                     .filter_map(|x| prog.shape.id(x))

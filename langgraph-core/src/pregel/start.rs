@@ -41,6 +41,28 @@ fn scope_of<S: State>(
     Arc::new(scope)
 }
 
+/// Per-run breakpoints must name nodes of the graph (or [`ALL_NODES`]): a misspelled name
+/// would otherwise let the run go past the point where a human meant to look.
+///
+/// [`ALL_NODES`]: crate::types::ALL_NODES
+fn check_breakpoints<S: State>(prog: &Program<S>, config: &RunConfig) -> Result<(), RunError> {
+    let lists = [
+        ("interrupt_before", &config.interrupt_before),
+        ("interrupt_after", &config.interrupt_after),
+    ];
+    for (context, names) in lists {
+        for name in names.iter().flatten() {
+            if name != crate::types::ALL_NODES && prog.shape.id(name).is_none() {
+                return Err(RunError::UnknownNode {
+                    context: format!("the run's {context}"),
+                    name: name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs a compiled program to its end, pause or error.
 pub(crate) async fn run<S: State>(
     prog: &Program<S>,
@@ -50,6 +72,7 @@ pub(crate) async fn run<S: State>(
     ns: String,
     events: Option<EventTx<S>>,
 ) -> Result<Finished<S>, RunError> {
+    check_breakpoints(prog, &config)?;
     let span = run_span(prog, &config, &ns);
     let scope = scope_of(config, ns, events.as_ref(), saver, None);
     let body = async move {

@@ -17,3 +17,5 @@ pub use send::{SendArg, SendTo};
 pub const START: &str = "__start__";
 /// The virtual exit node: an edge or route to `END` finishes that branch.
 pub const END: &str = "__end__";
+/// Every node, for breakpoints: `interrupt_before([ALL_NODES])` pauses before each superstep.
+pub const ALL_NODES: &str = "*";
