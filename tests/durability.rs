@@ -69,10 +69,12 @@ async fn sync_and_async_store_every_superstep_exit_only_the_end() {
         .unwrap();
     assert_eq!(out.counter, 10);
     let h = checkpoints(&g, "t").await;
-    // the input checkpoints (they claim the thread) and the final one
-    assert_eq!(h.len(), 3);
+    // only the final one, as the child of nothing
+    assert_eq!(h.len(), 1);
     assert_eq!(h[0].values, out.value);
     assert!(h[0].next.is_empty());
+    assert_eq!(h[0].parent_checkpoint_id, None);
+    assert_eq!(h[0].step(), Some(10));
     // and the thread continues normally
     let out = g
         .invoke(
@@ -83,6 +85,9 @@ async fn sync_and_async_store_every_superstep_exit_only_the_end() {
         .unwrap();
     assert_eq!(out.counter, 10);
     assert_eq!(out.log.len(), 15);
+    let h = checkpoints(&g, "t").await;
+    assert_eq!(h.len(), 2, "one more, the child of the first");
+    assert_eq!(h[0].parent_checkpoint_id, h[1].checkpoint_id);
 }
 
 /// What is stored while a run of `steps` supersteps is still going: each step notes how many
@@ -544,12 +549,15 @@ fn asking() -> StateGraph<Counter> {
 /// must be seen by other runs before any node runs, but only durability `sync` needs it on
 /// disk first. Under `async` and `exit` it is stored unsynced, and the run's next durable
 /// write makes it durable; a run that has none syncs before it returns, however it ends.
+/// Under `exit` a new input stores no checkpoints at the start (only the claim): the one the
+/// run ends or pauses on is durable.
 #[tokio::test]
 async fn a_run_starts_unsynced_unless_sync_and_returns_only_what_is_durable() {
     for d in [Durability::Async, Durability::Exit, Durability::Sync] {
         let saver = Counting::new(InMemorySaver::new());
         let g = asking().compile_with_shared(saver.clone()).unwrap();
-        let lazy = d != Durability::Sync;
+        // Under `async` a new input's start carries the input checkpoints, unsynced.
+        let lazy = d == Durability::Async;
         let start = |n: usize| if lazy { vec![n] } else { vec![] };
 
         // Paused before its first node: nothing durable after the start, so a sync.
@@ -576,7 +584,12 @@ async fn a_run_starts_unsynced_unless_sync_and_returns_only_what_is_durable() {
         let out = g.resume(&cfg, true).await.unwrap();
         assert_eq!((out.counter, out.log.clone()), (1, vec!["ok=true".into()]));
         let (calls, unsynced, syncs) = saver.take();
-        assert_eq!(unsynced, start(1), "{d:?}: the resume's answer");
+        let answer = if d == Durability::Sync {
+            vec![]
+        } else {
+            vec![1]
+        };
+        assert_eq!(unsynced, answer, "{d:?}: the resume's answer");
         assert!(!calls.is_empty() && syncs == 0, "{d:?}: {calls:?}, {syncs}");
 
         // A run that fails in its first step: whatever it stored after its start (the
@@ -610,6 +623,8 @@ async fn a_run_starts_unsynced_unless_sync_and_returns_only_what_is_durable() {
                 calls.is_empty(),
                 "{d:?}: {calls:?}, {syncs} syncs"
             );
+        } else {
+            assert!(!calls.is_empty() && syncs == 0, "{d:?}: {calls:?}, {syncs}");
         }
         let state = failing.get_state(&cfg).await.unwrap();
         assert_eq!(state.values.counter, 1000, "{d:?}: the input is stored");

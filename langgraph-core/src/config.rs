@@ -18,7 +18,9 @@ pub enum Durability {
     #[default]
     Async,
     /// Only the final checkpoint is stored (and, on an interrupt or failure, the checkpoint
-    /// and pending writes needed to resume).
+    /// and pending writes needed to resume): one checkpoint per invoke, the child of the
+    /// thread's previous one. Nothing of a run is stored before it ends or pauses, so a crash
+    /// mid-run loses its input and steps; the thread stays as it was.
     Exit,
 }
 

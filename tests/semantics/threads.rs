@@ -437,3 +437,60 @@ fn check_sorted_next(expected: &serde_json::Value, mut actual: serde_json::Value
     }
     matches(&e, &actual).unwrap();
 }
+
+#[tokio::test]
+async fn x15_exit_durability_stores_one_checkpoint_per_invoke() {
+    let exp = expected("x15_durability_exit_history");
+    let log = Log::new();
+    for (name, d) in [
+        ("exit", Durability::Exit),
+        ("async", Durability::Async),
+        ("sync", Durability::Sync),
+    ] {
+        let g = linear(&log).compile_with(InMemorySaver::new()).unwrap();
+        let cfg = RunConfig::thread("t").durability(d);
+        check(
+            &exp,
+            &format!("{name}_run"),
+            &invoke(&g, PUpdate::new(), &cfg, &log, false).await,
+        );
+        check(&exp, &format!("{name}_history"), &hist(&g, &cfg).await);
+    }
+    let g = StateGraph::new()
+        .node("a", mk(&log, "a"))
+        .node("ask", asking(&log, "ask", "ok?"))
+        .node("b", mk(&log, "b"))
+        .edge(START, "a")
+        .edge("a", "ask")
+        .edge("ask", "b")
+        .edge("b", END)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t").durability(Durability::Exit);
+    check(
+        &exp,
+        "ask_run",
+        &invoke(&g, PUpdate::new(), &cfg, &log, false).await,
+    );
+    check(&exp, "ask_state", &state(&g, &cfg, true).await);
+    check(&exp, "ask_history", &hist(&g, &cfg).await);
+    check(
+        &exp,
+        "ask_resume",
+        &invoke(&g, Command::resume("y"), &cfg, &log, false).await,
+    );
+    check(&exp, "ask_history2", &hist(&g, &cfg).await);
+    check(
+        &exp,
+        "turn2",
+        &invoke(
+            &g,
+            PUpdate::new().path(vec!["t2".into()]),
+            &cfg,
+            &log,
+            false,
+        )
+        .await,
+    );
+    check(&exp, "turn2_history", &hist(&g, &cfg).await);
+}

@@ -389,7 +389,9 @@ impl<S: State> Loop<'_, S> {
         Ok(())
     }
 
-    /// New input: an input checkpoint, the input applied, a loop checkpoint.
+    /// New input: an input checkpoint, the input applied, a loop checkpoint. Under durability
+    /// `exit` neither is stored: the run claims the thread and stores only the checkpoint it
+    /// ends or pauses on.
     async fn start_input(&mut self, update: S::Update, existing: bool) -> Result<(), RunError> {
         let input_json =
             serde_json::to_value(&update).map_err(|e| RunError::serde("the run input", e))?;
@@ -400,24 +402,28 @@ impl<S: State> Loop<'_, S> {
         let Some(p) = &mut self.persist else {
             return Ok(());
         };
-        let input = p.put(
-            &self.state,
-            &self.control,
-            &self.prog.shape,
-            Source::Input,
-            step_in,
-            Vec::new(),
-            langgraph_checkpoint::SmallMap::new(),
-            Some(vec![START.into()]),
-            Vec::new(),
-        )?;
-        let start_write = PendingWrite {
-            task_id: task_id(&input.id, &ns, step_in + 1, START, TaskPath::Pull),
-            task_name: START.to_string(),
-            channel: WRITES.to_string(),
-            value: json!({ "update": input_json }),
-        };
-        self.checkpoint_event(&input);
+        let exit = p.durability == Durability::Exit;
+        let mut start_write = None;
+        if !exit {
+            let input = p.put(
+                &self.state,
+                &self.control,
+                &self.prog.shape,
+                Source::Input,
+                step_in,
+                Vec::new(),
+                langgraph_checkpoint::SmallMap::new(),
+                Some(vec![START.into()]),
+                Vec::new(),
+            )?;
+            start_write = Some(PendingWrite {
+                task_id: task_id(&input.id, &ns, step_in + 1, START, TaskPath::Pull),
+                task_name: START.to_string(),
+                channel: WRITES.to_string(),
+                value: json!({ "update": input_json }),
+            });
+            self.checkpoint_event(&input);
+        }
         self.apply_input(update)?;
         let start = self.prog.shape.start();
         self.route_from(start, &[])?;
@@ -425,19 +431,25 @@ impl<S: State> Loop<'_, S> {
         self.values_event();
         if let Some(p) = &mut self.persist {
             p.record(&self.writes);
-            let st = p.put(
-                &self.state,
-                &self.control,
-                &self.prog.shape,
-                Source::Loop,
-                self.step,
-                vec![START.into()],
-                langgraph_checkpoint::SmallMap::new(),
-                None,
-                vec![start_write],
-            )?;
-            self.base = Some(st.id.clone().into());
-            self.checkpoint_event(&st);
+            if exit {
+                self.unsaved = true;
+                self.base = Some(p.reserve_id().into());
+                p.claim().await?;
+            } else {
+                let st = p.put(
+                    &self.state,
+                    &self.control,
+                    &self.prog.shape,
+                    Source::Loop,
+                    self.step,
+                    vec![START.into()],
+                    langgraph_checkpoint::SmallMap::new(),
+                    None,
+                    start_write.into_iter().collect(),
+                )?;
+                self.base = Some(st.id.clone().into());
+                self.checkpoint_event(&st);
+            }
         }
         // The first write claims the thread: nothing runs unless the claim held.
         self.flush_persist().await
