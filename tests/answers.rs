@@ -225,3 +225,90 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
     assert_eq!(log, ["Ada 36", "check yes"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Form {
+    #[reducer(append)]
+    log: Vec<String>,
+    owner: String,
+}
+
+fn form(saver: SqliteSaver) -> CompiledGraph<Form> {
+    StateGraph::<Form>::new()
+        .node("form", |_: &Form, ctx: Ctx| async move {
+            let name: String = ctx.interrupt("name?").await?;
+            let age: u32 = ctx.interrupt("age?").await?;
+            let mut out = FormUpdate::new().log(vec![format!("{name} {age}")]);
+            if name == "Bob" {
+                out = out.owner("form".to_string());
+            }
+            Ok::<_, NodeError>(out)
+        })
+        .edge(START, "form")
+        .edge("form", END)
+        .compile_with(saver)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_update_given_with_a_resume_is_applied_once_when_its_superstep_completes() {
+    let dir = temp_dir("update");
+    let cfg = RunConfig::thread("form-1");
+    {
+        let g = form(saver(&dir).await);
+        g.invoke(Form::default(), &cfg).await.unwrap();
+        let with_note = Command::resume("Ada").update(FormUpdate::new().log(vec!["note".into()]));
+        let out = g.invoke(with_note, &cfg).await.unwrap();
+        // Paused on the second question: the update shows in the paused view, once.
+        assert_eq!(out.interrupts[0].value, "age?");
+        assert_eq!(out.value.log, ["note"]);
+        assert_eq!(g.get_state(&cfg).await.unwrap().values.log, ["note"]);
+    }
+    // A new process answers the second question: the stored update is applied with the
+    // superstep, before the task's write, and only once.
+    let g = form(saver(&dir).await);
+    let out = g.invoke(Command::resume(36), &cfg).await.unwrap();
+    assert!(!out.paused);
+    assert_eq!(out.value.log, ["note", "Ada 36"]);
+    let history = g
+        .state_history(&cfg, &langgraph::ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3, "input, start, the form's superstep");
+
+    // Nothing left to run: the update would never be applied, so it is refused.
+    let e = g
+        .invoke(
+            Command::resume("x").update(FormUpdate::new().log(vec!["late".into()])),
+            &cfg,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RunError::InvalidResume(ref m) if m.contains("update_state")),
+        "{e}"
+    );
+    assert_eq!(
+        g.get_state(&cfg).await.unwrap().values.log,
+        ["note", "Ada 36"]
+    );
+
+    // The update and the task write one last-value key in the same superstep: a conflict,
+    // as between two tasks, and nothing is committed.
+    let cfg = RunConfig::thread("form-2");
+    g.invoke(Form::default(), &cfg).await.unwrap();
+    let owner = Command::resume("Bob").update(FormUpdate::new().owner("human".to_string()));
+    let paused = g.invoke(owner, &cfg).await.unwrap();
+    assert_eq!(paused.value.owner, "human", "{paused:?}");
+    let e = g.invoke(Command::resume(40), &cfg).await.unwrap_err();
+    assert!(matches!(e, RunError::InvalidUpdate { .. }), "{e}");
+    let st = g.get_state(&cfg).await.unwrap();
+    assert_eq!(st.next, ["form"], "the superstep did not commit");
+    // A resume with a goto stays an error: resume first, then jump.
+    let e = g
+        .invoke(Command::resume(1).and_goto("form"), &cfg)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RunError::InvalidResume(_)), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::context::{TaskPath, task_id};
 use crate::error::RunError;
 use crate::pregel::persist::load_state;
-use crate::pregel::saved::records;
+use crate::pregel::saved::{RESUME_UPDATE, records};
 use crate::state::State;
 use crate::types::Interrupt;
 use crate::write_set::StepWrites;
@@ -94,6 +94,15 @@ impl<S: State> StateSnapshot<S> {
         let mut tasks = Vec::new();
         let mut next = Vec::new();
         let mut scratch = StepWrites::new(S::info().channels.len());
+        if apply_pending && let Some(r) = recs.get(RESUME_UPDATE) {
+            // Updates given with a resume join the superstep's writes, before the tasks'.
+            for u in &r.updates {
+                let update: S::Update = serde_json::from_value(u.clone())
+                    .map_err(|e| RunError::serde("an update stored with a resume", e))?;
+                scratch.set_writer(crate::write_set::INPUT_WRITER);
+                let _ = values.apply(update, &mut scratch);
+            }
+        }
         for (name, path) in due {
             let id = task_id(&cp.id, &t.ns, step, &name, path);
             let rec = recs.get(&id);

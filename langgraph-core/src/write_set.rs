@@ -56,8 +56,8 @@ pub struct WriteConflict {
 #[derive(Debug, Clone, Default)]
 pub struct StepWrites {
     writer: WriterId,
-    /// Per channel: the last-value writer + 1 in this superstep (0 = none).
-    last_value_by: Vec<WriterId>,
+    /// Per channel: the last-value writer in this superstep (the input's too).
+    last_value_by: Vec<Option<WriterId>>,
     /// Per channel: the change in this superstep (None = untouched).
     change: Vec<Option<ChannelChange>>,
     /// Channels written in this superstep, in order of first write.
@@ -69,7 +69,7 @@ impl StepWrites {
     pub fn new(channels: usize) -> Self {
         Self {
             writer: INPUT_WRITER,
-            last_value_by: vec![0; channels],
+            last_value_by: vec![None; channels],
             change: vec![None; channels],
             touched: Vec::new(),
         }
@@ -83,19 +83,19 @@ impl StepWrites {
     /// Records a write to a last-value channel; fails if another writer already wrote it in
     /// this superstep.
     pub fn last_value(&mut self, channel: usize) -> Result<(), WriteConflict> {
-        let prev = self.last_value_by[channel];
-        if prev != 0 && prev - 1 != self.writer {
-            return Err(WriteConflict {
-                channel,
-                first: prev - 1,
-                second: self.writer,
-            });
-        }
-        if prev != 0 {
+        match self.last_value_by[channel] {
+            Some(first) if first != self.writer => {
+                return Err(WriteConflict {
+                    channel,
+                    first,
+                    second: self.writer,
+                });
+            }
             // The same writer writing twice (an update applied twice): not a conflict.
-            return Ok(());
+            Some(_) => return Ok(()),
+            None => {}
         }
-        self.last_value_by[channel] = self.writer.wrapping_add(1);
+        self.last_value_by[channel] = Some(self.writer);
         self.mark(channel, ChannelChange::Replaced);
         Ok(())
     }
@@ -145,7 +145,7 @@ impl StepWrites {
     /// Forgets this superstep's writes (O(channels written)).
     pub fn clear(&mut self) {
         for &c in &self.touched {
-            self.last_value_by[c] = 0;
+            self.last_value_by[c] = None;
             self.change[c] = None;
         }
         self.touched.clear();
@@ -168,6 +168,19 @@ mod tests {
         assert_eq!((e.channel, e.first, e.second), (1, 0, 1));
         w.last_value(2).unwrap();
         assert_eq!(w.touched(), &[1, 2]);
+    }
+
+    #[test]
+    fn the_input_conflicts_with_a_task_like_any_writer() {
+        let mut w = StepWrites::new(2);
+        w.set_writer(INPUT_WRITER);
+        w.last_value(0).unwrap();
+        w.set_writer(0);
+        let e = w.last_value(0).unwrap_err();
+        assert_eq!((e.first, e.second), (INPUT_WRITER, 0));
+        w.clear();
+        w.set_writer(0);
+        w.last_value(0).unwrap();
     }
 
     #[test]

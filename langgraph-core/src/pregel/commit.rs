@@ -13,7 +13,7 @@ use crate::node::NodeOutput;
 use crate::state::{State, StateUpdate};
 use crate::stream::{StreamEvent, StreamMode};
 use crate::types::Command;
-use crate::write_set::{StepWrites, WriteConflict};
+use crate::write_set::{INPUT_WRITER, StepWrites, WriteConflict};
 
 impl<S: State> Loop<'_, S> {
     fn conflict(&self, c: WriteConflict, step: i64, names: &[String]) -> RunError {
@@ -120,6 +120,16 @@ impl<S: State> Loop<'_, S> {
         }
         let seen = self.persist.as_ref().map(|p| p.versions());
         self.writes.clear();
+        if !self.saved.is_empty() {
+            // Updates given with the resume of this superstep go first, as the input's.
+            for update in self.resume_updates()? {
+                self.writes.set_writer(INPUT_WRITER);
+                if let Err(c) = self.state.apply(update, &mut self.writes) {
+                    self.routes = routes;
+                    return Err(self.conflict(c, step, &self.task_names()));
+                }
+            }
+        }
         for (i, update) in updates.drain(..) {
             self.writes.set_writer(i as u32);
             if let Err(c) = self.state.apply(update, &mut self.writes) {

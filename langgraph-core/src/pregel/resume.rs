@@ -1,16 +1,51 @@
-//! Matching the answers of a resume with the interrupts they answer, and keeping an answer
-//! given while nothing was asked (see [`KEPT_ANSWER`]).
+//! Matching the answers of a resume with the interrupts they answer, keeping an answer given
+//! while nothing was asked (see [`KEPT_ANSWER`]), and the update given with a resume (see
+//! [`RESUME_UPDATE`]).
 
 use langgraph_checkpoint::{PendingWrite, RESUME, RESUME_MAP};
 use serde_json::Value;
 
 use super::run_loop::Loop;
-use super::saved::KEPT_ANSWER;
+use super::saved::{KEPT_ANSWER, RESUME_UPDATE, UPDATES};
 use crate::error::RunError;
 use crate::state::State;
 use crate::types::Resume;
 
 impl<S: State> Loop<'_, S> {
+    /// Keeps the update of a `Command` that also resumes: stored on the checkpoint it
+    /// resumes, after any given before, and applied when that superstep commits.
+    pub(crate) fn stash_resume_update(&mut self, update: S::Update) -> Result<(), RunError> {
+        let update = serde_json::to_value(&update)
+            .map_err(|e| RunError::serde("the update of a resume", e))?;
+        let record = self.saved.entry(RESUME_UPDATE.to_string()).or_default();
+        record.updates.push(update);
+        let value = Value::Array(record.updates.clone());
+        if let Some(p) = &mut self.persist {
+            p.put_writes(vec![PendingWrite {
+                task_id: RESUME_UPDATE.to_string(),
+                task_name: String::new(),
+                channel: UPDATES.to_string(),
+                value,
+            }]);
+        }
+        Ok(())
+    }
+
+    /// The updates given with resumes of the current checkpoint (see
+    /// [`stash_resume_update`](Self::stash_resume_update)), decoded.
+    pub(crate) fn resume_updates(&self) -> Result<Vec<S::Update>, RunError> {
+        let Some(r) = self.saved.get(RESUME_UPDATE) else {
+            return Ok(Vec::new());
+        };
+        r.updates
+            .iter()
+            .map(|u| {
+                serde_json::from_value(u.clone())
+                    .map_err(|e| RunError::serde("an update stored with a resume", e))
+            })
+            .collect()
+    }
+
     /// Matches resume values with pending interrupts and stores them.
     pub(crate) fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
         let ns = self.scope.ns.clone();

@@ -119,6 +119,8 @@ pub(crate) struct TaskRecord {
     pub(crate) error: Option<Value>,
     /// Set during a run when the output was queued for storage.
     pub(crate) stored: bool,
+    /// Updates given with resumes ([`RESUME_UPDATE`] only).
+    pub(crate) updates: Vec<Value>,
 }
 
 impl TaskRecord {
@@ -148,6 +150,14 @@ impl TaskRecord {
 /// The first `interrupt()` of the next superstep that has no answer of its own takes it. A
 /// stored empty list marks it taken. Task ids are UUIDs, so this one is never a real task's.
 pub(crate) const KEPT_ANSWER: &str = "~kept-answer";
+
+/// The task id under which the update of a `Command` that also resumes is stored, on the
+/// checkpoint it resumes: applied once, with that superstep's writes and before the tasks'
+/// own, when the superstep commits.
+pub(crate) const RESUME_UPDATE: &str = "~resume-update";
+
+/// The channel of [`RESUME_UPDATE`]'s writes: the updates, in the order they were given.
+pub(crate) const UPDATES: &str = "__updates__";
 
 /// Groups pending writes by task id.
 pub(crate) fn records(writes: &[PendingWrite]) -> Result<HashMap<String, TaskRecord>, RunError> {
@@ -180,6 +190,10 @@ pub(crate) fn records(writes: &[PendingWrite]) -> Result<HashMap<String, TaskRec
                     .map_err(|e| RunError::serde("a stored journal", e))?;
             }
             ERROR => r.error = Some(w.value.clone()),
+            UPDATES => {
+                r.updates = serde_json::from_value(w.value.clone())
+                    .map_err(|e| RunError::serde("updates stored with a resume", e))?;
+            }
             _ => {}
         }
     }

@@ -16,7 +16,7 @@ use crate::error::RunError;
 use crate::node::NodeOutput;
 use crate::state::State;
 use crate::stream::{StreamEvent, StreamMode};
-use crate::write_set::StepWrites;
+use crate::write_set::{INPUT_WRITER, StepWrites};
 
 impl<S: State> Loop<'_, S> {
     /// Turns the superstep's outcomes into a commit, a pause or an error.
@@ -206,6 +206,10 @@ impl<S: State> Loop<'_, S> {
         // tasks' writes applied.
         let mut view = self.state.clone();
         let mut scratch = StepWrites::new(S::info().channels.len());
+        for update in self.resume_updates()? {
+            scratch.set_writer(INPUT_WRITER);
+            let _ = view.apply(update, &mut scratch);
+        }
         for (i, out) in done {
             scratch.set_writer(i as u32);
             let _ = view.apply(out.into_parts().0, &mut scratch);

@@ -351,9 +351,11 @@ impl<S: State> Loop<'_, S> {
                 }
                 match cmd.resume.clone() {
                     Some(resume) => {
-                        if cmd.update.is_some() || !cmd.goto.is_empty() {
+                        if !cmd.goto.is_empty() {
                             return Err(RunError::InvalidResume(
-                                "a Command input either resumes interrupts or updates and jumps, not both".into(),
+                                "a Command input either resumes interrupts or jumps, not both; \
+                                 resume first, or jump with update_state(as_node)"
+                                    .into(),
                             ));
                         }
                         if superseded {
@@ -361,7 +363,17 @@ impl<S: State> Loop<'_, S> {
                                 "resume the thread's latest checkpoint; to answer an older one, replay it first".into(),
                             ));
                         }
+                        let idle = self.control.pull.is_empty() && self.control.push.is_empty();
+                        if cmd.update.is_some() && idle {
+                            return Err(RunError::InvalidResume(format!(
+                                "thread `{thread}` has nothing left to run, so an update given \
+                                 with a resume would never be applied; use update_state"
+                            )));
+                        }
                         self.apply_resume(resume)?;
+                        if let Some(update) = cmd.update {
+                            self.stash_resume_update(update)?;
+                        }
                         self.start_continue(GoOn::Continue).await
                     }
                     None => self.start_jump(cmd).await,

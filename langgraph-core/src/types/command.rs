@@ -122,6 +122,12 @@ impl<S: State> Command<S> {
     /// value is stored with the checkpoint and answers the first `interrupt()` asked from it
     /// that has no answer of its own, in this run or, if the task fails, in the retry.
     ///
+    /// With [`update`](Self::update), the update joins the resumed superstep's writes: stored
+    /// with the answers, applied once, before the tasks' own writes, when the superstep
+    /// completes (a last-value key written by both is a conflict, as between two tasks). A
+    /// thread with nothing left to run refuses it (use `update_state`), and a resume with a
+    /// `goto` is an error.
+    ///
     /// [`RunError::InvalidResume`]: crate::RunError::InvalidResume
     pub fn resume(value: impl Into<Value>) -> Self {
         Self {
