@@ -494,3 +494,79 @@ async fn x15_exit_durability_stores_one_checkpoint_per_invoke() {
     );
     check(&exp, "turn2_history", &hist(&g, &cfg).await);
 }
+
+mod x17 {
+    use langgraph::prelude::*;
+
+    #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+    pub struct S {
+        pub items: Vec<i64>,
+        #[reducer(append)]
+        pub path: Vec<String>,
+    }
+}
+
+#[tokio::test]
+async fn x17_sends_pending_at_a_breakpoint_are_resumed_and_replayed_with_their_arguments() {
+    use x17::{S, SUpdate};
+    let exp = expected("x17_replay_of_sends");
+    let log = Log::new();
+    let (lp, lw) = (log.clone(), log.clone());
+    let g = StateGraph::<S>::new()
+        .node("plan", move |_: &S, ctx: &Ctx| {
+            lp.add(ctx, "plan");
+            SUpdate::new().path(vec!["plan".into()])
+        })
+        .node_with_input("work", move |item: i64, ctx: &Ctx| {
+            lw.add_with(ctx, "work", serde_json::json!({"item": item}));
+            SUpdate::new().path(vec![format!("w{item}")])
+        })
+        .edge(START, "plan")
+        .route(
+            "plan",
+            |s: &S| Route::send_all(s.items.iter().map(|&i| SendTo::new("work", i))),
+            ["work"],
+        )
+        .edge("work", END)
+        .interrupt_before(["work"])
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    let input = SUpdate::new().items(vec![1, 2, 3]);
+    check(&exp, "run", &invoke(&g, input, &cfg, &log, false).await);
+    check(&exp, "state", &state(&g, &cfg, true).await);
+    check(
+        &exp,
+        "resume",
+        &invoke(&g, Input::Continue, &cfg, &log, true).await,
+    );
+    let compact = |h: Vec<serde_json::Value>| {
+        serde_json::json!(
+            h.iter()
+                .map(|h| serde_json::json!([
+                    h["id"],
+                    h["parent"],
+                    h["step"],
+                    h["source"],
+                    h["next"],
+                    h["values"]["path"]
+                ]))
+                .collect::<Vec<_>>()
+        )
+    };
+    check(&exp, "history", &compact(history(&g, &cfg, false).await));
+    let c2 = find(&g, &cfg, |s| s.next.len() == 3).await;
+    check(
+        &exp,
+        "replay_c2",
+        &invoke(
+            &g,
+            Input::Continue,
+            &cfg.clone().checkpoint_id(c2),
+            &log,
+            true,
+        )
+        .await,
+    );
+    check(&exp, "history2", &compact(history(&g, &cfg, false).await));
+}
