@@ -59,6 +59,43 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Form {
+    #[reducer(append)]
+    log: Vec<String>,
+    owner: String,
+}
+
+/// The future of the form node.
+type Asking = std::pin::Pin<Box<dyn Future<Output = Result<FormUpdate, NodeError>> + Send>>;
+
+/// Asks a name, then an age, and logs both; a form filled for Bob also sets the owner.
+fn form_node(_: &Form, ctx: Ctx) -> Asking {
+    Box::pin(async move {
+        let name: String = ctx.interrupt("name?").await?;
+        let age: u32 = ctx.interrupt("age?").await?;
+        let mut out = FormUpdate::new().log(vec![format!("{name} {age}")]);
+        if name == "Bob" {
+            out = out.owner("form".to_string());
+        }
+        Ok(out)
+    })
+}
+
+/// START -> form -> END, optionally paused before the form.
+fn form(saver: SqliteSaver, breakpoint: bool) -> CompiledGraph<Form> {
+    let g = StateGraph::<Form>::new()
+        .node("form", form_node)
+        .edge(START, "form")
+        .edge("form", END);
+    let g = if breakpoint {
+        g.interrupt_before(["form"])
+    } else {
+        g
+    };
+    g.compile_with(saver).unwrap()
+}
+
 #[tokio::test]
 async fn a_kept_answer_survives_a_failed_attempt_and_a_new_process() {
     let dir = temp_dir("retry");
@@ -123,34 +160,14 @@ async fn a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replace
 async fn a_kept_answer_is_used_up_once_its_task_asks_again() {
     let dir = temp_dir("used");
     let cfg = RunConfig::thread("doc-3");
-    let g = StateGraph::<Doc>::new()
-        .node("form", |_: &Doc, ctx: Ctx| async move {
-            let name: String = ctx.interrupt("name?").await?;
-            let age: u32 = ctx.interrupt("age?").await?;
-            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("{name} {age}")]))
-        })
-        .edge(START, "form")
-        .edge("form", END)
-        .interrupt_before(["form"])
-        .compile_with(saver(&dir).await)
-        .unwrap();
-    g.invoke(Doc::default(), &cfg).await.unwrap();
+    let g = form(saver(&dir).await, true);
+    g.invoke(Form::default(), &cfg).await.unwrap();
     let out = g.invoke(Command::resume("Ada"), &cfg).await.unwrap();
     assert!(out.paused);
     assert_eq!(out.interrupts.len(), 1);
     assert_eq!(out.interrupts[0].value, "age?");
     // The open question is age; the name stays answered in a new process too.
-    let again = StateGraph::<Doc>::new()
-        .node("form", |_: &Doc, ctx: Ctx| async move {
-            let name: String = ctx.interrupt("name?").await?;
-            let age: u32 = ctx.interrupt("age?").await?;
-            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("{name} {age}")]))
-        })
-        .edge(START, "form")
-        .edge("form", END)
-        .interrupt_before(["form"])
-        .compile_with(saver(&dir).await)
-        .unwrap();
+    let again = form(saver(&dir).await, true);
     let st = again.get_state(&cfg).await.unwrap();
     assert_eq!(st.interrupts.len(), 1);
     assert_eq!(st.interrupts[0].value, "age?");
@@ -165,15 +182,11 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
     let cfg = RunConfig::thread("doc-4");
     let flaky = Arc::new(AtomicUsize::new(0));
     let f = flaky.clone();
-    let g = StateGraph::<Doc>::new()
+    let g = StateGraph::<Form>::new()
         // Takes the kept answer with its first question, then pauses on its second.
-        .node("form", |_: &Doc, ctx: Ctx| async move {
-            let name: String = ctx.interrupt("name?").await?;
-            let age: u32 = ctx.interrupt("age?").await?;
-            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("{name} {age}")]))
-        })
+        .node("form", form_node)
         // Fails once before it asks anything, then asks.
-        .node("check", move |_: &Doc, ctx: Ctx| {
+        .node("check", move |_: &Form, ctx: Ctx| {
             let f = f.clone();
             async move {
                 tokio::task::yield_now().await;
@@ -181,7 +194,7 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
                     return Err(NodeError::msg("flaky").permanent());
                 }
                 let ok: String = ctx.interrupt("ok?").await?;
-                Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("check {ok}")]))
+                Ok::<_, NodeError>(FormUpdate::new().log(vec![format!("check {ok}")]))
             }
         })
         .edge(START, "form")
@@ -191,7 +204,7 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
         .interrupt_before(["form", "check"])
         .compile_with(saver(&dir).await)
         .unwrap();
-    g.invoke(Doc::default(), &cfg).await.unwrap();
+    g.invoke(Form::default(), &cfg).await.unwrap();
     let e = g.invoke(Command::resume("Ada"), &cfg).await.unwrap_err();
     assert!(
         matches!(e, RunError::Node { ref node, .. } if node == "check"),
@@ -226,36 +239,12 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
-struct Form {
-    #[reducer(append)]
-    log: Vec<String>,
-    owner: String,
-}
-
-fn form(saver: SqliteSaver) -> CompiledGraph<Form> {
-    StateGraph::<Form>::new()
-        .node("form", |_: &Form, ctx: Ctx| async move {
-            let name: String = ctx.interrupt("name?").await?;
-            let age: u32 = ctx.interrupt("age?").await?;
-            let mut out = FormUpdate::new().log(vec![format!("{name} {age}")]);
-            if name == "Bob" {
-                out = out.owner("form".to_string());
-            }
-            Ok::<_, NodeError>(out)
-        })
-        .edge(START, "form")
-        .edge("form", END)
-        .compile_with(saver)
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_update_given_with_a_resume_is_applied_once_when_its_superstep_completes() {
     let dir = temp_dir("update");
     let cfg = RunConfig::thread("form-1");
     {
-        let g = form(saver(&dir).await);
+        let g = form(saver(&dir).await, false);
         g.invoke(Form::default(), &cfg).await.unwrap();
         let with_note = Command::resume("Ada").update(FormUpdate::new().log(vec!["note".into()]));
         let out = g.invoke(with_note, &cfg).await.unwrap();
@@ -266,7 +255,7 @@ async fn an_update_given_with_a_resume_is_applied_once_when_its_superstep_comple
     }
     // A new process answers the second question: the stored update is applied with the
     // superstep, before the task's write, and only once.
-    let g = form(saver(&dir).await);
+    let g = form(saver(&dir).await, false);
     let out = g.invoke(Command::resume(36), &cfg).await.unwrap();
     assert!(!out.paused);
     assert_eq!(out.value.log, ["note", "Ada 36"]);

@@ -20,6 +20,7 @@ mod edges;
 mod fault_tolerance;
 mod interrupts;
 mod resume;
+mod scenario;
 
 mod schemas;
 mod send_command;

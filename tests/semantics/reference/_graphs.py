@@ -47,3 +47,62 @@ def hist(app, cfg):
 
 
 CFG = {"configurable": {"thread_id": "t"}}
+
+
+def two_questions(s):
+    """Asks q1, logs the answer (got), asks q2."""
+    log("two")
+    a = interrupt("q1")
+    log("two", got=a)
+    b = interrupt("q2")
+    return {"path": [f"two:{a}:{b}"]}
+
+
+def asks_between(**kw):
+    """START -> a -> ask -> b -> END, where ask asks 'ok?'."""
+    g = StateGraph(S)
+    g.add_node("a", mk("a"))
+    g.add_node("ask", asking("ask", "ok?"))
+    g.add_node("b", mk("b"))
+    g.add_edge(START, "a")
+    g.add_edge("a", "ask")
+    g.add_edge("ask", "b")
+    g.add_edge("b", END)
+    return g.compile(checkpointer=InMemorySaver(), **kw)
+
+
+def parallel_askers(**kw):
+    """START -> p, q -> END, where p asks 'p?' and q asks 'q?'."""
+    g = StateGraph(S)
+    g.add_node("p", asking("p", "p?"))
+    g.add_node("q", asking("q", "q?"))
+    g.add_edge(START, "p")
+    g.add_edge(START, "q")
+    g.add_edge("p", END)
+    g.add_edge("q", END)
+    return g.compile(checkpointer=InMemorySaver(), **kw)
+
+
+def good_and_bad():
+    """START -> good, bad -> END; bad fails on its first run."""
+    fails = {"n": 0}
+
+    def good(s):
+        log("good")
+        return {"path": ["good"]}
+
+    def bad(s):
+        log("bad")
+        fails["n"] += 1
+        if fails["n"] == 1:
+            raise ValueError("boom")
+        return {"path": ["bad"]}
+
+    g = StateGraph(S)
+    g.add_node("good", good)
+    g.add_node("bad", bad)
+    g.add_edge(START, "good")
+    g.add_edge(START, "bad")
+    g.add_edge("good", END)
+    g.add_edge("bad", END)
+    return g.compile(checkpointer=InMemorySaver())

@@ -1,9 +1,9 @@
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
-from _graphs import CFG, S, hist
-from _common import invoke, log, main, state
+from _graphs import CFG, S, hist, two_questions
+from _common import invoke, main, state
 
 META = {
     "title": "Two interrupt() calls in one node are answered in order, one resume each",
@@ -18,17 +18,9 @@ shows only the pending q2. Resuming with "B" re-runs the node again; both calls 
 answers by position, and the superstep completes (c2)."""
 
 
-def two(s):
-    log("two")
-    a = interrupt("q1")
-    log("two", got=a)
-    b = interrupt("q2")
-    return {"path": [f"two:{a}:{b}"]}
-
-
 def run():
     g = StateGraph(S)
-    g.add_node("two", two)
+    g.add_node("two", two_questions)
     g.add_edge(START, "two")
     g.add_edge("two", END)
     app = g.compile(checkpointer=InMemorySaver())

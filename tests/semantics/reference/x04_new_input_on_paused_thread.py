@@ -1,7 +1,4 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-
-from _graphs import CFG, S, asking, hist, linear, mk
+from _graphs import CFG, asks_between, hist, linear
 from _common import invoke, main, state
 
 META = {
@@ -18,15 +15,7 @@ that was pending is not run with it, and the run pauses again at the same place.
 
 
 def run():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("ask", asking("ask", "ok?"))
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "ask")
-    g.add_edge("ask", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = asks_between()
     out = {}
     out["run"] = invoke(app, {"path": ["in"]}, CFG)
     out["new_input"] = invoke(app, {"path": ["in2"]}, CFG)

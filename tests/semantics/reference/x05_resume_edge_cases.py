@@ -1,8 +1,6 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, hist, linear
+from _graphs import CFG, hist, linear, parallel_askers
 from _common import invoke, main, state
 
 META = {
@@ -26,14 +24,7 @@ def run():
     out["run_u"] = invoke(app, {"path": []}, u)
     out["resume_done"] = invoke(app, Command(resume="z"), u)
     out["history_u"] = hist(app, u)
-    g = StateGraph(S)
-    g.add_node("p", asking("p", "p?"))
-    g.add_node("q", asking("q", "q?"))
-    g.add_edge(START, "p")
-    g.add_edge(START, "q")
-    g.add_edge("p", END)
-    g.add_edge("q", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = parallel_askers()
     out["par_run"] = invoke(app, {"path": []}, CFG)
     out["par_single_value"] = invoke(app, Command(resume="v"), CFG)
     out["par_state"] = state(app, CFG)

@@ -1,8 +1,6 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, hist, mk
+from _graphs import CFG, asks_between, hist
 from _common import invoke, main, state
 
 META = {
@@ -19,28 +17,16 @@ and b are all in the final state. Alternatively `update_state(values, as_node="a
 ask's output by hand: `next == ["b"]`, and `invoke(None)` runs b only; ask never completes."""
 
 
-def graph():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("ask", asking("ask", "ok?"))
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "ask")
-    g.add_edge("ask", "b")
-    g.add_edge("b", END)
-    return g.compile(checkpointer=InMemorySaver())
-
-
 def run():
     out = {}
-    app = graph()
+    app = asks_between()
     out["run"] = invoke(app, {"path": []}, CFG)
     app.update_state(CFG, {"path": ["edit"]})
     out["state_after_edit"] = state(app, CFG)
     out["resume"] = invoke(app, Command(resume="y"), CFG)
     out["state_final"] = state(app, CFG)
     out["history"] = hist(app, CFG)
-    app = graph()
+    app = asks_between()
     out["run2"] = invoke(app, {"path": []}, CFG)
     app.update_state(CFG, {"path": ["ask:manual"]}, as_node="ask")
     out["state_as_ask"] = state(app, CFG)

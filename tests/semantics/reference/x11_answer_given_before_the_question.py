@@ -1,9 +1,9 @@
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
-from _graphs import CFG, S, asking, mk
-from _common import invoke, log, main, state
+from _graphs import CFG, S, mk, parallel_askers, two_questions
+from _common import invoke, main, state
 
 META = {
     "title": "A resume value given while no interrupt is pending answers the next question asked",
@@ -22,18 +22,10 @@ re-runs two, q1 returns "A" again and q2 returns "B". With two tasks paused befo
 anything, one bare value answers only the first task that asks; the other pauses."""
 
 
-def two(s):
-    log("two")
-    a = interrupt("q1")
-    log("two", got=a)
-    b = interrupt("q2")
-    return {"path": [f"two:{a}:{b}"]}
-
-
 def run():
     g = StateGraph(S)
     g.add_node("a", mk("a"))
-    g.add_node("two", two)
+    g.add_node("two", two_questions)
     g.add_node("b", mk("b"))
     g.add_edge(START, "a")
     g.add_edge("a", "two")
@@ -45,14 +37,7 @@ def run():
     out["resume_at_breakpoint"] = invoke(app, Command(resume="A"), CFG, log_extra=True)
     out["state"] = state(app, CFG)
     out["resume2"] = invoke(app, Command(resume="B"), CFG, log_extra=True)
-    g = StateGraph(S)
-    g.add_node("p", asking("p", "p?"))
-    g.add_node("q", asking("q", "q?"))
-    g.add_edge(START, "p")
-    g.add_edge(START, "q")
-    g.add_edge("p", END)
-    g.add_edge("q", END)
-    app = g.compile(checkpointer=InMemorySaver(), interrupt_before=["p", "q"])
+    app = parallel_askers(interrupt_before=["p", "q"])
     out["par_run"] = invoke(app, {"path": []}, CFG)
     out["par_resume"] = invoke(app, Command(resume="v"), CFG)
     out["par_state"] = state(app, CFG)

@@ -1,8 +1,5 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-
-from _graphs import CFG, S, hist
-from _common import checkpoint_cfg, invoke, log, main
+from _graphs import CFG, good_and_bad, hist
+from _common import checkpoint_cfg, invoke, main
 
 META = {
     "title": "Replaying the checkpoint of a failed superstep by id re-runs all its tasks on a fork",
@@ -17,31 +14,9 @@ kept as a pending write of c1 (a retry with the thread alone would not re-run go
 copy of c1 (c2, step 1) is written without c1's pending writes, and both good and bad run
 again (step 2)."""
 
-FAILS = {"n": 0}
-
-
-def good(s):
-    log("good")
-    return {"path": ["good"]}
-
-
-def bad(s):
-    log("bad")
-    FAILS["n"] += 1
-    if FAILS["n"] == 1:
-        raise ValueError("boom")
-    return {"path": ["bad"]}
-
 
 def run():
-    g = StateGraph(S)
-    g.add_node("good", good)
-    g.add_node("bad", bad)
-    g.add_edge(START, "good")
-    g.add_edge(START, "bad")
-    g.add_edge("good", END)
-    g.add_edge("bad", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = good_and_bad()
     out = {}
     out["run"] = invoke(app, {"path": []}, CFG)
     out["replay_c1"] = invoke(app, None, checkpoint_cfg(app, CFG, "c1"))

@@ -2,8 +2,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, hist, linear, mk
-from _common import invoke, log, main
+from _graphs import CFG, S, asking, good_and_bad, hist, linear, mk
+from _common import invoke, main
 
 META = {
     "title": "Naming the head checkpoint: invoke(None) replays it on a fork, a resume answers it",
@@ -20,21 +20,6 @@ checkpoint written by `update_state` that is still the head is not copied when n
 scenario 41), but its tasks still run again: after a run from it failed with a finished
 sibling (good), naming it re-runs good too, where a retry without the id would reuse good's
 write (scenario 43)."""
-
-FAILS = {"n": 0}
-
-
-def good(s):
-    log("good")
-    return {"path": ["good"]}
-
-
-def bad(s):
-    log("bad")
-    FAILS["n"] += 1
-    if FAILS["n"] == 1:
-        raise ValueError("boom")
-    return {"path": ["bad"]}
 
 
 def run():
@@ -53,14 +38,7 @@ def run():
     out["ask_run"] = invoke(app, {"path": []}, CFG)
     out["resume_with_head_id"] = invoke(app, Command(resume="y"), app.get_state(CFG).config)
     out["ask_history"] = hist(app, CFG)
-    g = StateGraph(S)
-    g.add_node("good", good)
-    g.add_node("bad", bad)
-    g.add_edge(START, "good")
-    g.add_edge(START, "bad")
-    g.add_edge("good", END)
-    g.add_edge("bad", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = good_and_bad()
     seeded = app.update_state(CFG, {"path": ["seed"]})
     out["update_head_run"] = invoke(app, None, seeded)
     out["update_head_named_again"] = invoke(app, None, seeded)

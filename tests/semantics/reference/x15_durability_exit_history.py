@@ -1,8 +1,6 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, hist, linear, mk
+from _graphs import CFG, asks_between, hist, linear
 from _common import invoke, main, state
 
 META = {
@@ -25,15 +23,7 @@ def run():
         app = linear()
         out[d + "_run"] = invoke(app, {"path": []}, CFG, durability=d)
         out[d + "_history"] = hist(app, CFG)
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("ask", asking("ask", "ok?"))
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "ask")
-    g.add_edge("ask", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = asks_between()
     out["ask_run"] = invoke(app, {"path": []}, CFG, durability="exit")
     out["ask_state"] = state(app, CFG)
     out["ask_history"] = hist(app, CFG)

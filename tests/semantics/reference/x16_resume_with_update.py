@@ -1,9 +1,9 @@
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
-from _graphs import CFG, S, asking, hist, mk
-from _common import invoke, log, main, state
+from _graphs import CFG, S, asks_between, hist, two_questions
+from _common import invoke, main, state
 
 META = {
     "title": "Command(resume=..., update=...): the update joins the resumed superstep's writes",
@@ -20,29 +20,14 @@ state reads `[a, u, ask:y, b]`. When the resumed task pauses again (two asks a s
 question), the update waits with the superstep and is applied once, when it completes."""
 
 
-def two(s):
-    log("two")
-    a = interrupt("q1")
-    b = interrupt("q2")
-    return {"path": [f"two:{a}:{b}"]}
-
-
 def run():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("ask", asking("ask", "ok?"))
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "ask")
-    g.add_edge("ask", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = asks_between()
     out = {}
     out["run"] = invoke(app, {"path": []}, CFG)
     out["resume_and_update"] = invoke(app, Command(resume="y", update={"path": ["u"]}), CFG)
     out["history"] = hist(app, CFG)
     g = StateGraph(S)
-    g.add_node("two", two)
+    g.add_node("two", two_questions)
     g.add_edge(START, "two")
     g.add_edge("two", END)
     app = g.compile(checkpointer=InMemorySaver())

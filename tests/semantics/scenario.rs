@@ -1,0 +1,266 @@
+//! A harness for the scenarios recorded in `reference/` (modules `resume` and `threads`): one
+//! value holds a scenario's expected observations and its execution log, so that a step of a
+//! test is one line; and the graphs those scenarios share (the same as `reference/_graphs.py`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use langgraph::prelude::*;
+use langgraph::{CompiledGraph, FromState};
+use serde_json::{Value, json};
+
+use crate::common::{self, Log, at, check, matches};
+
+/// A scenario's expected observations and the log its nodes write to.
+pub struct Scenario {
+    pub exp: Value,
+    pub log: Log,
+}
+
+impl Scenario {
+    pub fn new(name: &str) -> Self {
+        Self {
+            exp: common::expected(name),
+            log: Log::new(),
+        }
+    }
+
+    /// The expected observation at `key`.
+    pub fn at(&self, key: &str) -> &Value {
+        at(&self.exp, key)
+    }
+
+    /// Checks `actual` against the observation at `key`.
+    #[track_caller]
+    pub fn check(&self, key: &str, actual: &Value) {
+        check(&self.exp, key, actual);
+    }
+
+    /// Invokes, checks the result (or error) and the execution log, and returns them.
+    pub async fn invoke<S, O>(
+        &self,
+        key: &str,
+        g: &CompiledGraph<S, O>,
+        input: impl Into<Input<S>>,
+        cfg: &RunConfig,
+    ) -> Value
+    where
+        S: State,
+        O: FromState<S> + Serialize,
+    {
+        let r = common::invoke(g, input, cfg, &self.log, false).await;
+        check(&self.exp, key, &r);
+        r
+    }
+
+    /// Like [`invoke`](Self::invoke), with the extra fields nodes logged.
+    pub async fn invoke_logged<S, O>(
+        &self,
+        key: &str,
+        g: &CompiledGraph<S, O>,
+        input: impl Into<Input<S>>,
+        cfg: &RunConfig,
+    ) -> Value
+    where
+        S: State,
+        O: FromState<S> + Serialize,
+    {
+        let r = common::invoke(g, input, cfg, &self.log, true).await;
+        check(&self.exp, key, &r);
+        r
+    }
+
+    /// Invokes without checking (for a step the test checks in parts).
+    pub async fn run<S, O>(
+        &self,
+        g: &CompiledGraph<S, O>,
+        input: impl Into<Input<S>>,
+        cfg: &RunConfig,
+    ) -> Value
+    where
+        S: State,
+        O: FromState<S> + Serialize,
+    {
+        common::invoke(g, input, cfg, &self.log, false).await
+    }
+
+    /// Checks `get_state` (with its tasks and interrupts when `with_tasks`).
+    pub async fn state<S: State, O: FromState<S>>(
+        &self,
+        key: &str,
+        g: &CompiledGraph<S, O>,
+        cfg: &RunConfig,
+        with_tasks: bool,
+    ) {
+        check(&self.exp, key, &common::state(g, cfg, with_tasks).await);
+    }
+
+    /// Checks the compact history (see [`compact_history`]).
+    pub async fn history<S: State, O: FromState<S>>(
+        &self,
+        key: &str,
+        g: &CompiledGraph<S, O>,
+        cfg: &RunConfig,
+    ) {
+        let actual = compact_history(g, cfg).await;
+        same_history(self.at(key), actual);
+    }
+}
+
+/// The reference's compact history, newest first: `[id, parent, step, source, next, path]`.
+pub async fn compact_history<S: State, O: FromState<S>>(
+    g: &CompiledGraph<S, O>,
+    cfg: &RunConfig,
+) -> Value {
+    json!(
+        common::history(g, cfg, false)
+            .await
+            .iter()
+            .map(|h| json!([
+                h["id"],
+                h["parent"],
+                h["step"],
+                h["source"],
+                h["next"],
+                h["values"]["path"]
+            ]))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// Compares compact histories; `next` of a parallel superstep is listed in edge order by the
+/// reference and by name here.
+pub fn same_history(expected: &Value, mut actual: Value) {
+    let mut e = expected.clone();
+    for h in e
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .chain(actual.as_array_mut().unwrap())
+    {
+        h[4].as_array_mut().unwrap().sort_by_key(|v| v.to_string());
+    }
+    if let Err(err) = matches(&e, &actual) {
+        panic!("history differs: {err}\n  expected: {e}\n  actual:   {actual}");
+    }
+}
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+pub struct P {
+    pub x: i64,
+    #[reducer(append)]
+    pub path: Vec<String>,
+}
+
+/// A node that logs its run and appends its name.
+pub fn mk(log: &Log, name: &'static str) -> impl Fn(&P, &Ctx) -> PUpdate + use<> {
+    let log = log.clone();
+    move |_: &P, ctx: &Ctx| {
+        log.add(ctx, name);
+        PUpdate::new().path(vec![name.to_string()])
+    }
+}
+
+/// START -> a -> b -> c -> END.
+pub fn linear(log: &Log) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node("a", mk(log, "a"))
+        .node("b", mk(log, "b"))
+        .node("c", mk(log, "c"))
+        .edge(START, "a")
+        .edge("a", "b")
+        .edge("b", "c")
+        .edge("c", END)
+}
+
+/// The future of a node that asks.
+pub type Asking = std::pin::Pin<Box<dyn Future<Output = Result<PUpdate, NodeError>> + Send>>;
+
+/// A node that logs its start, asks `question` and appends `name:answer`.
+pub fn asking(
+    log: &Log,
+    name: &'static str,
+    question: &'static str,
+) -> impl Fn(&P, Ctx) -> Asking + use<> {
+    let log = log.clone();
+    move |_: &P, ctx: Ctx| {
+        let log = log.clone();
+        Box::pin(async move {
+            log.add(&ctx, name);
+            let v: String = ctx.interrupt(question).await?;
+            Ok(PUpdate::new().path(vec![format!("{name}:{v}")]))
+        })
+    }
+}
+
+/// A node that asks q1, logs the answer (`got`), asks q2 and appends `two:a:b`.
+pub fn two_questions(log: &Log) -> impl Fn(&P, Ctx) -> Asking + use<> {
+    let log = log.clone();
+    move |_: &P, ctx: Ctx| {
+        let log = log.clone();
+        Box::pin(async move {
+            log.add(&ctx, "two");
+            let a: String = ctx.interrupt("q1").await?;
+            log.add_with(&ctx, "two", json!({"got": a}));
+            let b: String = ctx.interrupt("q2").await?;
+            Ok(PUpdate::new().path(vec![format!("two:{a}:{b}")]))
+        })
+    }
+}
+
+/// START -> a -> ask -> b -> END, where ask asks "ok?".
+pub fn asks_between(log: &Log) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node("a", mk(log, "a"))
+        .node("ask", asking(log, "ask", "ok?"))
+        .node("b", mk(log, "b"))
+        .edge(START, "a")
+        .edge("a", "ask")
+        .edge("ask", "b")
+        .edge("b", END)
+}
+
+/// START -> p, q -> END, where p asks "p?" and q asks "q?".
+pub fn parallel_askers(log: &Log) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node("p", asking(log, "p", "p?"))
+        .node("q", asking(log, "q", "q?"))
+        .edge(START, "p")
+        .edge(START, "q")
+        .edge("p", END)
+        .edge("q", END)
+}
+
+/// START -> good, bad -> END; bad fails on its first run, after good finished.
+pub fn good_and_bad(log: &Log) -> CompiledGraph<P> {
+    let (lg, lb) = (log.clone(), log.clone());
+    let fails = Arc::new(AtomicUsize::new(0));
+    StateGraph::new()
+        .node("good", move |_: &P, ctx: &Ctx| {
+            lg.add(ctx, "good");
+            PUpdate::new().path(vec!["good".into()])
+        })
+        .node("bad", move |_: &P, ctx: Ctx| {
+            let (log, fails) = (lb.clone(), fails.clone());
+            async move {
+                log.add(&ctx, "bad");
+                // Let good finish first, so that its write is kept when bad fails.
+                tokio::task::yield_now().await;
+                if fails.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(NodeError::msg("boom"));
+                }
+                Ok(PUpdate::new().path(vec!["bad".into()]))
+            }
+        })
+        .edge(START, "good")
+        .edge(START, "bad")
+        .edge("good", END)
+        .edge("bad", END)
+        .compile_with(InMemorySaver::new())
+        .unwrap()
+}
+
+/// An append to `path`.
+pub fn path(item: &str) -> PUpdate {
+    PUpdate::new().path(vec![item.to_string()])
+}
