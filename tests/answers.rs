@@ -1,6 +1,8 @@
 //! Answers given while nothing was asked (a thread paused at a breakpoint, or edited after a
 //! node asked) are stored with the checkpoint: a later process hands them to the first
-//! question asked, and a task that failed after taking one gets it again.
+//! question asked, and a task that failed after taking one gets it again. Updates given with a
+//! resume are stored the same way. Each test runs on SQLite and on PostgreSQL; a new saver on
+//! the same storage stands for a new process.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,9 +15,76 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use langgraph::SqliteSaver;
 use langgraph::prelude::*;
 use serde_json::json;
+
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+#[allow(dead_code)] // shared by the test binaries; this one opens its own savers
+mod pg;
+
+/// Where a test's checkpoints live; [`open`](Store::open) is a new saver on them, as a new
+/// process would make.
+enum Store {
+    Sqlite(std::path::PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres(pg::Scoped),
+}
+
+impl Store {
+    fn sqlite(name: &str) -> Self {
+        let d = std::env::temp_dir().join(format!("lg-answers-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Store::Sqlite(d)
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn postgres(name: &str) -> Self {
+        Store::Postgres(pg::Scoped::new(name).await)
+    }
+
+    async fn open(&self) -> Arc<dyn Checkpointer> {
+        match self {
+            Store::Sqlite(dir) => {
+                Arc::new(SqliteSaver::open(dir.join("answers.db")).await.unwrap())
+            }
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => {
+                let opts = langgraph::PostgresOptions::default().schema(s.schema.clone());
+                Arc::new(
+                    langgraph::PostgresSaver::connect_with(&pg::url(), opts)
+                        .await
+                        .unwrap(),
+                )
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Store::Sqlite(dir) = self {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A test on SQLite, and on PostgreSQL when that feature is on.
+macro_rules! on_both {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $body(&Store::sqlite(stringify!($body))).await;
+        }
+
+        #[cfg(feature = "postgres")]
+        #[tokio::test]
+        async fn $postgres() {
+            $body(&Store::postgres("answers").await).await;
+        }
+    };
+}
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
 struct Doc {
@@ -25,7 +94,11 @@ struct Doc {
 
 /// START -> draft -> review -> END, paused before review; review asks for a number, and fails
 /// on its first `fail_first` attempts after it got the answer.
-fn graph(saver: SqliteSaver, fail_first: usize, runs: Arc<AtomicUsize>) -> CompiledGraph<Doc> {
+fn graph(
+    saver: Arc<dyn Checkpointer>,
+    fail_first: usize,
+    runs: Arc<AtomicUsize>,
+) -> CompiledGraph<Doc> {
     StateGraph::<Doc>::new()
         .node("draft", |_: &Doc| {
             DocUpdate::new().log(vec!["draft".into()])
@@ -44,19 +117,8 @@ fn graph(saver: SqliteSaver, fail_first: usize, runs: Arc<AtomicUsize>) -> Compi
         .edge("draft", "review")
         .edge("review", END)
         .interrupt_before(["review"])
-        .compile_with(saver)
+        .compile_with_shared(saver)
         .unwrap()
-}
-
-async fn saver(dir: &std::path::Path) -> SqliteSaver {
-    SqliteSaver::open(dir.join("answers.db")).await.unwrap()
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("lg-answers-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
@@ -83,7 +145,7 @@ fn form_node(_: &Form, ctx: Ctx) -> Asking {
 }
 
 /// START -> form -> END, optionally paused before the form.
-fn form(saver: SqliteSaver, breakpoint: bool) -> CompiledGraph<Form> {
+fn form(saver: Arc<dyn Checkpointer>, breakpoint: bool) -> CompiledGraph<Form> {
     let g = StateGraph::<Form>::new()
         .node("form", form_node)
         .edge(START, "form")
@@ -93,16 +155,16 @@ fn form(saver: SqliteSaver, breakpoint: bool) -> CompiledGraph<Form> {
     } else {
         g
     };
-    g.compile_with(saver).unwrap()
+    g.compile_with_shared(saver).unwrap()
 }
 
-#[tokio::test]
-async fn a_kept_answer_survives_a_failed_attempt_and_a_new_process() {
-    let dir = temp_dir("retry");
+on_both!(retry: a_kept_answer_survives_a_failed_attempt_and_a_new_process_on_sqlite, a_kept_answer_survives_a_failed_attempt_and_a_new_process_on_postgres);
+
+async fn retry(store: &Store) {
     let cfg = RunConfig::thread("doc-1");
     let runs = Arc::new(AtomicUsize::new(0));
     {
-        let g = graph(saver(&dir).await, 1, runs.clone());
+        let g = graph(store.open().await, 1, runs.clone());
         let out = g.invoke(Doc::default(), &cfg).await.unwrap();
         assert!(
             out.paused && out.interrupts.is_empty(),
@@ -118,20 +180,19 @@ async fn a_kept_answer_survives_a_failed_attempt_and_a_new_process() {
     }
     // A new process (a new saver on the same file) retries the superstep: the failed task
     // gets the kept answer again and is not asked.
-    let g = graph(saver(&dir).await, 1, runs.clone());
+    let g = graph(store.open().await, 1, runs.clone());
     let out = g.invoke(Input::Continue, &cfg).await.unwrap();
     assert!(!out.paused, "{out:?}");
     assert_eq!(out.value.log, ["draft", "score 7"]);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it() {
-    let dir = temp_dir("typed");
+on_both!(typed: a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it_on_sqlite, a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it_on_postgres);
+
+async fn typed(store: &Store) {
     let cfg = RunConfig::thread("doc-2");
     let runs = Arc::new(AtomicUsize::new(0));
-    let g = graph(saver(&dir).await, 0, runs.clone());
+    let g = graph(store.open().await, 0, runs.clone());
     g.invoke(Doc::default(), &cfg).await.unwrap();
     // No question is open, so no schema checks the answer up front: the node that takes it
     // fails with a typed error naming itself, and nothing is lost.
@@ -153,32 +214,30 @@ async fn a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replace
     // A new bare answer replaces the kept one.
     let out = g.invoke(Command::resume(9), &cfg).await.unwrap();
     assert_eq!(out.value.log, ["draft", "score 9"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn a_kept_answer_is_used_up_once_its_task_asks_again() {
-    let dir = temp_dir("used");
+on_both!(used: a_kept_answer_is_used_up_once_its_task_asks_again_on_sqlite, a_kept_answer_is_used_up_once_its_task_asks_again_on_postgres);
+
+async fn used(store: &Store) {
     let cfg = RunConfig::thread("doc-3");
-    let g = form(saver(&dir).await, true);
+    let g = form(store.open().await, true);
     g.invoke(Form::default(), &cfg).await.unwrap();
     let out = g.invoke(Command::resume("Ada"), &cfg).await.unwrap();
     assert!(out.paused);
     assert_eq!(out.interrupts.len(), 1);
     assert_eq!(out.interrupts[0].value, "age?");
     // The open question is age; the name stays answered in a new process too.
-    let again = form(saver(&dir).await, true);
+    let again = form(store.open().await, true);
     let st = again.get_state(&cfg).await.unwrap();
     assert_eq!(st.interrupts.len(), 1);
     assert_eq!(st.interrupts[0].value, "age?");
     let out = again.invoke(Command::resume(36), &cfg).await.unwrap();
     assert_eq!(out.value.log, ["Ada 36"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn a_kept_answer_goes_to_one_question_only_across_retries() {
-    let dir = temp_dir("once");
+on_both!(once: a_kept_answer_goes_to_one_question_only_across_retries_on_sqlite, a_kept_answer_goes_to_one_question_only_across_retries_on_postgres);
+
+async fn once(store: &Store) {
     let cfg = RunConfig::thread("doc-4");
     let flaky = Arc::new(AtomicUsize::new(0));
     let f = flaky.clone();
@@ -202,7 +261,7 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
         .edge("form", END)
         .edge("check", END)
         .interrupt_before(["form", "check"])
-        .compile_with(saver(&dir).await)
+        .compile_with_shared(store.open().await)
         .unwrap();
     g.invoke(Form::default(), &cfg).await.unwrap();
     let e = g.invoke(Command::resume("Ada"), &cfg).await.unwrap_err();
@@ -236,15 +295,14 @@ async fn a_kept_answer_goes_to_one_question_only_across_retries() {
     let mut log = out.value.log.clone();
     log.sort();
     assert_eq!(log, ["Ada 36", "check yes"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn an_update_given_with_a_resume_is_applied_once_when_its_superstep_completes() {
-    let dir = temp_dir("update");
+on_both!(update: an_update_given_with_a_resume_is_applied_once_when_its_superstep_completes_on_sqlite, an_update_given_with_a_resume_is_applied_once_when_its_superstep_completes_on_postgres);
+
+async fn update(store: &Store) {
     let cfg = RunConfig::thread("form-1");
     {
-        let g = form(saver(&dir).await, false);
+        let g = form(store.open().await, false);
         g.invoke(Form::default(), &cfg).await.unwrap();
         let with_note = Command::resume("Ada").update(FormUpdate::new().log(vec!["note".into()]));
         let out = g.invoke(with_note, &cfg).await.unwrap();
@@ -255,7 +313,7 @@ async fn an_update_given_with_a_resume_is_applied_once_when_its_superstep_comple
     }
     // A new process answers the second question: the stored update is applied with the
     // superstep, before the task's write, and only once.
-    let g = form(saver(&dir).await, false);
+    let g = form(store.open().await, false);
     let out = g.invoke(Command::resume(36), &cfg).await.unwrap();
     assert!(!out.paused);
     assert_eq!(out.value.log, ["note", "Ada 36"]);
@@ -299,5 +357,4 @@ async fn an_update_given_with_a_resume_is_applied_once_when_its_superstep_comple
         .await
         .unwrap_err();
     assert!(matches!(e, RunError::InvalidResume(_)), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
