@@ -351,10 +351,13 @@ async fn update(store: &Store) {
     assert!(matches!(e, RunError::InvalidUpdate { .. }), "{e}");
     let st = g.get_state(&cfg).await.unwrap();
     assert_eq!(st.next, ["form"], "the superstep did not commit");
-    // A resume with a goto stays an error: resume first, then jump.
-    let e = g
-        .invoke(Command::resume(1).and_goto("form"), &cfg)
-        .await
-        .unwrap_err();
-    assert!(matches!(e, RunError::InvalidResume(_)), "{e}");
+    // The update stays with the superstep, so answering again conflicts again; writing the
+    // form's output by hand moves the thread on.
+    let e = g.invoke(Command::resume(40), &cfg).await.unwrap_err();
+    assert!(matches!(e, RunError::InvalidUpdate { .. }), "{e}");
+    let done = FormUpdate::new().log(vec!["Bob 40".into()]);
+    g.update_state(&cfg, done, Some("form")).await.unwrap();
+    let st = g.get_state(&cfg).await.unwrap();
+    assert!(st.next.is_empty());
+    assert_eq!(st.values.log, ["Bob 40"]);
 }

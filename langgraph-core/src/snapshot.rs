@@ -97,7 +97,7 @@ impl<S: State> StateSnapshot<S> {
         if apply_pending && let Some(r) = recs.get(RESUME_UPDATE) {
             // Updates given with a resume join the superstep's writes, before the tasks'.
             for u in &r.updates {
-                let update: S::Update = serde_json::from_value(u.clone())
+                let update: S::Update = serde_json::from_value(u.update_json().clone())
                     .map_err(|e| RunError::serde("an update stored with a resume", e))?;
                 scratch.set_writer(crate::write_set::INPUT_WRITER);
                 let _ = values.apply(update, &mut scratch);

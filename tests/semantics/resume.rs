@@ -205,3 +205,53 @@ async fn x16_an_update_given_with_a_resume_joins_the_resumed_superstep() {
         .await;
     sc.state("two_state_final", &g, &cfg, false).await;
 }
+
+#[tokio::test]
+async fn x18_destinations_given_with_a_resume_run_beside_the_resumed_tasks() {
+    let sc = Scenario::new("x18_resume_with_goto");
+    let g = asks_between(&sc.log)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let goto_b = Command::resume("y").and_goto("b");
+    sc.invoke("resume_goto_b", &g, goto_b, &cfg).await;
+    sc.history("history", &g, &cfg).await;
+
+    let g = StateGraph::<P>::new()
+        .node("two", two_questions(&sc.log))
+        .node("z", mk(&sc.log, "z"))
+        .edge(START, "two")
+        .edge("two", END)
+        .edge("z", END)
+        // Only a goto reaches z; declared, since a node nothing leads to is a compile error
+        // here (the reference accepts it).
+        .goto_targets("two", ["z"])
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    sc.invoke("two_run", &g, PUpdate::new(), &cfg).await;
+    let goto_z = Command::resume("A").and_goto("z").update(path("u"));
+    sc.invoke_logged("two_goto_z", &g, goto_z, &cfg).await;
+    sc.state("two_state", &g, &cfg, true).await;
+    sc.invoke_logged("two_resume", &g, Command::resume("B"), &cfg)
+        .await;
+    // As in x16, the reference lists the paused checkpoint (c1) with the update applied.
+    let mut e = sc.at("two_history").clone();
+    e[1][5] = json!([]);
+    same_history(&e, compact_history(&g, &cfg).await);
+
+    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    sc.invoke("finished_run", &g, PUpdate::new(), &cfg).await;
+    let goto_c = Command::resume("x").and_goto("c");
+    sc.invoke("finished_goto", &g, goto_c, &cfg).await;
+    // A destination that is not a node is a typed error, and nothing runs.
+    let e = g
+        .invoke(Command::resume("x").and_goto("nope"), &cfg)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RunError::UnknownNode { ref name, .. } if name == "nope"),
+        "{e}"
+    );
+    assert_eq!(sc.log.take(false), json!([]));
+}

@@ -160,6 +160,27 @@ impl Control {
         }
     }
 
+    /// Adds destinations to the scheduled tasks: a node already due is not added twice, sends
+    /// come after the scheduled ones.
+    pub(crate) fn schedule(&mut self, shape: &Shape, routes: &[Resolved]) {
+        if routes.is_empty() {
+            return;
+        }
+        for r in routes {
+            match r {
+                Resolved::Node(n) if !self.pull.contains(n) => self.pull.push(*n),
+                Resolved::Node(_) | Resolved::End => {}
+                Resolved::Send(n, arg) => self.push.push(PushTask {
+                    node: *n,
+                    arg: arg.clone(),
+                }),
+            }
+        }
+        if self.pull.len() > 1 {
+            self.pull.sort_unstable_by_key(|&n| shape.rank(n));
+        }
+    }
+
     /// Drops the scheduled tasks (new input on an existing thread, or `update_state`).
     pub(crate) fn clear_scheduled(&mut self) {
         self.pull.clear();

@@ -6,8 +6,9 @@
 //! - [`run_loop`]: the superstep loop (`while tick { execute; commit }`);
 //! - [`settle`]: a superstep's outcomes become a commit, a pause or an error;
 //! - [`commit`]: applying a superstep's writes, routing, planning;
-//! - [`start`]: the ways a run starts (input, continue, replay, resume, jump) and
-//!   `update_state`; [`resume`]: answers matched with the interrupts they answer;
+//! - [`start`]: the ways a run starts (input, continue, replay, resume, jump);
+//!   [`resume`]: answers matched with the interrupts they answer; [`update_state`]: state
+//!   edits as if a node wrote them;
 //! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records; [`write_queue`]: the
 //!   order, batching and backlog of a run's saver writes;
@@ -31,4 +32,5 @@ pub(crate) mod saved;
 pub(crate) mod scratch;
 pub(crate) mod settle;
 pub(crate) mod start;
+pub(crate) mod update_state;
 pub(crate) mod write_queue;

@@ -1,25 +1,39 @@
 //! Matching the answers of a resume with the interrupts they answer, keeping an answer given
-//! while nothing was asked (see [`KEPT_ANSWER`]), and the update given with a resume (see
-//! [`RESUME_UPDATE`]).
+//! while nothing was asked (see [`KEPT_ANSWER`]), and the update and destinations given with a
+//! resume (see [`RESUME_UPDATE`]).
 
 use langgraph_checkpoint::{PendingWrite, RESUME, RESUME_MAP};
 use serde_json::Value;
 
+use super::algo::{RouteError, resolve_goto};
 use super::run_loop::Loop;
-use super::saved::{KEPT_ANSWER, RESUME_UPDATE, UPDATES};
+use super::saved::{KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES};
 use crate::error::RunError;
+use crate::node::NodeOutput;
 use crate::state::State;
-use crate::types::Resume;
+use crate::types::{Command, Resume, Target};
+
+/// An update and destinations given with a resume.
+type ResumeCommand<S> = (<S as State>::Update, Vec<Target>);
 
 impl<S: State> Loop<'_, S> {
-    /// Keeps the update of a `Command` that also resumes: stored on the checkpoint it
-    /// resumes, after any given before, and applied when that superstep commits.
-    pub(crate) fn stash_resume_update(&mut self, update: S::Update) -> Result<(), RunError> {
-        let update = serde_json::to_value(&update)
+    /// Keeps the update and destinations of a `Command` that also resumes: stored on the
+    /// checkpoint it resumes, after any given before (see [`RESUME_UPDATE`]).
+    pub(crate) fn stash_resume_command(
+        &mut self,
+        update: Option<S::Update>,
+        goto: Vec<Target>,
+    ) -> Result<(), RunError> {
+        let mut cmd = Command::<S>::new();
+        cmd.update = update;
+        cmd.goto = goto;
+        let saved = SavedOutput::encode(&NodeOutput::Command(cmd), &self.prog.shape)?;
+        let saved: SavedOutput = serde_json::from_value(saved)
             .map_err(|e| RunError::serde("the update of a resume", e))?;
         let record = self.saved.entry(RESUME_UPDATE.to_string()).or_default();
-        record.updates.push(update);
-        let value = Value::Array(record.updates.clone());
+        record.updates.push(saved);
+        let value = serde_json::to_value(&record.updates)
+            .map_err(|e| RunError::serde("the update of a resume", e))?;
         if let Some(p) = &mut self.persist {
             p.put_writes(vec![PendingWrite {
                 task_id: RESUME_UPDATE.to_string(),
@@ -31,19 +45,46 @@ impl<S: State> Loop<'_, S> {
         Ok(())
     }
 
-    /// The updates given with resumes of the current checkpoint (see
-    /// [`stash_resume_update`](Self::stash_resume_update)), decoded.
-    pub(crate) fn resume_updates(&self) -> Result<Vec<S::Update>, RunError> {
+    /// The updates and destinations given with resumes of the current checkpoint, decoded.
+    fn resume_commands(&self) -> Result<Vec<ResumeCommand<S>>, RunError> {
         let Some(r) = self.saved.get(RESUME_UPDATE) else {
             return Ok(Vec::new());
         };
         r.updates
             .iter()
-            .map(|u| {
-                serde_json::from_value(u.clone())
-                    .map_err(|e| RunError::serde("an update stored with a resume", e))
+            .map(|o| {
+                let (update, cmd) = o.decode(&self.prog.shape, &self.prog.exec)?.into_parts();
+                Ok((update, cmd.map(|c| c.goto).unwrap_or_default()))
             })
             .collect()
+    }
+
+    /// The updates given with resumes of the current checkpoint, to apply when its superstep
+    /// commits.
+    pub(crate) fn resume_updates(&self) -> Result<Vec<S::Update>, RunError> {
+        Ok(self
+            .resume_commands()?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect())
+    }
+
+    /// Adds the destinations given with resumes of the current checkpoint to its superstep's
+    /// tasks (a node already due runs once; sends come after the checkpoint's own).
+    pub(crate) fn schedule_resume_gotos(&mut self) -> Result<(), RunError> {
+        let mut routes = Vec::new();
+        for (_, goto) in self.resume_commands()? {
+            resolve_goto(&self.prog.shape, None, &goto, &mut routes).map_err(|e| match e {
+                RouteError::Unknown { target } | RouteError::Undeclared { target, .. } => {
+                    RunError::UnknownNode {
+                        context: "the goto of a resume".into(),
+                        name: target,
+                    }
+                }
+            })?;
+        }
+        self.control.schedule(&self.prog.shape, &routes);
+        Ok(())
     }
 
     /// Matches resume values with pending interrupts and stores them.

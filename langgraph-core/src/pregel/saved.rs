@@ -119,8 +119,8 @@ pub(crate) struct TaskRecord {
     pub(crate) error: Option<Value>,
     /// Set during a run when the output was queued for storage.
     pub(crate) stored: bool,
-    /// Updates given with resumes ([`RESUME_UPDATE`] only).
-    pub(crate) updates: Vec<Value>,
+    /// Updates and destinations given with resumes ([`RESUME_UPDATE`] only).
+    pub(crate) updates: Vec<SavedOutput>,
 }
 
 impl TaskRecord {
@@ -151,12 +151,14 @@ impl TaskRecord {
 /// stored empty list marks it taken. Task ids are UUIDs, so this one is never a real task's.
 pub(crate) const KEPT_ANSWER: &str = "~kept-answer";
 
-/// The task id under which the update of a `Command` that also resumes is stored, on the
-/// checkpoint it resumes: applied once, with that superstep's writes and before the tasks'
-/// own, when the superstep commits.
+/// The task id under which the update and destinations of a `Command` that also resumes are
+/// stored, on the checkpoint it resumes. The update is applied once, with that superstep's
+/// writes and before the tasks' own, when the superstep commits; the destinations run in that
+/// superstep, beside the resumed tasks.
 pub(crate) const RESUME_UPDATE: &str = "~resume-update";
 
-/// The channel of [`RESUME_UPDATE`]'s writes: the updates, in the order they were given.
+/// The channel of [`RESUME_UPDATE`]'s writes: the commands' updates and destinations (as
+/// [`SavedOutput`]s), in the order they were given.
 pub(crate) const UPDATES: &str = "__updates__";
 
 /// Groups pending writes by task id.

@@ -191,7 +191,7 @@ pub(crate) async fn run_nested<S: State>(
 }
 
 impl<S: State> Loop<'_, S> {
-    fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
+    pub(super) fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
         self.writes.clear();
         self.writes.set_writer(INPUT_WRITER);
         self.state
@@ -199,7 +199,7 @@ impl<S: State> Loop<'_, S> {
             .map_err(|c| RunError::InvalidStateUpdate(format!("conflicting input write: {c:?}")))
     }
 
-    fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
+    pub(super) fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
         let shape = &self.prog.shape;
         let mut routes: Vec<Resolved> = extra.to_vec();
         {
@@ -256,7 +256,7 @@ impl<S: State> Loop<'_, S> {
         }
     }
 
-    fn load(&mut self, t: &CheckpointTuple) -> Result<(), RunError> {
+    pub(super) fn load(&mut self, t: &CheckpointTuple) -> Result<(), RunError> {
         self.state = load_state::<S>(t)?;
         self.control = load_control(&self.prog.shape, &self.prog.exec, t)?;
         self.step = t.metadata.step;
@@ -351,28 +351,21 @@ impl<S: State> Loop<'_, S> {
                 }
                 match cmd.resume.clone() {
                     Some(resume) => {
-                        if !cmd.goto.is_empty() {
-                            return Err(RunError::InvalidResume(
-                                "a Command input either resumes interrupts or jumps, not both; \
-                                 resume first, or jump with update_state(as_node)"
-                                    .into(),
-                            ));
-                        }
                         if superseded {
                             return Err(RunError::InvalidResume(
                                 "resume the thread's latest checkpoint; to answer an older one, replay it first".into(),
                             ));
                         }
                         let idle = self.control.pull.is_empty() && self.control.push.is_empty();
-                        if cmd.update.is_some() && idle {
+                        if cmd.update.is_some() && cmd.goto.is_empty() && idle {
                             return Err(RunError::InvalidResume(format!(
                                 "thread `{thread}` has nothing left to run, so an update given \
                                  with a resume would never be applied; use update_state"
                             )));
                         }
                         self.apply_resume(resume)?;
-                        if let Some(update) = cmd.update {
-                            self.stash_resume_update(update)?;
+                        if cmd.update.is_some() || !cmd.goto.is_empty() {
+                            self.stash_resume_command(cmd.update, cmd.goto)?;
                         }
                         self.start_continue(GoOn::Continue).await
                     }
@@ -495,6 +488,7 @@ impl<S: State> Loop<'_, S> {
                 self.saved.clear();
             }
             p.claim().await?;
+            self.schedule_resume_gotos()?;
         }
         self.flush_persist().await
     }
@@ -527,99 +521,5 @@ impl<S: State> Loop<'_, S> {
             p.claim().await?;
         }
         Ok(())
-    }
-
-    /// `update_state`: applies `update` as if node `as_node` had written it, with its edges
-    /// firing, and stores a checkpoint with source `update`. Returns the checkpoint id.
-    pub(crate) async fn update_state(
-        &mut self,
-        saver: Arc<dyn Checkpointer>,
-        update: S::Update,
-        as_node: Option<&str>,
-    ) -> Result<String, RunError> {
-        let cfg = &self.scope.config;
-        let thread = cfg
-            .thread_id
-            .clone()
-            .ok_or(RunError::NoThread("update_state"))?;
-        let ns = self.scope.ns.clone();
-        let head = saver.head(&thread, &ns).await?;
-        let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
-        let base = match &cfg.checkpoint_id {
-            Some(id) => Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
-                CheckpointError::NotFound {
-                    thread_id: thread.clone(),
-                    checkpoint_id: id.clone(),
-                }
-            })?),
-            None => head.checkpoint,
-        };
-        let mut persist = Persist::new::<S>(
-            saver,
-            &self.scope,
-            self.prog.saved_names(),
-            thread,
-            head.epoch,
-            head_id,
-        );
-        persist.durability = Durability::Sync;
-        persist.keep_next = self.wants_checkpoint_events();
-        self.persist = Some(persist);
-        let shape = &self.prog.shape;
-        let from: usize = match as_node {
-            Some(START) => shape.start(),
-            Some(name) => shape.id(name).ok_or_else(|| {
-                RunError::InvalidStateUpdate(format!("node `{name}` does not exist"))
-            })? as usize,
-            None => match &base {
-                None => shape.start(),
-                Some(b) => match b.metadata.writers.as_slice() {
-                    [w] if w == START => shape.start(),
-                    [w] => shape.id(w).map(|i| i as usize).ok_or_else(|| {
-                        RunError::InvalidStateUpdate(format!(
-                            "the checkpoint was written by `{w}`, which is not a node; pass as_node"
-                        ))
-                    })?,
-                    [] => shape.start(),
-                    many => {
-                        return Err(RunError::InvalidStateUpdate(format!(
-                            "the checkpoint was written by several nodes ({}); pass as_node",
-                            many.join(", ")
-                        )));
-                    }
-                },
-            },
-        };
-        let writer = if from == shape.start() {
-            START.to_string()
-        } else {
-            shape.name(from as NodeId).to_string()
-        };
-        if let Some(b) = &base {
-            self.load(b)?;
-        } else {
-            self.step = -1;
-        }
-        self.apply_input(update)?;
-        self.control.clear_scheduled();
-        self.route_from(from, &[])?;
-        self.step += 1;
-        let Some(p) = &mut self.persist else {
-            return Err(RunError::NoCheckpointer("update_state"));
-        };
-        p.record(&self.writes);
-        let st = p.put(
-            &self.state,
-            &self.control,
-            &self.prog.shape,
-            Source::Update,
-            self.step,
-            vec![writer.into()],
-            langgraph_checkpoint::SmallMap::new(),
-            None,
-            Vec::new(),
-        )?;
-        p.queue.flush().await?;
-        Ok(st.id.to_string())
     }
 }

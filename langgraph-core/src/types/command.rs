@@ -125,8 +125,9 @@ impl<S: State> Command<S> {
     /// With [`update`](Self::update), the update joins the resumed superstep's writes: stored
     /// with the answers, applied once, before the tasks' own writes, when the superstep
     /// completes (a last-value key written by both is a conflict, as between two tasks). A
-    /// thread with nothing left to run refuses it (use `update_state`), and a resume with a
-    /// `goto` is an error.
+    /// thread with nothing left to run refuses an update alone (use `update_state`). With
+    /// [`and_goto`](Self::and_goto) or [`send`](Self::send), the destinations run in the
+    /// resumed superstep, beside the resumed tasks (in a new one on a finished thread).
     ///
     /// [`RunError::InvalidResume`]: crate::RunError::InvalidResume
     pub fn resume(value: impl Into<Value>) -> Self {
