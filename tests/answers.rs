@@ -93,13 +93,24 @@ struct Doc {
 }
 
 /// START -> draft -> review -> END, paused before review; review asks for a number, and fails
-/// on its first `fail_first` attempts after it got the answer.
+/// (for good) on its first `fail_first` attempts after it got the answer.
 fn graph(
     saver: Arc<dyn Checkpointer>,
     fail_first: usize,
     runs: Arc<AtomicUsize>,
 ) -> CompiledGraph<Doc> {
-    StateGraph::<Doc>::new()
+    reviewed(saver, fail_first, runs, None)
+}
+
+/// [`graph`], with a retry policy on review, whose failures are then retryable.
+fn reviewed(
+    saver: Arc<dyn Checkpointer>,
+    fail_first: usize,
+    runs: Arc<AtomicUsize>,
+    retry: Option<RetryPolicy>,
+) -> CompiledGraph<Doc> {
+    let retryable = retry.is_some();
+    let g = StateGraph::<Doc>::new()
         .node("draft", |_: &Doc| {
             DocUpdate::new().log(vec!["draft".into()])
         })
@@ -108,7 +119,8 @@ fn graph(
             async move {
                 let score: u32 = ctx.interrupt("score?").await?;
                 if runs.fetch_add(1, Ordering::SeqCst) < fail_first {
-                    return Err(NodeError::msg("reviewer crashed").permanent());
+                    let e = NodeError::msg("reviewer crashed");
+                    return Err(if retryable { e } else { e.permanent() });
                 }
                 Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("score {score}")]))
             }
@@ -116,9 +128,12 @@ fn graph(
         .edge(START, "draft")
         .edge("draft", "review")
         .edge("review", END)
-        .interrupt_before(["review"])
-        .compile_with_shared(saver)
-        .unwrap()
+        .interrupt_before(["review"]);
+    let g = match retry {
+        Some(p) => g.retry("review", p),
+        None => g,
+    };
+    g.compile_with_shared(saver).unwrap()
 }
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
@@ -185,6 +200,28 @@ async fn retry(store: &Store) {
     assert!(!out.paused, "{out:?}");
     assert_eq!(out.value.log, ["draft", "score 7"]);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+on_both!(retried: a_kept_answer_answers_every_attempt_of_its_question_on_sqlite, a_kept_answer_answers_every_attempt_of_its_question_on_postgres);
+
+/// A retried attempt asks its question again: the kept answer it took answers it again,
+/// instead of pausing the run.
+async fn retried(store: &Store) {
+    let cfg = RunConfig::thread("doc-r");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let policy = RetryPolicy::new(3)
+        .initial_interval(std::time::Duration::from_millis(1))
+        .jitter(false);
+    let g = reviewed(store.open().await, 2, runs.clone(), Some(policy));
+    g.invoke(Doc::default(), &cfg).await.unwrap();
+    let out = g.invoke(Command::resume(8), &cfg).await.unwrap();
+    assert!(!out.paused, "{out:?}");
+    assert_eq!(out.value.log, ["draft", "score 8"]);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        3,
+        "two failed attempts, then the third"
+    );
 }
 
 on_both!(typed: a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it_on_sqlite, a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it_on_postgres);

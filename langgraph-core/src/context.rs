@@ -298,7 +298,7 @@ impl Ctx {
         };
         let answer = match self.task().resume.as_deref().and_then(|r| r.get(idx)) {
             Some(a) => Some(Cow::Borrowed(a)),
-            None => self.step.kept.take(self.idx).map(Cow::Owned),
+            None => self.step.kept.take(self.idx, idx).map(Cow::Owned),
         };
         if let Some(answer) = answer {
             return T::deserialize(answer.as_ref()).map_err(|e| {

@@ -9,14 +9,15 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-/// The kept answer of one superstep, and the task that took it.
+/// The kept answer of one superstep, and the question that took it.
 #[derive(Debug, Default)]
 pub(crate) struct KeptAnswer(Mutex<Kept>);
 
 #[derive(Debug, Default)]
 struct Kept {
     value: Option<Value>,
-    taken_by: Option<usize>,
+    /// The task and the position of its question.
+    taken_by: Option<(usize, usize)>,
 }
 
 impl KeptAnswer {
@@ -33,21 +34,24 @@ impl KeptAnswer {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The answer for task `task`, if no task took it before.
-    pub(crate) fn take(&self, task: usize) -> Option<Value> {
+    /// The answer for question `question` of task `task`, if no other question took it (the
+    /// same question asks again when its task is retried).
+    pub(crate) fn take(&self, task: usize, question: usize) -> Option<Value> {
         let mut k = self.lock();
-        if k.taken_by.is_some() {
-            return None;
+        match k.taken_by {
+            Some(by) if by != (task, question) => None,
+            _ => {
+                let v = k.value.clone()?;
+                k.taken_by = Some((task, question));
+                Some(v)
+            }
         }
-        let v = k.value.clone()?;
-        k.taken_by = Some(task);
-        Some(v)
     }
 
     /// The task that took the answer, and the answer.
     pub(crate) fn taken(&self) -> Option<(usize, Value)> {
         let k = self.lock();
-        Some((k.taken_by?, k.value.clone()?))
+        Some((k.taken_by?.0, k.value.clone()?))
     }
 }
 
@@ -57,19 +61,24 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn the_first_task_that_asks_takes_it_once() {
+    fn the_first_question_asked_takes_it_and_only_it() {
         let k = KeptAnswer::new(Some(json!("yes")));
         assert_eq!(k.taken(), None);
-        assert_eq!(k.take(2), Some(json!("yes")));
-        assert_eq!(k.take(0), None);
-        assert_eq!(k.take(2), None);
+        assert_eq!(k.take(2, 0), Some(json!("yes")));
+        assert_eq!(k.take(0, 0), None, "another task");
+        assert_eq!(k.take(2, 1), None, "a later question of the same task");
+        assert_eq!(
+            k.take(2, 0),
+            Some(json!("yes")),
+            "the same question, retried"
+        );
         assert_eq!(k.taken(), Some((2, json!("yes"))));
     }
 
     #[test]
     fn without_a_value_nothing_is_taken() {
         let k = KeptAnswer::new(None);
-        assert_eq!(k.take(0), None);
+        assert_eq!(k.take(0, 0), None);
         assert_eq!(k.taken(), None);
     }
 }
