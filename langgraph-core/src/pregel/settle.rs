@@ -37,18 +37,9 @@ impl<S: State> Loop<'_, S> {
         // pauses; a task that failed gets it again when the superstep is retried.
         let kept = ctxs.first().and_then(|c| c.step_ctx().kept.taken());
         let took = |i: usize| kept.as_ref().is_some_and(|(t, _)| *t == i);
-        let mut kept_used = false;
         for (i, o) in outcomes.drain(..).enumerate() {
             // The node's name, for errors only.
             let node = |l: &Self| l.prog.shape.name(l.tasks[i].node).to_string();
-            if took(i)
-                && !matches!(
-                    o,
-                    Some(TaskOutcome::Failed { .. } | TaskOutcome::TimedOut { .. })
-                )
-            {
-                kept_used = true;
-            }
             match o {
                 None => {}
                 Some(TaskOutcome::Done(out)) => done.push((i, out)),
@@ -106,6 +97,11 @@ impl<S: State> Loop<'_, S> {
             }
         }
         self.scratch.outcomes = outcomes;
+        // Finished (a handled failure too) or paused: the kept answer is used up.
+        let kept_used = kept.as_ref().is_some_and(|(t, _)| {
+            done.iter().any(|(i, _)| i == t)
+                || records.iter().any(|(i, c, _)| i == t && *c == INTERRUPT)
+        });
         let mut unsaved_outputs: Vec<(usize, &'static str, Value)> = Vec::new();
         if self.persist.is_some() {
             // Finished tasks whose writes are not stored yet: needed if the superstep does not
