@@ -9,49 +9,48 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-/// The kept answer of one superstep, and the question that took it.
+/// The kept answer of one superstep, and the question that took it. Most supersteps have none:
+/// then nothing is locked.
 #[derive(Debug, Default)]
-pub(crate) struct KeptAnswer(Mutex<Kept>);
-
-#[derive(Debug, Default)]
-struct Kept {
+pub(crate) struct KeptAnswer {
     value: Option<Value>,
-    /// The task and the position of its question.
-    taken_by: Option<(usize, usize)>,
+    /// The task and the position of its question that took the answer.
+    taken_by: Mutex<Option<(usize, usize)>>,
 }
 
 impl KeptAnswer {
     /// A superstep's kept answer (`None`: there is none).
     pub(crate) fn new(value: Option<Value>) -> Self {
-        Self(Mutex::new(Kept {
+        Self {
             value,
-            taken_by: None,
-        }))
+            taken_by: Mutex::new(None),
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
-        // Two plain fields, each written whole: a panic cannot leave them inconsistent.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    fn taken_by(&self) -> std::sync::MutexGuard<'_, Option<(usize, usize)>> {
+        // One plain value, written whole: a panic cannot leave it inconsistent.
+        self.taken_by.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The answer for question `question` of task `task`, if no other question took it (the
     /// same question asks again when its task is retried).
     pub(crate) fn take(&self, task: usize, question: usize) -> Option<Value> {
-        let mut k = self.lock();
-        match k.taken_by {
-            Some(by) if by != (task, question) => None,
+        let value = self.value.as_ref()?;
+        let mut by = self.taken_by();
+        match *by {
+            Some(taker) if taker != (task, question) => None,
             _ => {
-                let v = k.value.clone()?;
-                k.taken_by = Some((task, question));
-                Some(v)
+                *by = Some((task, question));
+                Some(value.clone())
             }
         }
     }
 
     /// The task that took the answer, and the answer.
     pub(crate) fn taken(&self) -> Option<(usize, Value)> {
-        let k = self.lock();
-        Some((k.taken_by?.0, k.value.clone()?))
+        let value = self.value.as_ref()?;
+        let by = (*self.taken_by())?;
+        Some((by.0, value.clone()))
     }
 }
 

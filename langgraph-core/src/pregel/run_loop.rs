@@ -311,11 +311,13 @@ impl<'g, S: State> Loop<'g, S> {
         journal: Option<Arc<JournalTarget>>,
     ) -> Arc<StepCtx> {
         let tasks = self.tasks.iter().map(|t| self.task_ctx(t, step));
-        let kept = KeptAnswer::new(
+        let kept = KeptAnswer::new(if self.saved.is_empty() {
+            None
+        } else {
             self.saved
                 .get(KEPT_ANSWER)
-                .and_then(|r| r.resume.first().cloned()),
-        );
+                .and_then(|r| r.resume.first().cloned())
+        });
         if let Some(mut last) = last
             && let Some(c) = Arc::get_mut(&mut last)
         {
