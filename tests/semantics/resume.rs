@@ -38,13 +38,11 @@ async fn x02_several_interrupts_in_one_node_are_answered_in_order() {
         .compile_with(InMemorySaver::new())
         .unwrap();
     let cfg = RunConfig::thread("t");
-    sc.invoke_logged("run", &g, PUpdate::new(), &cfg).await;
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.state("state1", &g, &cfg, true).await;
-    sc.invoke_logged("resume1", &g, Command::resume("A"), &cfg)
-        .await;
+    sc.invoke("resume1", &g, Command::resume("A"), &cfg).await;
     sc.state("state2", &g, &cfg, true).await;
-    sc.invoke_logged("resume2", &g, Command::resume("B"), &cfg)
-        .await;
+    sc.invoke("resume2", &g, Command::resume("B"), &cfg).await;
     sc.history("history", &g, &cfg).await;
 }
 
@@ -98,11 +96,10 @@ async fn x11_an_answer_given_before_the_question_answers_the_next_one_asked() {
         .unwrap();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
-    sc.invoke_logged("resume_at_breakpoint", &g, Command::resume("A"), &cfg)
+    sc.invoke("resume_at_breakpoint", &g, Command::resume("A"), &cfg)
         .await;
     sc.state("state", &g, &cfg, true).await;
-    sc.invoke_logged("resume2", &g, Command::resume("B"), &cfg)
-        .await;
+    sc.invoke("resume2", &g, Command::resume("B"), &cfg).await;
 
     let g = parallel_askers(&sc.log)
         .interrupt_before(["p", "q"])
@@ -231,9 +228,9 @@ async fn x18_destinations_given_with_a_resume_run_beside_the_resumed_tasks() {
         .unwrap();
     sc.invoke("two_run", &g, PUpdate::new(), &cfg).await;
     let goto_z = Command::resume("A").and_goto("z").update(path("u"));
-    sc.invoke_logged("two_goto_z", &g, goto_z, &cfg).await;
+    sc.invoke("two_goto_z", &g, goto_z, &cfg).await;
     sc.state("two_state", &g, &cfg, true).await;
-    sc.invoke_logged("two_resume", &g, Command::resume("B"), &cfg)
+    sc.invoke("two_resume", &g, Command::resume("B"), &cfg)
         .await;
     // As in x16, the reference lists the paused checkpoint (c1) with the update applied.
     let mut e = sc.at("two_history").clone();

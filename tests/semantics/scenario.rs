@@ -36,7 +36,8 @@ impl Scenario {
         check(&self.exp, key, actual);
     }
 
-    /// Invokes, checks the result (or error) and the execution log, and returns them.
+    /// Invokes, checks the result (or error) and the execution log, and returns them. The log
+    /// carries the extra fields nodes logged when the expected one does.
     pub async fn invoke<S, O>(
         &self,
         key: &str,
@@ -48,24 +49,14 @@ impl Scenario {
         S: State,
         O: FromState<S> + Serialize,
     {
-        let r = common::invoke(g, input, cfg, &self.log, false).await;
-        check(&self.exp, key, &r);
-        r
-    }
-
-    /// Like [`invoke`](Self::invoke), with the extra fields nodes logged.
-    pub async fn invoke_logged<S, O>(
-        &self,
-        key: &str,
-        g: &CompiledGraph<S, O>,
-        input: impl Into<Input<S>>,
-        cfg: &RunConfig,
-    ) -> Value
-    where
-        S: State,
-        O: FromState<S> + Serialize,
-    {
-        let r = common::invoke(g, input, cfg, &self.log, true).await;
+        let extra = self.at(key)["exec"].as_array().is_some_and(|steps| {
+            steps.iter().any(|s| {
+                s["nodes"]
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(Value::is_object))
+            })
+        });
+        let r = common::invoke(g, input, cfg, &self.log, extra).await;
         check(&self.exp, key, &r);
         r
     }

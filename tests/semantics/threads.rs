@@ -275,11 +275,10 @@ async fn x17_sends_pending_at_a_breakpoint_are_resumed_and_replayed_with_their_a
     let input = SUpdate::new().items(vec![1, 2, 3]);
     sc.invoke("run", &g, input, &cfg).await;
     sc.state("state", &g, &cfg, true).await;
-    sc.invoke_logged("resume", &g, Input::Continue, &cfg).await;
+    sc.invoke("resume", &g, Input::Continue, &cfg).await;
     sc.history("history", &g, &cfg).await;
     let c2 = find(&g, &cfg, |s| s.next.len() == 3).await;
     let at_c2 = cfg.clone().checkpoint_id(c2);
-    sc.invoke_logged("replay_c2", &g, Input::Continue, &at_c2)
-        .await;
+    sc.invoke("replay_c2", &g, Input::Continue, &at_c2).await;
     sc.history("history2", &g, &cfg).await;
 }
