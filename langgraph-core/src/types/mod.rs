@@ -17,5 +17,32 @@ pub use send::{SendArg, SendTo};
 pub const START: &str = "__start__";
 /// The virtual exit node: an edge or route to `END` finishes that branch.
 pub const END: &str = "__end__";
-/// Every node, for breakpoints: `interrupt_before([ALL_NODES])` pauses before each superstep.
+/// Every node, for breakpoints: `interrupt_before([ALL_NODES])` pauses before each superstep,
+/// so a thread can be stepped through one superstep per `invoke`.
+///
+/// ```
+/// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
+/// use langgraph_checkpoint::InMemorySaver;
+/// use langgraph_core::{ALL_NODES, END, Input, RunConfig, START, StateGraph};
+///
+/// let g = StateGraph::<Review>::new()
+///     .node("draft", |_: &Review| ReviewUpdate::new().draft("v1".to_string()))
+///     .node("review", |_: &Review| ReviewUpdate::new().notes(vec!["ok".into()]))
+///     .edge(START, "draft")
+///     .edge("draft", "review")
+///     .edge("review", END)
+///     .interrupt_before([ALL_NODES])
+///     .compile_with(InMemorySaver::new())
+///     .unwrap();
+/// let cfg = RunConfig::thread("step-by-step");
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// rt.block_on(async {
+///     let out = g.invoke(Review::default(), &cfg).await.unwrap();
+///     assert!(out.paused && out.draft.is_empty()); // before draft
+///     let out = g.invoke(Input::Continue, &cfg).await.unwrap();
+///     assert!(out.paused && out.draft == "v1" && out.notes.is_empty()); // before review
+///     let out = g.invoke(Input::Continue, &cfg).await.unwrap();
+///     assert!(!out.paused && out.notes == ["ok"]);
+/// });
+/// ```
 pub const ALL_NODES: &str = "*";
