@@ -224,6 +224,45 @@ async fn retried(store: &Store) {
     );
 }
 
+on_both!(down: a_kept_answer_goes_down_to_a_subgraph_node_and_survives_a_new_process_on_sqlite, a_kept_answer_goes_down_to_a_subgraph_node_and_survives_a_new_process_on_postgres);
+
+/// START -> review -> END, paused before review; review is the form graph as a subgraph node.
+fn form_in_a_subgraph(saver: Arc<dyn Checkpointer>) -> CompiledGraph<Form> {
+    let inner = StateGraph::<Form>::new()
+        .node("form", form_node)
+        .edge(START, "form")
+        .edge("form", END)
+        .compile()
+        .unwrap();
+    StateGraph::<Form>::new()
+        .subgraph("review", inner)
+        .edge(START, "review")
+        .edge("review", END)
+        .interrupt_before(["review"])
+        .compile_with_shared(saver)
+        .unwrap()
+}
+
+/// A bare answer at a breakpoint before a subgraph node answers the subgraph's first question;
+/// it stays answered when the subgraph pauses on its second and a new process resumes it.
+async fn down(store: &Store) {
+    let cfg = RunConfig::thread("form-down");
+    {
+        let g = form_in_a_subgraph(store.open().await);
+        g.invoke(Form::default(), &cfg).await.unwrap();
+        let out = g.invoke(Command::resume("Ada"), &cfg).await.unwrap();
+        assert_eq!(out.interrupts.len(), 1, "{out:?}");
+        assert_eq!(out.interrupts[0].value, "age?");
+    }
+    let g = form_in_a_subgraph(store.open().await);
+    let st = g.get_state(&cfg).await.unwrap();
+    assert_eq!(st.interrupts.len(), 1);
+    assert_eq!(st.interrupts[0].value, "age?");
+    let out = g.invoke(Command::resume(36), &cfg).await.unwrap();
+    assert!(!out.paused, "{out:?}");
+    assert_eq!(out.value.log, ["Ada 36"]);
+}
+
 on_both!(typed: a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it_on_sqlite, a_kept_answer_of_the_wrong_type_fails_the_node_and_a_new_answer_replaces_it_on_postgres);
 
 async fn typed(store: &Store) {

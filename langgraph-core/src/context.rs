@@ -324,6 +324,14 @@ impl Ctx {
         self.raise(vec![raised]).await
     }
 
+    /// The superstep's kept answer, handed down to the subgraph with namespace `ns` that this
+    /// task calls, unless a question took it already.
+    pub(crate) fn hand_down_kept(&self, ns: &str) -> Option<Value> {
+        self.step
+            .kept
+            .take(self.idx, crate::kept_answer::handed_down(ns))
+    }
+
     /// Stops the task on `interrupts` (its own, or a subgraph's): the runner sees the flag
     /// after this poll and drops the task here.
     pub(crate) async fn raise<T>(&self, interrupts: Vec<Interrupt>) -> T {

@@ -3,18 +3,32 @@
 //! `Command::resume(v)` on a thread paused at a static breakpoint, or edited with
 //! `update_state` after a node asked, has no open interrupt to answer. The value is stored
 //! with the checkpoint and handed to the first `interrupt()` of the next superstep that has no
-//! answer of its own; later questions pause as usual.
+//! answer of its own; later questions pause as usual. A task that calls a subgraph before any
+//! question took it hands it down: the subgraph keeps it for its own first question.
 
 use std::sync::Mutex;
 
 use serde_json::Value;
+
+/// Marks a question key as a subgraph the task handed the answer down to (the rest of the key
+/// tells the subgraphs apart); the keys of the task's own questions are their positions.
+pub(crate) const HANDED_DOWN: usize = 1 << (usize::BITS - 1);
+
+/// The question key of the subgraph with namespace `ns`, for [`KeptAnswer::take`].
+pub(crate) fn handed_down(ns: &str) -> usize {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    ns.hash(&mut h);
+    (h.finish() as usize) | HANDED_DOWN
+}
 
 /// The kept answer of one superstep, and the question that took it. Most supersteps have none:
 /// then nothing is locked.
 #[derive(Debug, Default)]
 pub(crate) struct KeptAnswer {
     value: Option<Value>,
-    /// The task and the position of its question that took the answer.
+    /// The task, and the position of its question or the subgraph it handed the answer down
+    /// to ([`handed_down`]), that took the answer.
     taken_by: Mutex<Option<(usize, usize)>>,
 }
 
@@ -46,11 +60,11 @@ impl KeptAnswer {
         }
     }
 
-    /// The task that took the answer, and the answer.
-    pub(crate) fn taken(&self) -> Option<(usize, Value)> {
+    /// The task that took the answer, the question key it took it for, and the answer.
+    pub(crate) fn taken(&self) -> Option<(usize, usize, Value)> {
         let value = self.value.as_ref()?;
-        let by = (*self.taken_by())?;
-        Some((by.0, value.clone()))
+        let (task, question) = (*self.taken_by())?;
+        Some((task, question, value.clone()))
     }
 }
 
@@ -71,7 +85,20 @@ mod tests {
             Some(json!("yes")),
             "the same question, retried"
         );
-        assert_eq!(k.taken(), Some((2, json!("yes"))));
+        assert_eq!(k.taken(), Some((2, 0, json!("yes"))));
+    }
+
+    #[test]
+    fn a_subgraph_takes_it_for_its_own_questions_once() {
+        let k = KeptAnswer::new(Some(json!(1)));
+        let (a, b) = (handed_down("call:t1"), handed_down("other:t1"));
+        assert_ne!(a, b);
+        assert!(a & HANDED_DOWN != 0 && b & HANDED_DOWN != 0);
+        assert_eq!(k.take(0, a), Some(json!(1)));
+        assert_eq!(k.take(0, b), None, "a second subgraph of the task");
+        assert_eq!(k.take(0, 0), None, "a question of the task itself");
+        assert_eq!(k.take(0, a), Some(json!(1)), "the same subgraph, retried");
+        assert_eq!(k.taken(), Some((0, a, json!(1))));
     }
 
     #[test]

@@ -119,10 +119,19 @@ impl Ctx {
             EventTx::<S2>::forward(sink, modes, ns.clone())
         });
         let fence = self.step_ctx().journal.as_ref().map(|j| j.fence.clone());
+        let resume_by_id = self.task().resume_by_id.clone().unwrap_or_default();
+        // An answer kept while nothing was asked goes down to the subgraph's first question,
+        // unless the subgraph has answers of its own already.
+        let kept = if resume_by_id.is_empty() {
+            self.hand_down_kept(&ns)
+        } else {
+            None
+        };
         let sub = SubRun {
             ns,
             fence,
-            resume_by_id: self.task().resume_by_id.clone().unwrap_or_default(),
+            resume_by_id,
+            kept,
         };
         match run_nested(&graph.inner.prog, saver, input, config, events, sub).await {
             Ok(Nested::Done(state)) => Ok(state),

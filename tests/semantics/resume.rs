@@ -252,3 +252,36 @@ async fn x18_destinations_given_with_a_resume_run_beside_the_resumed_tasks() {
     );
     assert_eq!(sc.log.take(false), json!([]));
 }
+
+#[tokio::test]
+async fn x19_an_answer_kept_at_a_breakpoint_goes_down_to_a_subgraph_the_node_calls() {
+    let sc = Scenario::new("x19_answer_handed_down_to_a_subgraph");
+    let sub = StateGraph::<P>::new()
+        .node("two", two_questions(&sc.log))
+        .edge(START, "two")
+        .edge("two", END)
+        .compile()
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .node("a", mk(&sc.log, "a"))
+        .node("child", move |_: &P, ctx: Ctx| {
+            let sub = sub.clone();
+            async move {
+                let out = ctx.invoke(&sub, PUpdate::new()).await?;
+                Ok::<_, NodeError>(PUpdate::new().path(out.path))
+            }
+        })
+        .node("b", mk(&sc.log, "b"))
+        .edge(START, "a")
+        .edge("a", "child")
+        .edge("child", "b")
+        .edge("b", END)
+        .interrupt_before(["child"])
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    sc.invoke("bare_resume", &g, Command::resume("A"), &cfg)
+        .await;
+    sc.invoke("second", &g, Command::resume("B"), &cfg).await;
+}

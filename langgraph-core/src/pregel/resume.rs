@@ -87,6 +87,23 @@ impl<S: State> Loop<'_, S> {
         Ok(())
     }
 
+    /// Keeps `answer` for the first question asked from the current checkpoint that has no
+    /// answer of its own (see [`KEPT_ANSWER`]), and stores it with the checkpoint.
+    pub(crate) fn keep_answer(&mut self, answer: Value) {
+        self.saved
+            .entry(KEPT_ANSWER.to_string())
+            .or_default()
+            .resume = vec![answer.clone()];
+        if let Some(p) = &mut self.persist {
+            p.put_writes(vec![PendingWrite {
+                task_id: KEPT_ANSWER.to_string(),
+                task_name: String::new(),
+                channel: RESUME.to_string(),
+                value: Value::Array(vec![answer]),
+            }]);
+        }
+    }
+
     /// Matches resume values with pending interrupts and stores them.
     pub(crate) fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
         let ns = self.scope.ns.clone();
@@ -101,18 +118,7 @@ impl<S: State> Loop<'_, S> {
             Resume::Value(v) => match pending.len() {
                 0 => {
                     // Nothing asked yet: keep the answer for the next question asked.
-                    self.saved
-                        .entry(KEPT_ANSWER.to_string())
-                        .or_default()
-                        .resume = vec![v.clone()];
-                    if let Some(p) = &mut self.persist {
-                        p.put_writes(vec![PendingWrite {
-                            task_id: KEPT_ANSWER.to_string(),
-                            task_name: String::new(),
-                            channel: RESUME.to_string(),
-                            value: Value::Array(vec![v]),
-                        }]);
-                    }
+                    self.keep_answer(v);
                     return Ok(());
                 }
                 1 => pending

@@ -13,6 +13,7 @@ use super::saved::{KEPT_ANSWER, SavedOutput};
 use super::scratch::emptied;
 use crate::context::{Ctx, task_id};
 use crate::error::RunError;
+use crate::kept_answer::HANDED_DOWN;
 use crate::node::NodeOutput;
 use crate::state::State;
 use crate::stream::{StreamEvent, StreamMode};
@@ -36,7 +37,7 @@ impl<S: State> Loop<'_, S> {
         // A kept answer (see `KEPT_ANSWER`) is used up once the task that took it finishes or
         // pauses; a task that failed gets it again when the superstep is retried.
         let kept = ctxs.first().and_then(|c| c.step_ctx().kept.taken());
-        let took = |i: usize| kept.as_ref().is_some_and(|(t, _)| *t == i);
+        let took = |i: usize| kept.as_ref().is_some_and(|(t, _, _)| *t == i);
         for (i, o) in outcomes.drain(..).enumerate() {
             // The node's name, for errors only.
             let node = |l: &Self| l.prog.shape.name(l.tasks[i].node).to_string();
@@ -44,8 +45,11 @@ impl<S: State> Loop<'_, S> {
                 None => {}
                 Some(TaskOutcome::Done(out)) => done.push((i, out)),
                 Some(TaskOutcome::Interrupted(ints)) => {
-                    if let Some((_, answer)) = kept.as_ref().filter(|_| took(i)) {
+                    if let Some((_, q, answer)) = kept.as_ref().filter(|_| took(i))
+                        && q & HANDED_DOWN == 0
+                    {
                         // The task paused on a later question: the kept answer is its own now.
+                        // (One handed down is stored by the subgraph that took it.)
                         let mut own = ctxs[i]
                             .task()
                             .resume
@@ -98,7 +102,7 @@ impl<S: State> Loop<'_, S> {
         }
         self.scratch.outcomes = outcomes;
         // Finished (a handled failure too) or paused: the kept answer is used up.
-        let kept_used = kept.as_ref().is_some_and(|(t, _)| {
+        let kept_used = kept.as_ref().is_some_and(|(t, _, _)| {
             done.iter().any(|(i, _)| i == t)
                 || records.iter().any(|(i, c, _)| i == t && *c == INTERRUPT)
         });

@@ -123,6 +123,8 @@ pub(crate) struct SubRun {
     pub(crate) fence: Option<Fence>,
     /// Answers the parent received for the subgraph's interrupts, by id.
     pub(crate) resume_by_id: BTreeMap<String, Value>,
+    /// An answer the parent kept while nothing was asked, for the subgraph's next question.
+    pub(crate) kept: Option<Value>,
 }
 
 /// How a run without new input goes on from the checkpoint it loaded.
@@ -175,6 +177,9 @@ pub(crate) async fn run_nested<S: State>(
         match saver {
             None => lp.start_fresh(input)?,
             Some(s) => lp.start_durable(s, input).await?,
+        }
+        if let Some(answer) = sub.kept {
+            lp.keep_answer(answer);
         }
         lp.flush_events().await;
         lp.drive().await
