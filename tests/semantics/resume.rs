@@ -285,3 +285,41 @@ async fn x19_an_answer_kept_at_a_breakpoint_goes_down_to_a_subgraph_the_node_cal
         .await;
     sc.invoke("second", &g, Command::resume("B"), &cfg).await;
 }
+
+#[tokio::test]
+async fn x20_failures_around_a_question_retry_and_the_question_pauses() {
+    let sc = Scenario::new("x20_retry_around_an_interrupt");
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (log, c) = (sc.log.clone(), calls.clone());
+    let g = StateGraph::<P>::new()
+        .node("ask", move |_: &P, ctx: Ctx| {
+            let (log, c) = (log.clone(), c.clone());
+            async move {
+                let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                log.add(&ctx, "ask");
+                if n <= 2 {
+                    return Err(NodeError::msg("net"));
+                }
+                let v: String = ctx.interrupt("ok?").await?;
+                if n == 4 {
+                    return Err(NodeError::msg("net again"));
+                }
+                Ok(PUpdate::new().path(vec![format!("ask:{v}")]))
+            }
+        })
+        .retry(
+            "ask",
+            RetryPolicy::new(3)
+                .initial_interval(std::time::Duration::from_millis(1))
+                .jitter(false),
+        )
+        .edge(START, "ask")
+        .edge("ask", END)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    sc.invoke("resume", &g, Command::resume("y"), &cfg).await;
+    sc.state("state", &g, &cfg, false).await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
