@@ -282,3 +282,50 @@ async fn x17_sends_pending_at_a_breakpoint_are_resumed_and_replayed_with_their_a
     sc.invoke("replay_c2", &g, Input::Continue, &at_c2).await;
     sc.history("history2", &g, &cfg).await;
 }
+
+#[tokio::test]
+async fn x21_send_workers_that_ask_are_answered_by_id_one_at_a_time() {
+    use x17::{S, SUpdate};
+    let sc = Scenario::new("x21_interrupts_in_send_workers");
+    let (lp, lw) = (sc.log.clone(), sc.log.clone());
+    let g = StateGraph::<S>::new()
+        .node("plan", move |_: &S, ctx: &Ctx| {
+            lp.add(ctx, "plan");
+            SUpdate::new().path(vec!["plan".into()])
+        })
+        .node_with_input("work", move |item: i64, ctx: Ctx| {
+            let log = lw.clone();
+            async move {
+                log.add_with(&ctx, "work", json!({"item": item}));
+                let v: String = ctx.interrupt(format!("ok {item}?")).await?;
+                Ok::<_, NodeError>(SUpdate::new().path(vec![format!("w{item}:{v}")]))
+            }
+        })
+        .edge(START, "plan")
+        .route(
+            "plan",
+            |s: &S| Route::send_all(s.items.iter().map(|&i| SendTo::new("work", i))),
+            ["work"],
+        )
+        .edge("work", END)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, SUpdate::new().items(vec![1, 2]), &cfg)
+        .await;
+    let ids: std::collections::BTreeMap<String, String> = g
+        .get_state(&cfg)
+        .await
+        .unwrap()
+        .interrupts
+        .iter()
+        .map(|i| (i.value.as_str().unwrap().to_string(), i.id.clone()))
+        .collect();
+    sc.state("state", &g, &cfg, true).await;
+    let one = Command::resume_by_id([(ids["ok 1?"].clone(), "A")]);
+    sc.invoke("resume_one", &g, one, &cfg).await;
+    sc.state("state2", &g, &cfg, true).await;
+    let two = Command::resume_by_id([(ids["ok 2?"].clone(), "B")]);
+    sc.invoke("resume_two", &g, two, &cfg).await;
+    sc.history("history", &g, &cfg).await;
+}
