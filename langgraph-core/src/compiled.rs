@@ -291,7 +291,68 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
             None,
         ));
         let mut lp = Loop::new(&self.inner.prog, scope, None, None);
-        let id = lp.update_state(saver, update.into(), as_node).await?;
+        let edit = (update.into(), as_node.map(str::to_string));
+        let id = lp.update_state(saver, vec![vec![edit]]).await?;
+        Ok(config.clone().checkpoint_id(id))
+    }
+
+    /// Applies several supersteps of edits at once, one checkpoint (source `update`) each:
+    /// the edits of one superstep count as written side by side by their nodes (`None`: the
+    /// node that wrote the checkpoint before), so a last-value key written twice in one
+    /// superstep is an error, and their edges fire together. Nothing is stored unless every
+    /// superstep applies. Returns the configuration of the last checkpoint.
+    ///
+    /// ```
+    /// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
+    /// use langgraph_checkpoint::InMemorySaver;
+    /// use langgraph_core::{END, RunConfig, START, StateGraph};
+    ///
+    /// let g = StateGraph::<Review>::new()
+    ///     .node("draft", |_: &Review| ReviewUpdate::new().draft("v1".to_string()))
+    ///     .node("review", |_: &Review| ReviewUpdate::new().notes(vec!["ok".into()]))
+    ///     .edge(START, "draft")
+    ///     .edge("draft", "review")
+    ///     .edge("review", END)
+    ///     .compile_with(InMemorySaver::new())
+    ///     .unwrap();
+    /// let cfg = RunConfig::thread("imported");
+    /// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// rt.block_on(async {
+    ///     // A thread brought in from elsewhere: a draft, then a review with a counted round.
+    ///     let draft = vec![(ReviewUpdate::new().draft("v0".to_string()), Some("draft"))];
+    ///     let review = vec![
+    ///         (ReviewUpdate::new().notes(vec!["late".into()]), Some("review")),
+    ///         (ReviewUpdate::new().rounds(1), Some("draft")),
+    ///     ];
+    ///     g.bulk_update_state(&cfg, vec![draft, review]).await.unwrap();
+    ///     let st = g.get_state(&cfg).await.unwrap();
+    ///     assert_eq!((st.values.draft.as_str(), st.values.rounds), ("v0", 1));
+    ///     assert_eq!(st.next, ["review"]); // draft's edge fired in the second superstep
+    ///     assert_eq!(g.state_history(&cfg, &Default::default()).await.unwrap().len(), 2);
+    /// });
+    /// ```
+    pub async fn bulk_update_state<N: AsRef<str>>(
+        &self,
+        config: &RunConfig,
+        supersteps: Vec<Vec<(S::Update, Option<N>)>>,
+    ) -> Result<RunConfig, RunError> {
+        let saver = self.saver("bulk_update_state")?.clone();
+        let scope = Arc::new(crate::context::RunScope::new(
+            config.clone(),
+            String::new(),
+            None,
+        ));
+        let mut lp = Loop::new(&self.inner.prog, scope, None, None);
+        let supersteps = supersteps
+            .into_iter()
+            .map(|edits| {
+                edits
+                    .into_iter()
+                    .map(|(u, n)| (u, n.map(|n| n.as_ref().to_string())))
+                    .collect()
+            })
+            .collect();
+        let id = lp.update_state(saver, supersteps).await?;
         Ok(config.clone().checkpoint_id(id))
     }
 

@@ -329,3 +329,69 @@ async fn x21_send_workers_that_ask_are_answered_by_id_one_at_a_time() {
     sc.invoke("resume_two", &g, two, &cfg).await;
     sc.history("history", &g, &cfg).await;
 }
+
+#[tokio::test]
+async fn x22_bulk_update_state_writes_one_update_checkpoint_per_superstep() {
+    let sc = Scenario::new("x22_bulk_update_state");
+    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let cfg = RunConfig::thread("t");
+    let supersteps = vec![
+        vec![(path("s1"), Some("a"))],
+        vec![(path("s2"), Some("b")), (PUpdate::new().x(5), Some("a"))],
+    ];
+    g.bulk_update_state(&cfg, supersteps).await.unwrap();
+    sc.state("state", &g, &cfg, true).await;
+    sc.history("history", &g, &cfg).await;
+    sc.invoke("run", &g, Input::Continue, &cfg).await;
+
+    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let both = vec![vec![
+        (PUpdate::new().x(1), Some("a")),
+        (PUpdate::new().x(2), Some("b")),
+    ]];
+    let e = g.bulk_update_state(&cfg, both).await.unwrap_err();
+    // The reference's class; the message names both nodes and the key.
+    assert_eq!(
+        crate::common::error_type(&e),
+        sc.at("conflict.error_type").as_str().unwrap()
+    );
+    assert!(e.to_string().contains("`x`"), "{e}");
+    sc.state("conflict_state", &g, &cfg, true).await;
+    let none: Vec<Vec<(PUpdate, Option<&str>)>> = Vec::new();
+    let e = g.bulk_update_state(&cfg, none).await.unwrap_err();
+    // The reference raises a ValueError; ours is the same typed error as any bad update.
+    assert!(matches!(e, RunError::InvalidStateUpdate(_)), "{e}");
+}
+
+#[tokio::test]
+async fn a_bulk_update_that_fails_in_a_later_superstep_stores_nothing() {
+    let log = crate::common::Log::new();
+    let dir = std::env::temp_dir().join(format!("lg-bulk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = SqliteSaver::open(dir.join("bulk.db")).await.unwrap();
+    for g in [
+        linear(&log).compile_with(InMemorySaver::new()).unwrap(),
+        linear(&log).compile_with(sqlite).unwrap(),
+    ] {
+        let cfg = RunConfig::thread("t");
+        let supersteps = vec![
+            vec![(path("ok"), Some("a"))],
+            vec![
+                (PUpdate::new().x(1), Some("a")),
+                (PUpdate::new().x(2), Some("b")),
+            ],
+        ];
+        let e = g.bulk_update_state(&cfg, supersteps).await.unwrap_err();
+        assert!(matches!(e, RunError::InvalidStateUpdate(_)), "{e}");
+        let history = g
+            .state_history(&cfg, &ListOptions::default())
+            .await
+            .unwrap();
+        assert!(history.is_empty(), "{history:?}");
+        let unknown = vec![vec![(path("x"), Some("nope"))]];
+        let e = g.bulk_update_state(&cfg, unknown).await.unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

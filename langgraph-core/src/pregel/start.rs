@@ -205,8 +205,19 @@ impl<S: State> Loop<'_, S> {
     }
 
     pub(super) fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
-        let shape = &self.prog.shape;
         let mut routes: Vec<Resolved> = extra.to_vec();
+        routes.extend(self.routes_of(from)?);
+        let shape = &self.prog.shape;
+        self.control.begin_step();
+        self.control.finished(shape, from, &routes);
+        self.control.end_step(shape);
+        Ok(())
+    }
+
+    /// Where the routers of `from` (a node, or START) send the current state.
+    fn routes_of(&self, from: usize) -> Result<Vec<Resolved>, RunError> {
+        let shape = &self.prog.shape;
+        let mut routes: Vec<Resolved> = Vec::new();
         {
             for &r in shape.out(from).routers {
                 let route = (self.prog.router_fns[r as usize])(&self.state);
@@ -230,8 +241,20 @@ impl<S: State> Loop<'_, S> {
                     })?;
             }
         }
+        Ok(routes)
+    }
+
+    /// Like [`route_from`](Self::route_from) for several sources that finished side by side.
+    pub(super) fn route_from_all(&mut self, froms: &[usize]) -> Result<(), RunError> {
+        let mut per_source = Vec::with_capacity(froms.len());
+        for &from in froms {
+            per_source.push(self.routes_of(from)?);
+        }
+        let shape = &self.prog.shape;
         self.control.begin_step();
-        self.control.finished(shape, from, &routes);
+        for (&from, routes) in froms.iter().zip(&per_source) {
+            self.control.finished(shape, from, routes);
+        }
         self.control.end_step(shape);
         Ok(())
     }

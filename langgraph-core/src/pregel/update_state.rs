@@ -13,15 +13,25 @@ use crate::error::RunError;
 use crate::state::State;
 use crate::types::START;
 
+/// One edit of `update_state`: `update` as if node `as_node` had written it (`None`: the node
+/// that wrote the checkpoint it is applied to).
+pub(crate) type Edit<S> = (<S as State>::Update, Option<String>);
+
 impl<S: State> Loop<'_, S> {
-    /// `update_state`: applies `update` as if node `as_node` had written it, with its edges
-    /// firing, and stores a checkpoint with source `update`. Returns the checkpoint id.
+    /// `update_state` and `bulk_update_state`: applies each superstep's edits as if their
+    /// nodes had written them side by side (a last-value key written twice is a conflict), with
+    /// their edges firing, and stores one checkpoint with source `update` per superstep. Nothing
+    /// is stored unless every superstep applies. Returns the last checkpoint's id.
     pub(crate) async fn update_state(
         &mut self,
         saver: Arc<dyn Checkpointer>,
-        update: S::Update,
-        as_node: Option<&str>,
+        supersteps: Vec<Vec<Edit<S>>>,
     ) -> Result<String, RunError> {
+        if supersteps.is_empty() || supersteps.iter().any(Vec::is_empty) {
+            return Err(RunError::InvalidStateUpdate(
+                "every superstep of a state update needs at least one edit".into(),
+            ));
+        }
         let cfg = &self.scope.config;
         let thread = cfg
             .thread_id
@@ -50,61 +60,115 @@ impl<S: State> Loop<'_, S> {
         persist.durability = Durability::Sync;
         persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
-        let shape = &self.prog.shape;
-        let from: usize = match as_node {
-            Some(START) => shape.start(),
-            Some(name) => shape.id(name).ok_or_else(|| {
-                RunError::InvalidStateUpdate(format!("node `{name}` does not exist"))
-            })? as usize,
-            None => match &base {
-                None => shape.start(),
-                Some(b) => match b.metadata.writers.as_slice() {
-                    [w] if w == START => shape.start(),
-                    [w] => shape.id(w).map(|i| i as usize).ok_or_else(|| {
-                        RunError::InvalidStateUpdate(format!(
-                            "the checkpoint was written by `{w}`, which is not a node; pass as_node"
-                        ))
-                    })?,
-                    [] => shape.start(),
-                    many => {
-                        return Err(RunError::InvalidStateUpdate(format!(
-                            "the checkpoint was written by several nodes ({}); pass as_node",
-                            many.join(", ")
-                        )));
-                    }
-                },
-            },
-        };
-        let writer = if from == shape.start() {
-            START.to_string()
-        } else {
-            shape.name(from as NodeId).to_string()
+        // Who wrote the checkpoint the next superstep applies to.
+        let mut last_writers: Vec<String> = match &base {
+            Some(b) => b.metadata.writers.iter().map(|w| w.to_string()).collect(),
+            None => Vec::new(),
         };
         if let Some(b) = &base {
             self.load(b)?;
         } else {
             self.step = -1;
         }
-        self.apply_input(update)?;
-        self.control.clear_scheduled();
-        self.route_from(from, &[])?;
-        self.step += 1;
+        // A dry run first: an edit that does not apply stores nothing of the others.
+        let (state, control, step) = (self.state.clone(), self.control.clone(), self.step);
+        let mut writers = last_writers.clone();
+        for edits in &supersteps {
+            writers = self.apply_edits(edits, &writers)?;
+        }
+        (self.state, self.control, self.step) = (state, control, step);
+        let mut last_id = None;
+        for edits in &supersteps {
+            last_writers = self.apply_edits(edits, &last_writers)?;
+            let Some(p) = &mut self.persist else {
+                return Err(RunError::NoCheckpointer("update_state"));
+            };
+            p.record(&self.writes);
+            let st = p.put(
+                &self.state,
+                &self.control,
+                &self.prog.shape,
+                Source::Update,
+                self.step,
+                last_writers.iter().map(|n| n.as_str().into()).collect(),
+                langgraph_checkpoint::SmallMap::new(),
+                None,
+                Vec::new(),
+            )?;
+            last_id = Some(st.id.to_string());
+        }
         let Some(p) = &mut self.persist else {
             return Err(RunError::NoCheckpointer("update_state"));
         };
-        p.record(&self.writes);
-        let st = p.put(
-            &self.state,
-            &self.control,
-            &self.prog.shape,
-            Source::Update,
-            self.step,
-            vec![writer.into()],
-            langgraph_checkpoint::SmallMap::new(),
-            None,
-            Vec::new(),
-        )?;
         p.queue.flush().await?;
-        Ok(st.id.to_string())
+        last_id.ok_or_else(|| RunError::InvalidStateUpdate("nothing to update".into()))
+    }
+
+    /// Applies one superstep of edits side by side, fires their edges and advances the step.
+    /// Returns the names of the nodes they count as written by.
+    fn apply_edits(
+        &mut self,
+        edits: &[Edit<S>],
+        writers: &[String],
+    ) -> Result<Vec<String>, RunError> {
+        let mut froms = Vec::with_capacity(edits.len());
+        let mut names: Vec<String> = Vec::with_capacity(edits.len());
+        self.writes.clear();
+        for (k, (update, as_node)) in edits.iter().enumerate() {
+            let from = self.edit_source(as_node.as_deref(), writers)?;
+            let shape = &self.prog.shape;
+            names.push(if from == shape.start() {
+                START.to_string()
+            } else {
+                shape.name(from as NodeId).to_string()
+            });
+            froms.push(from);
+            self.writes.set_writer(k as u32);
+            self.state
+                .apply(update.clone(), &mut self.writes)
+                .map_err(|c| {
+                    let channel = S::info()
+                        .channels
+                        .get(c.channel)
+                        .map_or("?", |ch| ch.name)
+                        .to_string();
+                    RunError::InvalidStateUpdate(format!(
+                        "`{}` and `{}` both write `{channel}` in one superstep of the update",
+                        names.get(c.first as usize).map_or("?", String::as_str),
+                        names.get(c.second as usize).map_or("?", String::as_str),
+                    ))
+                })?;
+        }
+        self.control.clear_scheduled();
+        self.route_from_all(&froms)?;
+        self.step += 1;
+        Ok(names)
+    }
+
+    /// The node an edit counts as written by: `as_node`, or the single node that wrote the
+    /// checkpoint it applies to (START on a thread that has none).
+    fn edit_source(&self, as_node: Option<&str>, writers: &[String]) -> Result<usize, RunError> {
+        let shape = &self.prog.shape;
+        Ok(match as_node {
+            Some(START) => shape.start(),
+            Some(name) => shape.id(name).ok_or_else(|| {
+                RunError::InvalidStateUpdate(format!("node `{name}` does not exist"))
+            })? as usize,
+            None => match writers {
+                [] => shape.start(),
+                [w] if w == START => shape.start(),
+                [w] => shape.id(w).map(|i| i as usize).ok_or_else(|| {
+                    RunError::InvalidStateUpdate(format!(
+                        "the checkpoint was written by `{w}`, which is not a node; pass as_node"
+                    ))
+                })?,
+                many => {
+                    return Err(RunError::InvalidStateUpdate(format!(
+                        "the checkpoint was written by several nodes ({}); pass as_node",
+                        many.join(", ")
+                    )));
+                }
+            },
+        })
     }
 }
