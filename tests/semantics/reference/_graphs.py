@@ -4,7 +4,7 @@ from typing import Annotated, TypedDict
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
+from langgraph.types import Send, interrupt
 
 from _common import history, log
 
@@ -106,3 +106,30 @@ def good_and_bad():
     g.add_edge("good", END)
     g.add_edge("bad", END)
     return g.compile(checkpointer=InMemorySaver())
+
+
+class Items(TypedDict, total=False):
+    """State of the fan-out graphs: the items to send, and the path."""
+    items: list
+    path: Annotated[list, operator.add]
+
+
+def plan(s):
+    log("plan")
+    return {"path": ["plan"]}
+
+
+def fan(s):
+    """One Send to work per item."""
+    return [Send("work", {"item": i}) for i in s["items"]]
+
+
+def fan_out(work, **kw):
+    """START -> plan -(Send work per item)-> work -> END."""
+    g = StateGraph(Items)
+    g.add_node("plan", plan)
+    g.add_node("work", work)
+    g.add_edge(START, "plan")
+    g.add_conditional_edges("plan", fan, ["work"])
+    g.add_edge("work", END)
+    return g.compile(checkpointer=InMemorySaver(), **kw)

@@ -1,11 +1,4 @@
-import operator
-from typing import Annotated, TypedDict
-
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
-
-from _graphs import CFG, hist
+from _graphs import CFG, fan_out, hist
 from _common import checkpoint_cfg, invoke, log, main, state
 
 META = {
@@ -20,33 +13,13 @@ plan fans out one Send per item; the breakpoint before work stops the run with t
 that still holds the three sends, and runs them again (step 3) with the same arguments."""
 
 
-class S(TypedDict, total=False):
-    items: list
-    path: Annotated[list, operator.add]
-
-
-def plan(s):
-    log("plan")
-    return {"path": ["plan"]}
-
-
 def work(a):
     log("work", item=a["item"])
     return {"path": [f"w{a['item']}"]}
 
 
-def fan(s):
-    return [Send("work", {"item": i}) for i in s["items"]]
-
-
 def run():
-    g = StateGraph(S)
-    g.add_node("plan", plan)
-    g.add_node("work", work)
-    g.add_edge(START, "plan")
-    g.add_conditional_edges("plan", fan, ["work"])
-    g.add_edge("work", END)
-    app = g.compile(checkpointer=InMemorySaver(), interrupt_before=["work"])
+    app = fan_out(work, interrupt_before=["work"])
     out = {}
     out["run"] = invoke(app, {"items": [1, 2, 3], "path": []}, CFG)
     out["state"] = state(app, CFG)

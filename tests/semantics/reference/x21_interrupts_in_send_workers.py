@@ -1,11 +1,6 @@
-import operator
-from typing import Annotated, TypedDict
+from langgraph.types import Command, interrupt
 
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, Send, interrupt
-
-from _graphs import CFG, hist
+from _graphs import CFG, fan_out, hist
 from _common import invoke, log, main, state
 
 META = {
@@ -20,34 +15,14 @@ by id runs both workers again (the partial-map rule of scenario 35): worker 1 fi
 asks again. Its write is kept with the checkpoint, so answering the second runs worker 2 only."""
 
 
-class S(TypedDict, total=False):
-    items: list
-    path: Annotated[list, operator.add]
-
-
-def plan(s):
-    log("plan")
-    return {"path": ["plan"]}
-
-
 def work(a):
     log("work", item=a["item"])
     v = interrupt(f"ok {a['item']}?")
     return {"path": [f"w{a['item']}:{v}"]}
 
 
-def fan(s):
-    return [Send("work", {"item": i}) for i in s["items"]]
-
-
 def run():
-    g = StateGraph(S)
-    g.add_node("plan", plan)
-    g.add_node("work", work)
-    g.add_edge(START, "plan")
-    g.add_conditional_edges("plan", fan, ["work"])
-    g.add_edge("work", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = fan_out(work)
     out = {}
     out["run"] = invoke(app, {"items": [1, 2], "path": []}, CFG, log_extra=True)
     ids = {i.value: i.id for i in app.get_state(CFG).interrupts}
