@@ -331,10 +331,10 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
     ///     assert_eq!(g.state_history(&cfg, &Default::default()).await.unwrap().len(), 2);
     /// });
     /// ```
-    pub async fn bulk_update_state<N: AsRef<str>>(
+    pub async fn bulk_update_state(
         &self,
         config: &RunConfig,
-        supersteps: Vec<Vec<(S::Update, Option<N>)>>,
+        supersteps: Vec<Vec<(S::Update, Option<&str>)>>,
     ) -> Result<RunConfig, RunError> {
         let saver = self.saver("bulk_update_state")?.clone();
         let scope = Arc::new(crate::context::RunScope::new(
@@ -348,7 +348,7 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
             .map(|edits| {
                 edits
                     .into_iter()
-                    .map(|(u, n)| (u, n.map(|n| n.as_ref().to_string())))
+                    .map(|(u, n)| (u, n.map(str::to_string)))
                     .collect()
             })
             .collect();

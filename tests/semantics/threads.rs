@@ -392,6 +392,16 @@ async fn a_bulk_update_that_fails_in_a_later_superstep_stores_nothing() {
         let unknown = vec![vec![(path("x"), Some("nope"))]];
         let e = g.bulk_update_state(&cfg, unknown).await.unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
+        // Without as_node, a fresh thread's edit counts as the input: START's edge fires.
+        let seeded = g
+            .bulk_update_state(&cfg, vec![vec![(path("seed"), None)]])
+            .await
+            .unwrap();
+        let st = g.get_state(&seeded).await.unwrap();
+        assert_eq!(
+            (st.values.path.clone(), st.next.clone()),
+            (vec!["seed".to_string()], vec!["a".to_string()])
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
