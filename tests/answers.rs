@@ -15,6 +15,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use langgraph::checkpoint::CheckpointError;
 use langgraph::prelude::*;
 use serde_json::json;
 
@@ -436,4 +437,51 @@ async fn update(store: &Store) {
     let st = g.get_state(&cfg).await.unwrap();
     assert!(st.next.is_empty());
     assert_eq!(st.values.log, ["Bob 40"]);
+}
+
+/// A pending write that cannot be read (here a stored interrupt of the wrong shape) is a typed
+/// error naming the thread and the checkpoint, for reading the state, its history and for
+/// resuming.
+#[tokio::test]
+async fn an_unreadable_pending_write_is_a_typed_error_naming_thread_and_checkpoint() {
+    let store = Store::sqlite("corrupt-writes");
+    let Store::Sqlite(dir) = &store else {
+        unreachable!()
+    };
+    let db = dir.join("answers.db");
+    let cfg = RunConfig::thread("doc-c");
+    let g = form(store.open().await, false);
+    g.invoke(Form::default(), &cfg).await.unwrap();
+    let head = g.get_state(&cfg).await.unwrap().checkpoint_id.unwrap();
+    let corrupt = |sql: String| {
+        let db = db.clone();
+        async move {
+            let saver = SqliteSaver::open(&db).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(saver.pool())
+                .await
+                .unwrap();
+        }
+    };
+    corrupt(format!(
+        "UPDATE lg_writes SET value = '\"not an interrupt\"' \
+         WHERE checkpoint_id = '{head}' AND channel = '__interrupt__'"
+    ))
+    .await;
+    let named = |e: &RunError| match e {
+        RunError::Checkpoint(CheckpointError::Corrupt {
+            thread_id,
+            checkpoint_id,
+            ..
+        }) => thread_id == "doc-c" && *checkpoint_id == head,
+        _ => false,
+    };
+    let e = g.get_state(&cfg).await.unwrap_err();
+    assert!(named(&e), "{e}");
+    let e = g.invoke(Command::resume("Ada"), &cfg).await.unwrap_err();
+    assert!(named(&e), "{e}");
+    let history = g
+        .state_history(&cfg, &langgraph::ListOptions::default())
+        .await;
+    assert!(history.is_err(), "the history holds the same row");
 }

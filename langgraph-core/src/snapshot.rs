@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::context::{TaskPath, task_id};
 use crate::error::RunError;
 use crate::pregel::persist::load_state;
-use crate::pregel::saved::{RESUME_UPDATE, records};
+use crate::pregel::saved::{RESUME_UPDATE, records_of};
 use crate::state::State;
 use crate::types::Interrupt;
 use crate::write_set::StepWrites;
@@ -77,7 +77,7 @@ impl<S: State> StateSnapshot<S> {
     /// superstep).
     pub(crate) fn from_tuple(t: &CheckpointTuple, apply_pending: bool) -> Result<Self, RunError> {
         let mut values: S = load_state(t)?;
-        let recs = records(&t.pending_writes)?;
+        let recs = records_of(t)?;
         let step = t.metadata.step + 1;
         let cp = &t.checkpoint;
         let mut due: Vec<(String, TaskPath)> = cp

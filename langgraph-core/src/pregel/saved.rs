@@ -161,6 +161,22 @@ pub(crate) const RESUME_UPDATE: &str = "~resume-update";
 /// [`SavedOutput`]s), in the order they were given.
 pub(crate) const UPDATES: &str = "__updates__";
 
+/// The pending writes of `t` grouped by task id; one that cannot be read is a
+/// [`CheckpointError::Corrupt`](langgraph_checkpoint::CheckpointError) naming the thread and
+/// the checkpoint.
+pub(crate) fn records_of(
+    t: &langgraph_checkpoint::CheckpointTuple,
+) -> Result<HashMap<String, TaskRecord>, RunError> {
+    records(&t.pending_writes).map_err(|e| {
+        langgraph_checkpoint::CheckpointError::corrupt(
+            &t.thread_id,
+            &t.checkpoint.id,
+            format!("a pending write: {e}"),
+        )
+        .into()
+    })
+}
+
 /// Groups pending writes by task id.
 pub(crate) fn records(writes: &[PendingWrite]) -> Result<HashMap<String, TaskRecord>, RunError> {
     let mut map: HashMap<String, TaskRecord> = HashMap::new();

@@ -15,7 +15,7 @@ use super::events::EventTx;
 use super::persist::{Persist, load_control, load_state};
 use super::plan::{NodeId, Program};
 use super::run_loop::{Finished, Loop};
-use super::saved::records;
+use super::saved::records_of;
 use crate::config::{Durability, RunConfig};
 use crate::context::{RunScope, TaskPath, task_id};
 use crate::error::RunError;
@@ -289,7 +289,7 @@ impl<S: State> Loop<'_, S> {
         self.control = load_control(&self.prog.shape, &self.prog.exec, t)?;
         self.step = t.metadata.step;
         self.base = Some(Arc::from(t.checkpoint.id.as_str()));
-        self.saved = records(&t.pending_writes)?;
+        self.saved = records_of(t)?;
         let info = S::info();
         self.eph_prev = info
             .channels
