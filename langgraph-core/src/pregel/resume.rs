@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::algo::{RouteError, resolve_goto};
 use super::run_loop::Loop;
-use super::saved::{KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES};
+use super::saved::{KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES, reserved_write};
 use crate::error::RunError;
 use crate::node::NodeOutput;
 use crate::state::State;
@@ -27,20 +27,13 @@ impl<S: State> Loop<'_, S> {
         let mut cmd = Command::<S>::new();
         cmd.update = update;
         cmd.goto = goto;
-        let saved = SavedOutput::encode(&NodeOutput::Command(cmd), &self.prog.shape)?;
-        let saved: SavedOutput = serde_json::from_value(saved)
-            .map_err(|e| RunError::serde("the update of a resume", e))?;
+        let saved = SavedOutput::of(&NodeOutput::Command(cmd), &self.prog.shape)?;
         let record = self.saved.entry(RESUME_UPDATE.to_string()).or_default();
         record.updates.push(saved);
         let value = serde_json::to_value(&record.updates)
             .map_err(|e| RunError::serde("the update of a resume", e))?;
         if let Some(p) = &mut self.persist {
-            p.put_writes(vec![PendingWrite {
-                task_id: RESUME_UPDATE.to_string(),
-                task_name: String::new(),
-                channel: UPDATES.to_string(),
-                value,
-            }]);
+            p.put_writes(vec![reserved_write(RESUME_UPDATE, UPDATES, value)]);
         }
         Ok(())
     }
@@ -95,12 +88,8 @@ impl<S: State> Loop<'_, S> {
             .or_default()
             .resume = vec![answer.clone()];
         if let Some(p) = &mut self.persist {
-            p.put_writes(vec![PendingWrite {
-                task_id: KEPT_ANSWER.to_string(),
-                task_name: String::new(),
-                channel: RESUME.to_string(),
-                value: Value::Array(vec![answer]),
-            }]);
+            let value = Value::Array(vec![answer]);
+            p.put_writes(vec![reserved_write(KEPT_ANSWER, RESUME, value)]);
         }
     }
 

@@ -31,7 +31,13 @@ pub(crate) struct SavedOutput {
 
 impl SavedOutput {
     /// Encodes a node output as a pending-write value.
-    pub(crate) fn encode<S: State>(out: &NodeOutput<S>, _shape: &Shape) -> Result<Value, RunError> {
+    pub(crate) fn encode<S: State>(out: &NodeOutput<S>, shape: &Shape) -> Result<Value, RunError> {
+        serde_json::to_value(Self::of(out, shape)?)
+            .map_err(|e| RunError::serde("a task's output", e))
+    }
+
+    /// A node output in its stored form.
+    pub(crate) fn of<S: State>(out: &NodeOutput<S>, _shape: &Shape) -> Result<Self, RunError> {
         let (update, goto) = match out {
             NodeOutput::Update(u) => (serde_json::to_value(u), None),
             NodeOutput::Command(c) => (
@@ -63,8 +69,7 @@ impl SavedOutput {
                     .collect::<Result<Vec<_>, RunError>>()?,
             ),
         };
-        serde_json::to_value(SavedOutput { update, goto })
-            .map_err(|e| RunError::serde("a task's output", e))
+        Ok(SavedOutput { update, goto })
     }
 
     /// Decodes a stored output back into a node output.
@@ -175,6 +180,16 @@ pub(crate) fn records_of(
         )
         .into()
     })
+}
+
+/// A pending write of one of the reserved task ids ([`KEPT_ANSWER`], [`RESUME_UPDATE`]).
+pub(crate) fn reserved_write(task_id: &str, channel: &str, value: Value) -> PendingWrite {
+    PendingWrite {
+        task_id: task_id.to_string(),
+        task_name: String::new(),
+        channel: channel.to_string(),
+        value,
+    }
 }
 
 /// Groups pending writes by task id.

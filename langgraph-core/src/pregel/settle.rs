@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::algo::Control;
 use super::run_loop::{Finished, Loop, StepEnd};
 use super::runner::TaskOutcome;
-use super::saved::{KEPT_ANSWER, SavedOutput};
+use super::saved::{KEPT_ANSWER, SavedOutput, reserved_write};
 use super::scratch::emptied;
 use crate::context::{Ctx, task_id};
 use crate::error::RunError;
@@ -183,12 +183,8 @@ impl<S: State> Loop<'_, S> {
                     })
                     .collect();
                 if kept_used {
-                    writes.push(PendingWrite {
-                        task_id: KEPT_ANSWER.to_string(),
-                        task_name: String::new(),
-                        channel: RESUME.to_string(),
-                        value: Value::Array(Vec::new()),
-                    });
+                    let used = Value::Array(Vec::new());
+                    writes.push(reserved_write(KEPT_ANSWER, RESUME, used));
                 }
                 p.put_writes(writes);
                 p.queue.flush().await?;
