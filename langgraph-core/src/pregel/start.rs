@@ -196,7 +196,7 @@ pub(crate) async fn run_nested<S: State>(
 }
 
 impl<S: State> Loop<'_, S> {
-    pub(super) fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
+    fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
         self.writes.clear();
         self.writes.set_writer(INPUT_WRITER);
         self.state
@@ -204,7 +204,7 @@ impl<S: State> Loop<'_, S> {
             .map_err(|c| RunError::InvalidStateUpdate(format!("conflicting input write: {c:?}")))
     }
 
-    pub(super) fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
+    fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
         let mut routes: Vec<Resolved> = extra.to_vec();
         routes.extend(self.routes_of(from)?);
         let shape = &self.prog.shape;
