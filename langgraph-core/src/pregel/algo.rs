@@ -454,4 +454,29 @@ mod tests {
         let e = resolve_goto(&s, Some(&decl), &[Target::node("c")], &mut out).unwrap_err();
         assert!(matches!(e, RouteError::Undeclared { .. }));
     }
+
+    #[test]
+    fn scheduled_destinations_join_the_due_tasks_once_in_name_order() {
+        let s = shape(&["zeta", "alpha", "mid"]);
+        let mut c = Control::new(&s);
+        c.pull.push(0);
+        c.push.push(PushTask {
+            node: 2,
+            arg: SendTo::new("mid", 1).arg,
+        });
+        let arg = SendTo::new("mid", 2).arg;
+        c.schedule(
+            &s,
+            &[
+                Resolved::Node(1),
+                Resolved::Node(0),
+                Resolved::End,
+                Resolved::Send(2, arg),
+            ],
+        );
+        assert_eq!(c.pull, [1, 0], "alpha before zeta, zeta once");
+        assert_eq!(c.push.len(), 2, "the send after the one already due");
+        c.schedule(&s, &[]);
+        assert_eq!(c.pull, [1, 0]);
+    }
 }
