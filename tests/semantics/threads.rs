@@ -405,3 +405,41 @@ async fn a_bulk_update_that_fails_in_a_later_superstep_stores_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn x23_exit_durability_still_streams_every_superstep_checkpoint() {
+    use crate::common::{matches, stream};
+    // Our checkpoint events do not list the tasks (as in scenario 50).
+    let without_tasks = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for step in v["supersteps"].as_array_mut().unwrap() {
+            for ev in step["events"].as_array_mut().unwrap() {
+                ev[1].as_object_mut().unwrap().remove("tasks");
+            }
+        }
+        v
+    };
+    let sc = Scenario::new("x23_exit_durability_stream");
+    let modes = [StreamMode::Checkpoints];
+    let cfg = RunConfig::thread("t").durability(Durability::Exit);
+    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let s = stream(&g, PUpdate::new(), &cfg, &modes, &sc.log, false).await;
+    matches(&without_tasks(sc.at("linear")), &s).unwrap();
+    // Only the end is stored.
+    let h = g
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(h.len(), 1);
+
+    let g = asks_between(&sc.log)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let s = stream(&g, PUpdate::new(), &cfg, &modes, &sc.log, false).await;
+    matches(&without_tasks(sc.at("ask_run")), &s).unwrap();
+    let s = stream(&g, Command::resume("y"), &cfg, &modes, &sc.log, false).await;
+    // The reference first re-emits the checkpoint it resumes from (not required).
+    let mut rest = without_tasks(sc.at("ask_resume"));
+    rest["supersteps"].as_array_mut().unwrap().remove(0);
+    matches(&rest, &s).unwrap();
+}

@@ -261,7 +261,7 @@ impl<S: State> Loop<'_, S> {
         {
             ev.push_now(StreamEvent::Values(self.state.clone()));
         }
-        let mut stored = None;
+        let (mut stored, mut unstored) = (None, None);
         if let Some(p) = &mut self.persist {
             p.record(&self.writes);
             if p.durability != Durability::Exit || source != Source::Loop {
@@ -280,11 +280,16 @@ impl<S: State> Loop<'_, S> {
                 stored = Some(st);
             } else {
                 self.unsaved = true;
-                self.base = Some(p.reserve_id().into());
+                let id = p.reserve_id();
+                self.base = Some(id.as_ref().into());
+                unstored = Some(id);
             }
         }
         if let Some(st) = stored {
             self.checkpoint_event(&st);
+        }
+        if let Some(id) = unstored {
+            self.unstored_checkpoint_event(id, source, self.step, None);
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use langgraph_checkpoint::{SharedStr, Source};
 use serde_json::{Value, json};
 
 use super::events::EventTx;
@@ -32,6 +33,31 @@ impl<S: State> Loop<'_, S> {
         self.events
             .as_ref()
             .is_some_and(|ev| ev.wants(StreamMode::Checkpoints) || ev.wants(StreamMode::Debug))
+    }
+
+    /// Streams the checkpoint of a superstep that durability `exit` does not store, so that a
+    /// stream shows every superstep whatever the durability. Its id is `id` (reserved, never
+    /// written) and it has no parent.
+    pub(crate) fn unstored_checkpoint_event(
+        &mut self,
+        id: SharedStr,
+        source: Source,
+        step: i64,
+        next: Option<Vec<SharedStr>>,
+    ) {
+        if !self.wants_checkpoint_events() {
+            return;
+        }
+        let next =
+            next.unwrap_or_else(|| self.next_names().into_iter().map(SharedStr::from).collect());
+        let unstored = Stored {
+            id,
+            parent_id: None,
+            step,
+            source,
+            next,
+        };
+        self.checkpoint_event(&unstored);
     }
 
     /// Streams a stored checkpoint (modes `Checkpoints` and `Debug`).

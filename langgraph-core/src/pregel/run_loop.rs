@@ -265,7 +265,8 @@ impl<'g, S: State> Loop<'g, S> {
             p.durability == Durability::Exit && (self.unsaved || p.head.is_none())
         });
         if owes_exit_checkpoint && let Some(p) = &mut self.persist {
-            self.unsaved = false;
+            // A superstep's unstored checkpoint was streamed when it committed (same id).
+            let announced = std::mem::take(&mut self.unsaved);
             let stored = p.put(
                 &self.state,
                 &self.control,
@@ -277,7 +278,9 @@ impl<'g, S: State> Loop<'g, S> {
                 None,
                 Vec::new(),
             )?;
-            self.checkpoint_event(&stored);
+            if !announced {
+                self.checkpoint_event(&stored);
+            }
         }
         self.flush_events().await;
         let mut checkpoint_id = None;

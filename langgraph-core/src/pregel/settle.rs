@@ -190,7 +190,8 @@ impl<S: State> Loop<'_, S> {
                 p.queue.flush().await?;
                 self.base = Some(base);
             }
-            if let Some(st) = exit_stored {
+            // Streamed already when it was the unstored checkpoint of a superstep (same id).
+            if let Some(st) = exit_stored.filter(|_| !unsaved) {
                 self.checkpoint_event(&st);
                 self.flush_events().await;
             }

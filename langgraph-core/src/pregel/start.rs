@@ -456,6 +456,10 @@ impl<S: State> Loop<'_, S> {
                 value: json!({ "update": input_json }),
             });
             self.checkpoint_event(&input);
+        } else {
+            let id = p.reserve_id();
+            let next = Some(vec![START.into()]);
+            self.unstored_checkpoint_event(id, Source::Input, step_in, next);
         }
         self.apply_input(update)?;
         let start = self.prog.shape.start();
@@ -466,8 +470,10 @@ impl<S: State> Loop<'_, S> {
             p.record(&self.writes);
             if exit {
                 self.unsaved = true;
-                self.base = Some(p.reserve_id().into());
+                let id = p.reserve_id();
+                self.base = Some(id.as_ref().into());
                 p.claim().await?;
+                self.unstored_checkpoint_event(id, Source::Loop, self.step, None);
             } else {
                 let st = p.put(
                     &self.state,
