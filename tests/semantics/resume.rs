@@ -11,17 +11,14 @@ use crate::scenario::*;
 #[tokio::test]
 async fn x01_interrupt_after() {
     let sc = Scenario::new("x01_interrupt_after");
-    let g = linear(&sc.log)
-        .interrupt_after(["a"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = linear(&sc.log).interrupt_after(["a"]).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.state("state", &g, &cfg, true).await;
     sc.invoke("resume", &g, Input::Continue, &cfg).await;
     sc.history("history", &g, &cfg).await;
 
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let per_run = cfg.clone().interrupt_after(["b"]);
     sc.invoke("per_run", &g, PUpdate::new(), &per_run).await;
     sc.state("per_run_state", &g, &cfg, true).await;
@@ -35,8 +32,7 @@ async fn x02_several_interrupts_in_one_node_are_answered_in_order() {
         .node("two", two_questions(&sc.log))
         .edge(START, "two")
         .edge("two", END)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.state("state1", &g, &cfg, true).await;
@@ -49,7 +45,7 @@ async fn x02_several_interrupts_in_one_node_are_answered_in_order() {
 #[tokio::test]
 async fn x05_resume_with_nothing_or_too_little_to_answer() {
     let sc = Scenario::new("x05_resume_edge_cases");
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     // We differ on purpose: the reference starts a thread that never ran from START when it is
     // given a resume value (as it does with any Command there, which scenario 28 calls
@@ -66,9 +62,7 @@ async fn x05_resume_with_nothing_or_too_little_to_answer() {
     sc.invoke("resume_done", &g, Command::resume("z"), &u).await;
     sc.history("history_u", &g, &u).await;
 
-    let g = parallel_askers(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = parallel_askers(&sc.log).saved();
     sc.invoke("par_run", &g, PUpdate::new(), &cfg).await;
     // One bare answer for two interrupts: the same error class; our message names the fix.
     let r = sc.run(&g, Command::resume("v"), &cfg).await;
@@ -92,8 +86,7 @@ async fn x11_an_answer_given_before_the_question_answers_the_next_one_asked() {
         .edge("two", "b")
         .edge("b", END)
         .interrupt_before(["two"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.invoke("resume_at_breakpoint", &g, Command::resume("A"), &cfg)
@@ -103,8 +96,7 @@ async fn x11_an_answer_given_before_the_question_answers_the_next_one_asked() {
 
     let g = parallel_askers(&sc.log)
         .interrupt_before(["p", "q"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     sc.invoke("par_run", &g, PUpdate::new(), &cfg).await;
     // Which task asks first is not semantic: one of them gets the answer, the other pauses.
     let r = sc.run(&g, Command::resume("v"), &cfg).await;
@@ -133,10 +125,7 @@ async fn x11_an_answer_given_before_the_question_answers_the_next_one_asked() {
 #[tokio::test]
 async fn x14_breakpoints_on_every_node() {
     let sc = Scenario::new("x14_breakpoints_on_every_node");
-    let g = linear(&sc.log)
-        .interrupt_before([ALL_NODES])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = linear(&sc.log).interrupt_before([ALL_NODES]).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     for r in ["r1", "r2", "r3"] {
@@ -144,7 +133,7 @@ async fn x14_breakpoints_on_every_node() {
     }
     sc.state("state", &g, &cfg, false).await;
 
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let u = RunConfig::thread("u").interrupt_after([ALL_NODES]);
     sc.invoke("after_all", &g, PUpdate::new(), &u).await;
     sc.state("after_all_state", &g, &u, false).await;
@@ -175,9 +164,7 @@ async fn x14_breakpoints_on_every_node() {
 #[tokio::test]
 async fn x16_an_update_given_with_a_resume_joins_the_resumed_superstep() {
     let sc = Scenario::new("x16_resume_with_update");
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let both = Command::resume("y").update(path("u"));
@@ -192,8 +179,7 @@ async fn x16_an_update_given_with_a_resume_joins_the_resumed_superstep() {
         .node("two", two_questions(&sc.log))
         .edge(START, "two")
         .edge("two", END)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     sc.invoke("two_run", &g, PUpdate::new(), &cfg).await;
     let first = Command::resume("A").update(path("u1"));
     sc.invoke("two_resume1", &g, first, &cfg).await;
@@ -206,9 +192,7 @@ async fn x16_an_update_given_with_a_resume_joins_the_resumed_superstep() {
 #[tokio::test]
 async fn x18_destinations_given_with_a_resume_run_beside_the_resumed_tasks() {
     let sc = Scenario::new("x18_resume_with_goto");
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let goto_b = Command::resume("y").and_goto("b");
@@ -224,8 +208,7 @@ async fn x18_destinations_given_with_a_resume_run_beside_the_resumed_tasks() {
         // Only a goto reaches z; declared, since a node nothing leads to is a compile error
         // here (the reference accepts it).
         .goto_targets("two", ["z"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     sc.invoke("two_run", &g, PUpdate::new(), &cfg).await;
     let goto_z = Command::resume("A").and_goto("z").update(path("u"));
     sc.invoke("two_goto_z", &g, goto_z, &cfg).await;
@@ -237,7 +220,7 @@ async fn x18_destinations_given_with_a_resume_run_beside_the_resumed_tasks() {
     e[1][5] = json!([]);
     same_history(&e, compact_history(&g, &cfg).await);
 
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     sc.invoke("finished_run", &g, PUpdate::new(), &cfg).await;
     let goto_c = Command::resume("x").and_goto("c");
     sc.invoke("finished_goto", &g, goto_c, &cfg).await;
@@ -277,8 +260,7 @@ async fn x19_an_answer_kept_at_a_breakpoint_goes_down_to_a_subgraph_the_node_cal
         .edge("child", "b")
         .edge("b", END)
         .interrupt_before(["child"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.invoke("bare_resume", &g, Command::resume("A"), &cfg)
@@ -315,8 +297,7 @@ async fn x20_failures_around_a_question_retry_and_the_question_pauses() {
         )
         .edge(START, "ask")
         .edge("ask", END)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.invoke("resume", &g, Command::resume("y"), &cfg).await;

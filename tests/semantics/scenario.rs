@@ -247,11 +247,21 @@ pub fn good_and_bad(log: &Log) -> CompiledGraph<P> {
         .edge(START, "bad")
         .edge("good", END)
         .edge("bad", END)
-        .compile_with(InMemorySaver::new())
-        .unwrap()
+        .saved()
 }
 
 /// An append to `path`.
 pub fn path(item: &str) -> PUpdate {
     PUpdate::new().path(vec![item.to_string()])
+}
+
+/// `compile_with(InMemorySaver::new())` for a graph the scenario knows to be valid.
+pub trait Saved<S: State> {
+    fn saved(self) -> CompiledGraph<S>;
+}
+
+impl<S: State + FromState<S>> Saved<S> for StateGraph<S> {
+    fn saved(self) -> CompiledGraph<S> {
+        self.compile_with(InMemorySaver::new()).unwrap()
+    }
 }

@@ -12,7 +12,7 @@ use crate::scenario::*;
 #[tokio::test]
 async fn x03_replay_without_interrupt_reruns_the_later_nodes_on_a_fork() {
     let sc = Scenario::new("x03_replay_without_interrupt");
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let c2 = find(&g, &cfg, |s| s.next == ["b"]).await;
@@ -25,19 +25,14 @@ async fn x03_replay_without_interrupt_reruns_the_later_nodes_on_a_fork() {
 #[tokio::test]
 async fn x04_new_input_on_a_paused_thread_starts_a_new_turn() {
     let sc = Scenario::new("x04_new_input_on_paused_thread");
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, path("in"), &cfg).await;
     sc.invoke("new_input", &g, path("in2"), &cfg).await;
     sc.state("state", &g, &cfg, true).await;
     sc.history("history", &g, &cfg).await;
 
-    let g = linear(&sc.log)
-        .interrupt_before(["b"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = linear(&sc.log).interrupt_before(["b"]).saved();
     sc.invoke("static_run", &g, path("in"), &cfg).await;
     sc.invoke("static_new_input", &g, path("in2"), &cfg).await;
     sc.state("static_state", &g, &cfg, true).await;
@@ -47,7 +42,7 @@ async fn x04_new_input_on_a_paused_thread_starts_a_new_turn() {
 #[tokio::test]
 async fn x06_a_thread_keeps_its_state_and_step_counter_across_turns() {
     let sc = Scenario::new("x06_multi_turn_thread");
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("turn1", &g, path("u1"), &cfg).await;
     sc.invoke("turn2", &g, path("u2"), &cfg).await;
@@ -57,10 +52,7 @@ async fn x06_a_thread_keeps_its_state_and_step_counter_across_turns() {
 #[tokio::test]
 async fn x07_an_edit_at_a_breakpoint_is_seen_by_the_resumed_run() {
     let sc = Scenario::new("x07_edit_at_breakpoint");
-    let g = linear(&sc.log)
-        .interrupt_before(["b"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = linear(&sc.log).interrupt_before(["b"]).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     g.update_state(&cfg, path("edit"), None).await.unwrap();
@@ -72,7 +64,7 @@ async fn x07_an_edit_at_a_breakpoint_is_seen_by_the_resumed_run() {
 #[tokio::test]
 async fn x08_update_state_seeds_a_fresh_thread_and_extends_a_finished_one() {
     let sc = Scenario::new("x08_update_state_on_a_fresh_or_finished_thread");
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     g.update_state(&cfg, path("seed"), None).await.unwrap();
     sc.state("state_fresh", &g, &cfg, true).await;
@@ -84,7 +76,7 @@ async fn x08_update_state_seeds_a_fresh_thread_and_extends_a_finished_one() {
     sc.invoke("run_after_as_a", &g, Input::Continue, &u).await;
     sc.history("history_u", &g, &u).await;
 
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     sc.invoke("finished_run", &g, PUpdate::new(), &cfg).await;
     g.update_state(&cfg, path("late"), None).await.unwrap();
     sc.state("finished_state", &g, &cfg, true).await;
@@ -97,9 +89,7 @@ async fn x08_update_state_seeds_a_fresh_thread_and_extends_a_finished_one() {
 async fn x09_update_state_while_a_node_waits_at_an_interrupt() {
     let sc = Scenario::new("x09_update_state_at_a_dynamic_interrupt");
     let cfg = RunConfig::thread("t");
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     g.update_state(&cfg, path("edit"), None).await.unwrap();
     sc.state("state_after_edit", &g, &cfg, true).await;
@@ -107,9 +97,7 @@ async fn x09_update_state_while_a_node_waits_at_an_interrupt() {
     sc.state("state_final", &g, &cfg, true).await;
     sc.history("history", &g, &cfg).await;
 
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     sc.invoke("run2", &g, PUpdate::new(), &cfg).await;
     g.update_state(&cfg, path("ask:manual"), Some("ask"))
         .await
@@ -122,7 +110,7 @@ async fn x09_update_state_while_a_node_waits_at_an_interrupt() {
 #[tokio::test]
 async fn x10_history_filters_match_run_metadata_step_and_source() {
     let sc = Scenario::new("x10_history_filters");
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     let with_user = cfg.clone().metadata("user", "ann");
     sc.invoke("run", &g, PUpdate::new(), &with_user).await;
@@ -169,10 +157,7 @@ async fn x12_replaying_a_failed_superstep_by_id_reruns_all_its_tasks_on_a_fork()
 #[tokio::test]
 async fn x13_naming_the_head_replays_it_on_a_fork_and_a_resume_answers_it_in_place() {
     let sc = Scenario::new("x13_named_head_checkpoint");
-    let g = linear(&sc.log)
-        .interrupt_before(["b"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = linear(&sc.log).interrupt_before(["b"]).saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let head = g.get_state(&cfg).await.unwrap().checkpoint_id.unwrap();
@@ -187,8 +172,7 @@ async fn x13_naming_the_head_replays_it_on_a_fork_and_a_resume_answers_it_in_pla
         .edge(START, "a")
         .edge("a", "ask")
         .edge("ask", END)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     sc.invoke("ask_run", &g, PUpdate::new(), &cfg).await;
     let head = g.get_state(&cfg).await.unwrap().checkpoint_id.unwrap();
     let at_head = cfg.clone().checkpoint_id(head);
@@ -216,15 +200,13 @@ async fn x15_exit_durability_stores_one_checkpoint_per_invoke() {
         ("async", Durability::Async),
         ("sync", Durability::Sync),
     ] {
-        let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+        let g = linear(&sc.log).saved();
         let cfg = RunConfig::thread("t").durability(d);
         sc.invoke(&format!("{name}_run"), &g, PUpdate::new(), &cfg)
             .await;
         sc.history(&format!("{name}_history"), &g, &cfg).await;
     }
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     let cfg = RunConfig::thread("t").durability(Durability::Exit);
     sc.invoke("ask_run", &g, PUpdate::new(), &cfg).await;
     sc.state("ask_state", &g, &cfg, true).await;
@@ -269,8 +251,7 @@ async fn x17_sends_pending_at_a_breakpoint_are_resumed_and_replayed_with_their_a
         )
         .edge("work", END)
         .interrupt_before(["work"])
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     let cfg = RunConfig::thread("t");
     let input = SUpdate::new().items(vec![1, 2, 3]);
     sc.invoke("run", &g, input, &cfg).await;
@@ -308,8 +289,7 @@ async fn x21_send_workers_that_ask_are_answered_by_id_one_at_a_time() {
             ["work"],
         )
         .edge("work", END)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+        .saved();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, SUpdate::new().items(vec![1, 2]), &cfg)
         .await;
@@ -333,7 +313,7 @@ async fn x21_send_workers_that_ask_are_answered_by_id_one_at_a_time() {
 #[tokio::test]
 async fn x22_bulk_update_state_writes_one_update_checkpoint_per_superstep() {
     let sc = Scenario::new("x22_bulk_update_state");
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let cfg = RunConfig::thread("t");
     let supersteps = vec![
         vec![(path("s1"), Some("a"))],
@@ -344,7 +324,7 @@ async fn x22_bulk_update_state_writes_one_update_checkpoint_per_superstep() {
     sc.history("history", &g, &cfg).await;
     sc.invoke("run", &g, Input::Continue, &cfg).await;
 
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let both = vec![vec![
         (PUpdate::new().x(1), Some("a")),
         (PUpdate::new().x(2), Some("b")),
@@ -371,7 +351,7 @@ async fn a_bulk_update_that_fails_in_a_later_superstep_stores_nothing() {
     std::fs::create_dir_all(&dir).unwrap();
     let sqlite = SqliteSaver::open(dir.join("bulk.db")).await.unwrap();
     for g in [
-        linear(&log).compile_with(InMemorySaver::new()).unwrap(),
+        linear(&log).saved(),
         linear(&log).compile_with(sqlite).unwrap(),
     ] {
         let cfg = RunConfig::thread("t");
@@ -422,7 +402,7 @@ async fn x23_exit_durability_still_streams_every_superstep_checkpoint() {
     let sc = Scenario::new("x23_exit_durability_stream");
     let modes = [StreamMode::Checkpoints];
     let cfg = RunConfig::thread("t").durability(Durability::Exit);
-    let g = linear(&sc.log).compile_with(InMemorySaver::new()).unwrap();
+    let g = linear(&sc.log).saved();
     let s = stream(&g, PUpdate::new(), &cfg, &modes, &sc.log, false).await;
     matches(&without_tasks(sc.at("linear")), &s).unwrap();
     // Only the end is stored.
@@ -432,9 +412,7 @@ async fn x23_exit_durability_still_streams_every_superstep_checkpoint() {
         .unwrap();
     assert_eq!(h.len(), 1);
 
-    let g = asks_between(&sc.log)
-        .compile_with(InMemorySaver::new())
-        .unwrap();
+    let g = asks_between(&sc.log).saved();
     let s = stream(&g, PUpdate::new(), &cfg, &modes, &sc.log, false).await;
     matches(&without_tasks(sc.at("ask_run")), &s).unwrap();
     let s = stream(&g, Command::resume("y"), &cfg, &modes, &sc.log, false).await;
