@@ -10,9 +10,11 @@
 //!
 //! SQLite starts the log over only after a checkpoint has copied all of it, which a checkpoint
 //! racing a stream of commits seldom manages. So at twice the threshold, the committing
-//! connection runs one itself. The thread has copied most of the log by then, so little is
-//! left, and the log restarts at the next commit. The log thus stays within twice the
-//! threshold, the size that opening preallocates.
+//! connection runs one itself, after waiting for a checkpoint the thread may be running (SQLite
+//! refuses a second checkpoint at once, without waiting, so a refused one would let the log
+//! grow for as long as the thread's takes). The thread has copied most of the log by then, so
+//! little is left, and the log restarts at the next commit. Unless a reader still needs old
+//! pages, the log thus stays within twice the threshold, the size that opening preallocates.
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -88,6 +90,8 @@ pub(super) struct Backfill {
     closed: AtomicBool,
     /// Checkpoints the thread ran.
     runs: Arc<AtomicU64>,
+    /// Held by whoever of this saver checkpoints: the thread, or a commit at the limit.
+    gate: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Backfill {
@@ -116,6 +120,7 @@ impl Backfill {
             stopped: Stopped::default(),
             closed: AtomicBool::new(false),
             runs: Arc::default(),
+            gate: Arc::default(),
         }))
     }
 
@@ -132,6 +137,7 @@ impl Backfill {
             Action::Nothing => {}
             Action::Wake => self.wake(),
             Action::Inline => {
+                let _turn = take_turn(&self.gate);
                 let _ = checkpoint(conn);
             }
         }
@@ -151,10 +157,10 @@ impl Backfill {
             return;
         }
         let (tx, rx) = channel();
-        let (path, runs) = (self.path.clone(), self.runs.clone());
-        let started = self
-            .stopped
-            .spawn("lg-sqlite-checkpoint", move || run(&path, &rx, &runs));
+        let (path, runs, gate) = (self.path.clone(), self.runs.clone(), self.gate.clone());
+        let started = self.stopped.spawn("lg-sqlite-checkpoint", move || {
+            run(&path, &rx, &runs, &gate)
+        });
         if started.is_ok() && tx.send(()).is_ok() {
             *slot = Some(tx);
         } else {
@@ -188,6 +194,13 @@ impl Backfill {
     }
 }
 
+/// Waits for the checkpoint another thread of this saver may be running. A thread that
+/// panicked while holding the gate left nothing to repair: the gate guards no data.
+fn take_turn(gate: &Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    gate.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A `PASSIVE` checkpoint: copies what no reader still needs, without waiting for anyone.
 fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
@@ -195,7 +208,7 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The thread: one checkpoint per batch of wake-ups, until the saver is gone (the sender
 /// dropped) or the database cannot be opened.
-fn run(path: &Path, wake: &Receiver<()>, runs: &AtomicU64) {
+fn run(path: &Path, wake: &Receiver<()>, runs: &AtomicU64, gate: &Mutex<()>) {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let Ok(conn) = Connection::open_with_flags(path, flags) else {
         return;
@@ -206,6 +219,7 @@ fn run(path: &Path, wake: &Receiver<()>, runs: &AtomicU64) {
     }
     while wake.recv().is_ok() {
         while wake.try_recv().is_ok() {}
+        let _turn = take_turn(gate);
         if checkpoint(&conn).is_ok() {
             runs.fetch_add(1, Ordering::Relaxed);
         }
@@ -254,17 +268,56 @@ mod tests {
         assert_eq!(plan(4, 2, &mut next), Inline);
     }
 
-    #[test]
-    fn the_hook_reports_each_commit_once() {
+    /// A new database in WAL mode with one table `t (v)`, at `path`.
+    fn database(name: &str) -> (Connection, PathBuf) {
         let dir = std::env::temp_dir().join(format!("lg-backfill-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hook.sqlite");
+        let path = dir.join(format!("{name}.sqlite"));
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.execute_batch("CREATE TABLE t (v TEXT)").unwrap();
+        conn.execute_batch("CREATE TABLE t (v)").unwrap();
+        (conn, path)
+    }
+
+    /// The log at its limit while the thread checkpoints: the committing connection waits for
+    /// it instead of being refused, then copies the rest, and the log starts over.
+    #[test]
+    fn a_commit_at_the_limit_waits_for_the_threads_checkpoint() {
+        let (conn, path) = database("limit");
+        // A limit of 4 pages, which one commit of a 16 KiB value passes: no wake-up first.
+        conn.pragma_update(None, "wal_autocheckpoint", 2).unwrap();
+        let backfill = Arc::new(Backfill::install(&conn, &path).unwrap().unwrap());
+        let insert = |conn: &Connection| {
+            conn.execute("INSERT INTO t VALUES (zeroblob(16384))", [])
+                .unwrap();
+        };
+        // The thread's checkpoint, running.
+        let running = backfill.gate.lock().unwrap();
+        let b = backfill.clone();
+        let committer = std::thread::spawn(move || {
+            insert(&conn);
+            let frames = FRAMES.with(Cell::get);
+            b.after(&conn);
+            (conn, frames)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!committer.is_finished(), "the commit did not wait");
+        drop(running);
+        let (conn, frames) = committer.join().unwrap();
+        assert!(frames >= 4, "{frames}");
+        // Everything was copied: the next commit starts the log over.
+        insert(&conn);
+        let after = take_frames().unwrap();
+        assert!(after < frames, "{after} pages after {frames}");
+        assert_eq!(backfill.runs(), 0, "no thread was started");
+    }
+
+    #[test]
+    fn the_hook_reports_each_commit_once() {
+        let (conn, path) = database("hook");
         let backfill = Backfill::install(&conn, &path).unwrap().unwrap();
         assert_eq!(backfill.threshold, 1000);
         assert_eq!(take_frames(), None);
