@@ -485,3 +485,59 @@ async fn an_unreadable_pending_write_is_a_typed_error_naming_thread_and_checkpoi
         .await;
     assert!(history.is_err(), "the history holds the same row");
 }
+
+/// A finished task's stored update that no longer fits the state (a field of another type, as
+/// a changed state struct would leave it) is a typed error naming the thread and checkpoint,
+/// for reading the paused superstep and for resuming it; it is not silently left out.
+#[tokio::test]
+async fn a_stored_update_that_does_not_fit_the_state_is_a_typed_error() {
+    let store = Store::sqlite("misfit-update");
+    let Store::Sqlite(dir) = &store else {
+        unreachable!()
+    };
+    let cfg = RunConfig::thread("doc-m");
+    let g = StateGraph::<Doc>::new()
+        .node("quick", |_: &Doc| {
+            DocUpdate::new().log(vec!["quick".into()])
+        })
+        .node("asker", |_: &Doc, ctx: Ctx| async move {
+            let answer: String = ctx.interrupt("ok?").await?;
+            Ok::<_, NodeError>(DocUpdate::new().log(vec![answer]))
+        })
+        .edge(START, "quick")
+        .edge(START, "asker")
+        .edge("quick", END)
+        .edge("asker", END)
+        .compile_with_shared(store.open().await)
+        .unwrap();
+    let out = g.invoke(Doc::default(), &cfg).await.unwrap();
+    assert_eq!(out.interrupts.len(), 1);
+    let state = g.get_state(&cfg).await.unwrap();
+    assert_eq!(
+        state.values.log,
+        ["quick"],
+        "the finished task's write shows"
+    );
+    let head = state.checkpoint_id.unwrap();
+    let saver = SqliteSaver::open(dir.join("answers.db")).await.unwrap();
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE lg_writes SET value = json_set(value, '$.update.log', 5) \
+         WHERE checkpoint_id = '{head}' AND channel = '__writes__'"
+    )))
+    .execute(saver.pool())
+    .await
+    .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    let named = |e: &RunError| match e {
+        RunError::Checkpoint(CheckpointError::Corrupt {
+            thread_id,
+            checkpoint_id,
+            ..
+        }) => thread_id == "doc-m" && *checkpoint_id == head,
+        _ => false,
+    };
+    let e = g.get_state(&cfg).await.unwrap_err();
+    assert!(named(&e), "{e}");
+    let e = g.invoke(Command::resume("yes"), &cfg).await.unwrap_err();
+    assert!(named(&e), "{e}");
+}

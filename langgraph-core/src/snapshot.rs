@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::context::{TaskPath, task_id};
 use crate::error::RunError;
 use crate::pregel::persist::load_state;
-use crate::pregel::saved::{RESUME_UPDATE, records_of};
+use crate::pregel::saved::{RESUME_UPDATE, named_if_unreadable, records_of};
 use crate::state::State;
 use crate::types::Interrupt;
 use crate::write_set::StepWrites;
@@ -97,8 +97,8 @@ impl<S: State> StateSnapshot<S> {
         if apply_pending && let Some(r) = recs.get(RESUME_UPDATE) {
             // Updates given with a resume join the superstep's writes, before the tasks'.
             for u in &r.updates {
-                let update: S::Update = serde_json::from_value(u.update_json().clone())
-                    .map_err(|e| RunError::serde("an update stored with a resume", e))?;
+                let update =
+                    stored_update::<S>(t, u.update_json(), "an update stored with a resume")?;
                 scratch.set_writer(crate::write_set::INPUT_WRITER);
                 let _ = values.apply(update, &mut scratch);
             }
@@ -110,10 +110,8 @@ impl<S: State> StateSnapshot<S> {
                 .and_then(|r| r.output.as_ref())
                 .map(|o| o.update_json().clone());
             let finished = result.is_some();
-            if apply_pending
-                && let Some(r) = rec.and_then(|r| r.output.as_ref())
-                && let Ok(update) = serde_json::from_value::<S::Update>(r.update_json().clone())
-            {
+            if apply_pending && let Some(r) = rec.and_then(|r| r.output.as_ref()) {
+                let update = stored_update::<S>(t, r.update_json(), "a stored task update")?;
                 scratch.clear();
                 let _ = values.apply(update, &mut scratch);
             }
@@ -151,4 +149,18 @@ impl<S: State> StateSnapshot<S> {
             created_at: Some(cp.ts),
         })
     }
+}
+
+/// A stored update of checkpoint `t`, decoded; one that does not fit the state is a corrupt
+/// checkpoint, named.
+fn stored_update<S: State>(
+    t: &CheckpointTuple,
+    json: &Value,
+    what: &str,
+) -> Result<S::Update, RunError> {
+    named_if_unreadable(
+        serde_json::from_value(json.clone()).map_err(|e| RunError::serde(what, e)),
+        &t.thread_id,
+        &t.checkpoint.id,
+    )
 }

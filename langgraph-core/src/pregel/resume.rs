@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::algo::{RouteError, resolve_goto};
 use super::run_loop::Loop;
-use super::saved::{KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES, reserved_write};
+use super::saved::{
+    KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES, named_if_unreadable, reserved_write,
+};
 use crate::error::RunError;
 use crate::node::NodeOutput;
 use crate::state::State;
@@ -17,6 +19,16 @@ use crate::types::{Command, Resume, Target};
 type ResumeCommand<S> = (<S as State>::Update, Vec<Target>);
 
 impl<S: State> Loop<'_, S> {
+    /// Decodes an output stored against the current checkpoint; one that does not fit this
+    /// graph's types is a corrupt checkpoint, named.
+    pub(crate) fn decode_saved(&self, out: &SavedOutput) -> Result<NodeOutput<S>, RunError> {
+        named_if_unreadable(
+            out.decode(&self.prog.shape, &self.prog.exec),
+            self.scope.config.thread_id.as_deref().unwrap_or(""),
+            self.base.as_deref().unwrap_or(""),
+        )
+    }
+
     /// Keeps the update and destinations of a `Command` that also resumes: stored on the
     /// checkpoint it resumes, after any given before (see [`RESUME_UPDATE`]).
     pub(crate) fn stash_resume_command(
@@ -46,7 +58,7 @@ impl<S: State> Loop<'_, S> {
         r.updates
             .iter()
             .map(|o| {
-                let (update, cmd) = o.decode(&self.prog.shape, &self.prog.exec)?.into_parts();
+                let (update, cmd) = self.decode_saved(o)?.into_parts();
                 Ok((update, cmd.map(|c| c.goto).unwrap_or_default()))
             })
             .collect()

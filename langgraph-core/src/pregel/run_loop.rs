@@ -427,7 +427,7 @@ impl<'g, S: State> Loop<'g, S> {
             };
             match record.and_then(|r| r.output.as_ref()) {
                 Some(out) => {
-                    let output = out.decode::<S>(&self.prog.shape, &self.prog.exec)?;
+                    let output = self.decode_saved(out)?;
                     outcomes.push(Some(TaskOutcome::Done(output)));
                     reused[i] = true;
                 }

@@ -182,6 +182,23 @@ pub(crate) fn records_of(
     })
 }
 
+/// A stored value of checkpoint `checkpoint_id` of `thread_id` that does not decode into this
+/// graph's types (a task's update, a `SendTo` payload) becomes a
+/// [`CheckpointError::Corrupt`](langgraph_checkpoint::CheckpointError) naming them; other errors
+/// pass through.
+pub(crate) fn named_if_unreadable<T>(
+    result: Result<T, RunError>,
+    thread_id: &str,
+    checkpoint_id: &str,
+) -> Result<T, RunError> {
+    result.map_err(|e| match e {
+        RunError::Serde { .. } => {
+            langgraph_checkpoint::CheckpointError::corrupt(thread_id, checkpoint_id, e).into()
+        }
+        e => e,
+    })
+}
+
 /// A pending write of one of the reserved task ids ([`KEPT_ANSWER`], [`RESUME_UPDATE`]).
 pub(crate) fn reserved_write(task_id: &str, channel: &str, value: Value) -> PendingWrite {
     PendingWrite {
