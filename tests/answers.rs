@@ -439,6 +439,12 @@ async fn update(store: &Store) {
     assert_eq!(st.values.log, ["Bob 40"]);
 }
 
+/// `e` says that checkpoint `checkpoint` of thread `thread` is corrupt.
+fn names_corrupt(e: &RunError, thread: &str, checkpoint: &str) -> bool {
+    matches!(e, RunError::Checkpoint(CheckpointError::Corrupt { thread_id, checkpoint_id, .. })
+        if thread_id == thread && checkpoint_id == checkpoint)
+}
+
 /// A pending write that cannot be read (here a stored interrupt of the wrong shape) is a typed
 /// error naming the thread and the checkpoint, for reading the state, its history and for
 /// resuming.
@@ -468,14 +474,7 @@ async fn an_unreadable_pending_write_is_a_typed_error_naming_thread_and_checkpoi
          WHERE checkpoint_id = '{head}' AND channel = '__interrupt__'"
     ))
     .await;
-    let named = |e: &RunError| match e {
-        RunError::Checkpoint(CheckpointError::Corrupt {
-            thread_id,
-            checkpoint_id,
-            ..
-        }) => thread_id == "doc-c" && *checkpoint_id == head,
-        _ => false,
-    };
+    let named = |e: &RunError| names_corrupt(e, "doc-c", &head);
     let e = g.get_state(&cfg).await.unwrap_err();
     assert!(named(&e), "{e}");
     let e = g.invoke(Command::resume("Ada"), &cfg).await.unwrap_err();
@@ -528,14 +527,7 @@ async fn a_stored_update_that_does_not_fit_the_state_is_a_typed_error() {
     .await
     .unwrap();
     assert_eq!(changed.rows_affected(), 1);
-    let named = |e: &RunError| match e {
-        RunError::Checkpoint(CheckpointError::Corrupt {
-            thread_id,
-            checkpoint_id,
-            ..
-        }) => thread_id == "doc-m" && *checkpoint_id == head,
-        _ => false,
-    };
+    let named = |e: &RunError| names_corrupt(e, "doc-m", &head);
     let e = g.get_state(&cfg).await.unwrap_err();
     assert!(named(&e), "{e}");
     let e = g.invoke(Command::resume("yes"), &cfg).await.unwrap_err();
