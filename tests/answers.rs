@@ -533,3 +533,71 @@ async fn a_stored_update_that_does_not_fit_the_state_is_a_typed_error() {
     let e = g.invoke(Command::resume("yes"), &cfg).await.unwrap_err();
     assert!(named(&e), "{e}");
 }
+
+/// A subgraph with a state of its own: asks, and logs the answer.
+fn approval(saver: Arc<dyn Checkpointer>) -> CompiledGraph<Doc> {
+    StateGraph::<Doc>::new()
+        .node("check", |_: &Doc, ctx: Ctx| async move {
+            let answer: String = ctx.interrupt("approve?").await?;
+            Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("check:{answer}")]))
+        })
+        .edge(START, "check")
+        .edge("check", END)
+        .compile_with_shared(saver)
+        .unwrap()
+}
+
+/// START -> review -> END; review runs the approval subgraph and logs what it logged.
+fn reviewing(saver: Arc<dyn Checkpointer>) -> CompiledGraph<Form> {
+    let sub = approval(saver.clone());
+    StateGraph::<Form>::new()
+        .node("review", move |_: &Form, ctx: Ctx| {
+            let sub = sub.clone();
+            async move {
+                let out = ctx.invoke(&sub, DocUpdate::new()).await?;
+                Ok::<_, NodeError>(FormUpdate::new().log(out.log))
+            }
+        })
+        .edge(START, "review")
+        .edge("review", END)
+        .compile_with_shared(saver)
+        .unwrap()
+}
+
+on_both!(edited_subgraph: an_edited_subgraph_gets_the_answer_to_its_question_on_sqlite, an_edited_subgraph_gets_the_answer_to_its_question_on_postgres);
+
+/// The subgraph's state is edited while it waits for an answer (through its own compiled
+/// graph, in the namespace the parent's task names); the answer then given to the parent, in
+/// a new process, reaches the question the subgraph asks again.
+async fn edited_subgraph(store: &Store) {
+    let cfg = RunConfig::thread("doc-sub");
+    {
+        let saver = store.open().await;
+        let g = reviewing(saver.clone());
+        let out = g.invoke(Form::default(), &cfg).await.unwrap();
+        assert_eq!(out.interrupts.len(), 1);
+        let ns = g.get_state(&cfg).await.unwrap().tasks[0]
+            .subgraph_ns
+            .clone();
+        let sub_cfg = cfg.clone().checkpoint_ns(ns);
+        let sub = approval(saver);
+        let before = sub.get_state(&sub_cfg).await.unwrap();
+        assert_eq!(before.next, ["check"]);
+        assert_eq!(before.interrupts.len(), 1);
+        sub.update_state(&sub_cfg, DocUpdate::new().log(vec!["edited".into()]), None)
+            .await
+            .unwrap();
+        let after = sub.get_state(&sub_cfg).await.unwrap();
+        assert_eq!(after.values.log, ["edited"]);
+        assert_eq!(after.next, ["check"], "the question is due again");
+        assert!(after.interrupts.is_empty(), "and not open any more");
+        // The parent's own checkpoint is untouched.
+        let parent = g.get_state(&cfg).await.unwrap();
+        assert_eq!(parent.next, ["review"]);
+        assert!(parent.values.log.is_empty());
+    }
+    let g = reviewing(store.open().await);
+    let out = g.invoke(Command::resume("yes"), &cfg).await.unwrap();
+    assert!(!out.paused, "{:?}", out.interrupts);
+    assert_eq!(out.value.log, ["edited", "check:yes"]);
+}

@@ -278,22 +278,19 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
     /// writing a checkpoint with source `update` on top of the latest checkpoint, or of
     /// `config.checkpoint_id` (a fork). Without `as_node`, the node that wrote the base
     /// checkpoint is used. Returns the configuration of the new checkpoint.
+    ///
+    /// With `config.checkpoint_ns`, this graph's checkpoints in that namespace are edited: a
+    /// subgraph paused inside a parent's task is edited through the subgraph's compiled graph
+    /// and the namespace the parent's [`TaskSnapshot::subgraph_ns`](crate::TaskSnapshot) names;
+    /// resuming the parent then goes on from the edit.
     pub async fn update_state(
         &self,
         config: &RunConfig,
         update: impl Into<S::Update>,
         as_node: Option<&str>,
     ) -> Result<RunConfig, RunError> {
-        let saver = self.saver("update_state")?.clone();
-        let scope = Arc::new(crate::context::RunScope::new(
-            config.clone(),
-            String::new(),
-            None,
-        ));
-        let mut lp = Loop::new(&self.inner.prog, scope, None, None);
-        let edit = (update.into(), as_node.map(str::to_string));
-        let id = lp.update_state(saver, vec![vec![edit]]).await?;
-        Ok(config.clone().checkpoint_id(id))
+        self.edit_state("update_state", config, vec![vec![(update.into(), as_node)]])
+            .await
     }
 
     /// Applies several supersteps of edits at once, one checkpoint (source `update`) each:
@@ -336,10 +333,21 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
         config: &RunConfig,
         supersteps: Vec<Vec<(S::Update, Option<&str>)>>,
     ) -> Result<RunConfig, RunError> {
-        let saver = self.saver("bulk_update_state")?.clone();
+        self.edit_state("bulk_update_state", config, supersteps)
+            .await
+    }
+
+    /// The edits of `update_state` and `bulk_update_state`, in the namespace `config` names.
+    async fn edit_state(
+        &self,
+        op: &'static str,
+        config: &RunConfig,
+        supersteps: Vec<Vec<(S::Update, Option<&str>)>>,
+    ) -> Result<RunConfig, RunError> {
+        let saver = self.saver(op)?.clone();
         let scope = Arc::new(crate::context::RunScope::new(
             config.clone(),
-            String::new(),
+            config.checkpoint_ns.clone().unwrap_or_default(),
             None,
         ));
         let mut lp = Loop::new(&self.inner.prog, scope, None, None);

@@ -1,7 +1,7 @@
 //! Scenarios recorded in `reference/` about answering: `interrupt_after` (x01), several
 //! interrupts in one node (x02), resumes with nothing or too little to answer (x05), answers
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
-//! (x16).
+//! (x16), a subgraph edited while it waits for an answer (x24).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -303,4 +303,70 @@ async fn x20_failures_around_a_question_retry_and_the_question_pauses() {
     sc.invoke("resume", &g, Command::resume("y"), &cfg).await;
     sc.state("state", &g, &cfg, false).await;
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
+    let sc = Scenario::new("x24_edit_a_paused_subgraph");
+    let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
+        std::sync::Arc::new(InMemorySaver::new());
+    let sub = StateGraph::<P>::new()
+        .node("s1", mk(&sc.log, "s1"))
+        .node("ask", asking(&sc.log, "ask", "sub approve?"))
+        .node("s3", mk(&sc.log, "s3"))
+        .edge(START, "s1")
+        .edge("s1", "ask")
+        .edge("ask", "s3")
+        .edge("s3", END)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .node("a", mk(&sc.log, "a"))
+        .subgraph("child", sub.clone())
+        .node("b", mk(&sc.log, "b"))
+        .edge(START, "a")
+        .edge("a", "child")
+        .edge("child", "b")
+        .edge("b", END)
+        .compile_with_shared(saver)
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    // The subgraph's own snapshot, in the namespace the parent's task names. The reference
+    // shows the namespace without the task id ("child"); here it is the whole one.
+    let task = &g.get_state(&cfg).await.unwrap().tasks[0];
+    assert!(
+        task.subgraph_ns.starts_with("child:"),
+        "{}",
+        task.subgraph_ns
+    );
+    let sub_cfg = cfg.clone().checkpoint_ns(task.subgraph_ns.clone());
+    let sub_snap = |key: &'static str| {
+        let (sub, sub_cfg) = (&sub, &sub_cfg);
+        let mut want = sc.at(key).clone();
+        want.as_object_mut().unwrap().remove("ns");
+        async move {
+            let mut got = crate::common::state(sub, sub_cfg, true).await;
+            let got_map = got.as_object_mut().unwrap();
+            got_map.remove("id");
+            got_map.remove("parent");
+            if let Err(e) = crate::common::matches(&want, &got) {
+                panic!("{key}: {e}\n  expected: {want}\n  actual:   {got}");
+            }
+        }
+    };
+    sub_snap("sub_before").await;
+    sub.update_state(&sub_cfg, path("edited"), None)
+        .await
+        .unwrap();
+    sub_snap("sub_after_edit").await;
+    // Resuming the parent re-runs ask, which gets the answer, and the subgraph finishes with
+    // the edit. Deliberate difference: a same-type subgraph hands back only what it changed,
+    // so the parent's `a` is not appended a second time (LangGraph: [a, a, s1, edited, ...]).
+    let r = sc.run(&g, Command::resume("yes"), &cfg).await;
+    sc.check("resume.exec", &r["exec"]);
+    assert_eq!(
+        r["result"]["path"],
+        json!(["a", "s1", "edited", "ask:yes", "s3", "b"])
+    );
 }

@@ -2,13 +2,17 @@
 //! while nothing was asked (see [`KEPT_ANSWER`]), and the update and destinations given with a
 //! resume (see [`RESUME_UPDATE`]).
 
-use langgraph_checkpoint::{PendingWrite, RESUME, RESUME_MAP};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use langgraph_checkpoint::{Checkpointer, PendingWrite, RESUME, RESUME_MAP};
 use serde_json::Value;
 
 use super::algo::{RouteError, resolve_goto};
 use super::run_loop::Loop;
 use super::saved::{
-    KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES, named_if_unreadable, reserved_write,
+    KEPT_ANSWER, RESUME_UPDATE, SavedOutput, UPDATES, named_if_unreadable, records_of,
+    reserved_write,
 };
 use crate::error::RunError;
 use crate::node::NodeOutput;
@@ -105,8 +109,11 @@ impl<S: State> Loop<'_, S> {
         }
     }
 
-    /// Matches resume values with pending interrupts and stores them.
-    pub(crate) fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
+    /// Matches resume values with pending interrupts and stores them. A subgraph's question
+    /// counts as pending only while the subgraph still waits for it: one whose subgraph was
+    /// edited since (`update_state` in its namespace) is closed, so a single answer is kept
+    /// for the question the subgraph asks when it runs again.
+    pub(crate) async fn apply_resume(&mut self, resume: Resume) -> Result<(), RunError> {
         let ns = self.scope.ns.clone();
         let mut pending: Vec<(String, crate::types::Interrupt)> = Vec::new();
         for (tid, r) in &self.saved {
@@ -114,6 +121,10 @@ impl<S: State> Loop<'_, S> {
                 pending.push((tid.clone(), i.clone()));
             }
         }
+        let saver = self.persist.as_ref().map(|p| p.saver.clone());
+        let thread = self.scope.config.thread_id.clone();
+        let closed = closed_subgraph_questions(saver, thread, &ns, &pending).await?;
+        pending.retain(|(_, i)| !closed.contains(&i.id));
         pending.sort_by(|a, b| a.1.id.cmp(&b.1.id));
         let answers: Vec<(String, crate::types::Interrupt, Value)> = match resume {
             Resume::Value(v) => match pending.len() {
@@ -189,6 +200,45 @@ impl<S: State> Loop<'_, S> {
         }
         Ok(())
     }
+}
+
+/// The ids of the subgraph questions among `pending` that their subgraph no longer waits for:
+/// the head of the namespace the question was asked in has no such open question. `own_ns`
+/// is the namespace of the run that resumes (its own questions are not looked up).
+async fn closed_subgraph_questions(
+    saver: Option<Arc<dyn Checkpointer>>,
+    thread: Option<String>,
+    own_ns: &str,
+    pending: &[(String, crate::types::Interrupt)],
+) -> Result<BTreeSet<String>, RunError> {
+    let mut closed = BTreeSet::new();
+    let (Some(saver), Some(thread)) = (saver, thread) else {
+        return Ok(closed);
+    };
+    let mut namespaces: Vec<&str> = pending
+        .iter()
+        .map(|(_, i)| i.ns.as_str())
+        .filter(|n| *n != own_ns)
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    for sub_ns in namespaces {
+        let open: BTreeSet<String> = match saver.head(&thread, sub_ns).await?.checkpoint {
+            None => BTreeSet::new(),
+            Some(t) => records_of(&t)?
+                .iter()
+                .flat_map(|(tid, r)| r.pending_interrupts(tid, sub_ns))
+                .map(|i| i.id.clone())
+                .collect(),
+        };
+        closed.extend(
+            pending
+                .iter()
+                .filter(|(_, i)| i.ns == sub_ns && !open.contains(&i.id))
+                .map(|(_, i)| i.id.clone()),
+        );
+    }
+    Ok(closed)
 }
 
 /// Validates `value` against a JSON schema.

@@ -391,7 +391,7 @@ impl<S: State> Loop<'_, S> {
                                  with a resume would never be applied; use update_state"
                             )));
                         }
-                        self.apply_resume(resume)?;
+                        self.apply_resume(resume).await?;
                         if cmd.update.is_some() || !cmd.goto.is_empty() {
                             self.stash_resume_command(cmd.update, cmd.goto)?;
                         }
