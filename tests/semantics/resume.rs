@@ -1,11 +1,12 @@
 //! Scenarios recorded in `reference/` about answering: `interrupt_after` (x01), several
 //! interrupts in one node (x02), resumes with nothing or too little to answer (x05), answers
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
-//! (x16), a subgraph edited while it waits for an answer (x24).
+//! (x16), a subgraph edited while it waits for an answer (x24), or answered by an edit (x25).
 
 use langgraph::prelude::*;
 use serde_json::json;
 
+use crate::common::Log;
 use crate::scenario::*;
 
 #[tokio::test]
@@ -305,15 +306,15 @@ async fn x20_failures_around_a_question_retry_and_the_question_pauses() {
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
 }
 
-#[tokio::test]
-async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
-    let sc = Scenario::new("x24_edit_a_paused_subgraph");
+/// The subgraph START -> s1 -> ask -> s3 -> END (ask asks "sub approve?") as node `child` of
+/// START -> a -> child -> b -> END, both on one saver: (parent, subgraph).
+fn parent_of_asking_subgraph(log: &Log) -> (CompiledGraph<P>, CompiledGraph<P>) {
     let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
         std::sync::Arc::new(InMemorySaver::new());
     let sub = StateGraph::<P>::new()
-        .node("s1", mk(&sc.log, "s1"))
-        .node("ask", asking(&sc.log, "ask", "sub approve?"))
-        .node("s3", mk(&sc.log, "s3"))
+        .node("s1", mk(log, "s1"))
+        .node("ask", asking(log, "ask", "sub approve?"))
+        .node("s3", mk(log, "s3"))
         .edge(START, "s1")
         .edge("s1", "ask")
         .edge("ask", "s3")
@@ -321,45 +322,55 @@ async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
         .compile_with_shared(saver.clone())
         .unwrap();
     let g = StateGraph::<P>::new()
-        .node("a", mk(&sc.log, "a"))
+        .node("a", mk(log, "a"))
         .subgraph("child", sub.clone())
-        .node("b", mk(&sc.log, "b"))
+        .node("b", mk(log, "b"))
         .edge(START, "a")
         .edge("a", "child")
         .edge("child", "b")
         .edge("b", END)
         .compile_with_shared(saver)
         .unwrap();
-    let cfg = RunConfig::thread("t");
-    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
-    // The subgraph's own snapshot, in the namespace the parent's task names. The reference
-    // shows the namespace without the task id ("child"); here it is the whole one.
-    let task = &g.get_state(&cfg).await.unwrap().tasks[0];
+    (g, sub)
+}
+
+/// The configuration of the subgraph's namespace, from the parent's first task. The reference
+/// shows the namespace without the task id ("child"); here it is the whole one.
+async fn subgraph_config(g: &CompiledGraph<P>, cfg: &RunConfig) -> RunConfig {
+    let task = &g.get_state(cfg).await.unwrap().tasks[0];
     assert!(
         task.subgraph_ns.starts_with("child:"),
         "{}",
         task.subgraph_ns
     );
-    let sub_cfg = cfg.clone().checkpoint_ns(task.subgraph_ns.clone());
-    let sub_snap = |key: &'static str| {
-        let (sub, sub_cfg) = (&sub, &sub_cfg);
-        let mut want = sc.at(key).clone();
-        want.as_object_mut().unwrap().remove("ns");
-        async move {
-            let mut got = crate::common::state(sub, sub_cfg, true).await;
-            let got_map = got.as_object_mut().unwrap();
-            got_map.remove("id");
-            got_map.remove("parent");
-            if let Err(e) = crate::common::matches(&want, &got) {
-                panic!("{key}: {e}\n  expected: {want}\n  actual:   {got}");
-            }
-        }
-    };
-    sub_snap("sub_before").await;
+    cfg.clone().checkpoint_ns(task.subgraph_ns.clone())
+}
+
+/// Checks the subgraph's snapshot against the observation at `key` (without ids and `ns`).
+async fn check_subgraph_state(sc: &Scenario, key: &str, sub: &CompiledGraph<P>, cfg: &RunConfig) {
+    let mut want = sc.at(key).clone();
+    want.as_object_mut().unwrap().remove("ns");
+    let mut got = crate::common::state(sub, cfg, true).await;
+    let got_map = got.as_object_mut().unwrap();
+    got_map.remove("id");
+    got_map.remove("parent");
+    if let Err(e) = crate::common::matches(&want, &got) {
+        panic!("{key}: {e}\n  expected: {want}\n  actual:   {got}");
+    }
+}
+
+#[tokio::test]
+async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
+    let sc = Scenario::new("x24_edit_a_paused_subgraph");
+    let (g, sub) = parent_of_asking_subgraph(&sc.log);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let sub_cfg = subgraph_config(&g, &cfg).await;
+    check_subgraph_state(&sc, "sub_before", &sub, &sub_cfg).await;
     sub.update_state(&sub_cfg, path("edited"), None)
         .await
         .unwrap();
-    sub_snap("sub_after_edit").await;
+    check_subgraph_state(&sc, "sub_after_edit", &sub, &sub_cfg).await;
     // Resuming the parent re-runs ask, which gets the answer, and the subgraph finishes with
     // the edit. Deliberate difference: a same-type subgraph hands back only what it changed,
     // so the parent's `a` is not appended a second time (LangGraph: [a, a, s1, edited, ...]).
@@ -369,4 +380,87 @@ async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
         r["result"]["path"],
         json!(["a", "s1", "edited", "ask:yes", "s3", "b"])
     );
+}
+
+#[tokio::test]
+async fn x25_a_subgraph_question_is_answered_by_update_state_as_the_asking_node() {
+    let sc = Scenario::new("x25_answer_a_subgraph_question_with_update_state");
+    let (g, sub) = parent_of_asking_subgraph(&sc.log);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let sub_cfg = subgraph_config(&g, &cfg).await;
+    sub.update_state(&sub_cfg, path("ask:by-hand"), Some("ask"))
+        .await
+        .unwrap();
+    check_subgraph_state(&sc, "sub_after_edit", &sub, &sub_cfg).await;
+    // The parent is unchanged; its task still shows the subgraph's question (the reference's
+    // nested `state` entry is `subgraph_ns` here).
+    let mut parent = crate::common::state(&g, &cfg, true).await;
+    let mut want = sc.at("parent_after_edit").clone();
+    want["tasks"][0].as_object_mut().unwrap().remove("state");
+    parent.as_object_mut().unwrap().remove("id");
+    parent.as_object_mut().unwrap().remove("parent");
+    want.as_object_mut().unwrap().remove("id");
+    want.as_object_mut().unwrap().remove("parent");
+    if let Err(e) = crate::common::matches(&want, &parent) {
+        panic!("parent_after_edit: {e}\n  expected: {want}\n  actual:   {parent}");
+    }
+    // Going on runs s3, not ask, and b follows (deliberate difference in the path as in x24).
+    let r = sc.run(&g, Input::Continue, &cfg).await;
+    sc.check("resume.exec", &r["exec"]);
+    assert_eq!(
+        r["result"]["path"],
+        json!(["a", "s1", "ask:by-hand", "s3", "b"])
+    );
+}
+
+#[tokio::test]
+async fn x26_two_subgraphs_in_one_superstep_ask_and_are_answered_by_id() {
+    let sc = Scenario::new("x26_parallel_subgraphs_that_ask");
+    let sub = StateGraph::<P>::new()
+        .node("ask", asking(&sc.log, "ask", "sub?"))
+        .edge(START, "ask")
+        .edge("ask", END)
+        .compile()
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .subgraph("left", sub.clone())
+        .subgraph("right", sub)
+        .node("join", mk(&sc.log, "join"))
+        .edge(START, "left")
+        .edge(START, "right")
+        .join(["left", "right"], "join")
+        .edge("join", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    // The parent's tasks carry no nested `state` entry here (`subgraph_ns` instead).
+    let without_nested = |key: &str| {
+        let mut want = sc.at(key).clone();
+        for t in want["tasks"].as_array_mut().unwrap() {
+            t.as_object_mut().unwrap().remove("state");
+        }
+        want
+    };
+    let same_state = |key: &'static str, got: serde_json::Value| {
+        let want = without_nested(key);
+        if let Err(e) = crate::common::matches(&want, &got) {
+            panic!("{key}: {e}\n  expected: {want}\n  actual:   {got}");
+        }
+    };
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    same_state("state", crate::common::state(&g, &cfg, true).await);
+    let question_of = |snap: &StateSnapshot<P>, node: &str| {
+        let task = snap.tasks.iter().find(|t| t.name == node).unwrap();
+        task.interrupts[0].id.clone()
+    };
+    let st = g.get_state(&cfg).await.unwrap();
+    let left = Command::resume_by_id([(question_of(&st, "left"), "L")]);
+    sc.invoke("left_answered", &g, left, &cfg).await;
+    same_state(
+        "state_after_left",
+        crate::common::state(&g, &cfg, true).await,
+    );
+    let st = g.get_state(&cfg).await.unwrap();
+    let right = Command::resume_by_id([(question_of(&st, "right"), "R")]);
+    sc.invoke("right_answered", &g, right, &cfg).await;
 }
