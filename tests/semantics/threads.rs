@@ -1,6 +1,7 @@
 //! Scenarios recorded in `reference/` about a thread's life across invokes: replay (x03, x12,
 //! x13, x17), new input on a paused thread (x04), turns (x06), edits with `update_state` (x07,
-//! x08, x09), history filters (x10), durability `exit` (x15).
+//! x08, x09), history filters (x10), durability `exit` (x15), replay from before a subgraph
+//! ran (x27).
 
 use langgraph::ListOptions;
 use langgraph::prelude::*;
@@ -420,4 +421,40 @@ async fn x23_exit_durability_still_streams_every_superstep_checkpoint() {
     let mut rest = without_tasks(sc.at("ask_resume"));
     rest["supersteps"].as_array_mut().unwrap().remove(0);
     matches(&rest, &s).unwrap();
+}
+
+#[tokio::test]
+async fn x27_replaying_from_before_a_subgraph_runs_the_subgraph_again() {
+    let sc = Scenario::new("x27_replay_before_a_subgraph");
+    let sub = StateGraph::<P>::new()
+        .node("s1", mk(&sc.log, "s1"))
+        .node("s2", mk(&sc.log, "s2"))
+        .edge(START, "s1")
+        .edge("s1", "s2")
+        .edge("s2", END)
+        .compile()
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .node("a", mk(&sc.log, "a"))
+        .subgraph("child", sub)
+        .node("b", mk(&sc.log, "b"))
+        .edge(START, "a")
+        .edge("a", "child")
+        .edge("child", "b")
+        .edge("b", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    // Deliberate difference: a same-type subgraph hands back only what it changed, so the
+    // parent's `a` is not appended a second time (LangGraph: [a, a, s1, s2, b]).
+    let done = json!(["a", "s1", "s2", "b"]);
+    let r = sc.run(&g, PUpdate::new(), &cfg).await;
+    sc.check("run.exec", &r["exec"]);
+    assert_eq!(r["result"]["path"], done);
+    let before_child = find(&g, &cfg, |s| s.next == ["child"]).await;
+    let labels = labels(&g, &cfg).await;
+    assert_eq!(json!(labels[&before_child]), *sc.at("replay_from"));
+    let replay = cfg.clone().checkpoint_id(before_child);
+    let r = sc.run(&g, Input::Continue, &replay).await;
+    sc.check("replay.exec", &r["exec"]);
+    assert_eq!(r["result"]["path"], done);
 }
