@@ -1,7 +1,8 @@
 //! Scenarios recorded in `reference/` about answering: `interrupt_after` (x01), several
 //! interrupts in one node (x02), resumes with nothing or too little to answer (x05), answers
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
-//! (x16), a subgraph edited while it waits for an answer (x24), or answered by an edit (x25).
+//! (x16), a subgraph edited while it waits for an answer (x24), or answered by an edit (x25),
+//! subgraphs asking side by side (x26), a subgraph that asks under durability `exit` (x28).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -463,4 +464,33 @@ async fn x26_two_subgraphs_in_one_superstep_ask_and_are_answered_by_id() {
     let st = g.get_state(&cfg).await.unwrap();
     let right = Command::resume_by_id([(question_of(&st, "right"), "R")]);
     sc.invoke("right_answered", &g, right, &cfg).await;
+}
+
+#[tokio::test]
+async fn x28_a_subgraph_that_asks_under_durability_exit() {
+    let sc = Scenario::new("x28_exit_durability_with_a_subgraph_that_asks");
+    let (g, sub) = parent_of_asking_subgraph(&sc.log);
+    let cfg = RunConfig::thread("t").durability(langgraph::Durability::Exit);
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let count = |g: CompiledGraph<P>, cfg: RunConfig| async move {
+        let h = g.state_history(&cfg, &Default::default()).await.unwrap();
+        json!(h.len())
+    };
+    assert_eq!(
+        count(g.clone(), cfg.clone()).await,
+        *sc.at("parent_checkpoints")
+    );
+    let sub_cfg = subgraph_config(&g, &cfg).await;
+    check_subgraph_state(&sc, "sub_state", &sub, &sub_cfg).await;
+    // Deliberate difference in the path, as in x24.
+    let r = sc.run(&g, Command::resume("yes"), &cfg).await;
+    sc.check("resume.exec", &r["exec"]);
+    assert_eq!(
+        r["result"]["path"],
+        json!(["a", "s1", "ask:yes", "s3", "b"])
+    );
+    assert_eq!(
+        count(g.clone(), cfg.clone()).await,
+        *sc.at("parent_checkpoints_after")
+    );
 }

@@ -1,0 +1,51 @@
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
+
+from _graphs import CFG, S, asking, mk
+from _common import invoke, main, snap
+
+META = {
+    "title": "Durability exit with a subgraph that asks: what is stored at the pause, and the resume",
+    "area": "checkpoints",
+    "graph": "START -> a -> child -> b -> END; child is the subgraph START -> s1 -> ask -> s3 -> END (ask asks 'sub approve?'), same state",
+    "quirks": {},
+}
+DOC = """\
+Under durability exit, the run pauses inside the subgraph. The parent stores one checkpoint
+(the pause), and the subgraph's namespace holds its own paused state, with s1's write. The
+resume with an answer re-runs ask only; s3 and b follow."""
+
+SUB = StateGraph(S)
+SUB.add_node("s1", mk("s1"))
+SUB.add_node("ask", asking("ask", "sub approve?"))
+SUB.add_node("s3", mk("s3"))
+SUB.add_edge(START, "s1")
+SUB.add_edge("s1", "ask")
+SUB.add_edge("ask", "s3")
+SUB.add_edge("s3", END)
+SUBGRAPH = SUB.compile()
+
+
+def run():
+    g = StateGraph(S)
+    g.add_node("a", mk("a"))
+    g.add_node("child", SUBGRAPH)
+    g.add_node("b", mk("b"))
+    g.add_edge(START, "a")
+    g.add_edge("a", "child")
+    g.add_edge("child", "b")
+    g.add_edge("b", END)
+    app = g.compile(checkpointer=InMemorySaver())
+    out = {}
+    out["run"] = invoke(app, {"path": []}, CFG, durability="exit")
+    out["parent_checkpoints"] = len(list(app.get_state_history(CFG)))
+    sub = app.get_state(CFG, subgraphs=True).tasks[0].state
+    out["sub_state"] = snap(sub)
+    out["resume"] = invoke(app, Command(resume="yes"), CFG, durability="exit")
+    out["parent_checkpoints_after"] = len(list(app.get_state_history(CFG)))
+    return out
+
+
+if __name__ == "__main__":
+    main(run, META | {"explanation": DOC})
