@@ -2,7 +2,8 @@
 //! interrupts in one node (x02), resumes with nothing or too little to answer (x05), answers
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
 //! (x16), a subgraph edited while it waits for an answer (x24), or answered by an edit (x25),
-//! subgraphs asking side by side (x26), a subgraph that asks under durability `exit` (x28).
+//! subgraphs asking side by side (x26), a subgraph that asks under durability `exit` (x28), a breakpoint compiled into a
+//! subgraph (x29).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -493,4 +494,41 @@ async fn x28_a_subgraph_that_asks_under_durability_exit() {
         count(g.clone(), cfg.clone()).await,
         *sc.at("parent_checkpoints_after")
     );
+}
+
+#[tokio::test]
+async fn x29_a_breakpoint_compiled_into_a_subgraph_pauses_the_parent() {
+    let sc = Scenario::new("x29_breakpoint_inside_a_subgraph");
+    let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
+        std::sync::Arc::new(InMemorySaver::new());
+    let sub = linear_pair(&sc.log)
+        .interrupt_before(["s2"])
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .node("a", mk(&sc.log, "a"))
+        .subgraph("child", sub.clone())
+        .node("b", mk(&sc.log, "b"))
+        .edge(START, "a")
+        .edge("a", "child")
+        .edge("child", "b")
+        .edge("b", END)
+        .compile_with_shared(saver)
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    let r = sc.run(&g, PUpdate::new(), &cfg).await;
+    sc.check("run.exec", &r["exec"]);
+    assert_eq!(r["result"]["path"], *sc.at("run.result.path"));
+    let mut want = sc.at("state").clone();
+    want["tasks"][0].as_object_mut().unwrap().remove("state");
+    let got = crate::common::state(&g, &cfg, true).await;
+    if let Err(e) = crate::common::matches(&want, &got) {
+        panic!("state: {e}\n  expected: {want}\n  actual:   {got}");
+    }
+    let sub_cfg = subgraph_config(&g, &cfg).await;
+    check_subgraph_state(&sc, "sub_state", &sub, &sub_cfg).await;
+    // Deliberate difference in the path, as in x24.
+    let r = sc.run(&g, Input::Continue, &cfg).await;
+    sc.check("resume.exec", &r["exec"]);
+    assert_eq!(r["result"]["path"], json!(["a", "s1", "s2", "b"]));
 }

@@ -164,6 +164,16 @@ pub fn linear(log: &Log) -> StateGraph<P> {
         .edge("c", END)
 }
 
+/// START -> s1 -> s2 -> END (a subgraph for the parents of the scenarios).
+pub fn linear_pair(log: &Log) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node("s1", mk(log, "s1"))
+        .node("s2", mk(log, "s2"))
+        .edge(START, "s1")
+        .edge("s1", "s2")
+        .edge("s2", END)
+}
+
 /// The future of a node that asks.
 pub type Asking = std::pin::Pin<Box<dyn Future<Output = Result<PUpdate, NodeError>> + Send>>;
 

@@ -426,14 +426,7 @@ async fn x23_exit_durability_still_streams_every_superstep_checkpoint() {
 #[tokio::test]
 async fn x27_replaying_from_before_a_subgraph_runs_the_subgraph_again() {
     let sc = Scenario::new("x27_replay_before_a_subgraph");
-    let sub = StateGraph::<P>::new()
-        .node("s1", mk(&sc.log, "s1"))
-        .node("s2", mk(&sc.log, "s2"))
-        .edge(START, "s1")
-        .edge("s1", "s2")
-        .edge("s2", END)
-        .compile()
-        .unwrap();
+    let sub = linear_pair(&sc.log).compile().unwrap();
     let g = StateGraph::<P>::new()
         .node("a", mk(&sc.log, "a"))
         .subgraph("child", sub)
