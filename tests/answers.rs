@@ -534,14 +534,19 @@ async fn a_stored_update_that_does_not_fit_the_state_is_a_typed_error() {
     assert!(named(&e), "{e}");
 }
 
-/// A subgraph with a state of its own: asks, and logs the answer.
+/// A subgraph with a state of its own: prepares (logs "prepared"), then asks and logs the
+/// answer.
 fn approval(saver: Arc<dyn Checkpointer>) -> CompiledGraph<Doc> {
     StateGraph::<Doc>::new()
+        .node("prepare", |_: &Doc| {
+            DocUpdate::new().log(vec!["prepared".into()])
+        })
         .node("check", |_: &Doc, ctx: Ctx| async move {
             let answer: String = ctx.interrupt("approve?").await?;
             Ok::<_, NodeError>(DocUpdate::new().log(vec![format!("check:{answer}")]))
         })
-        .edge(START, "check")
+        .edge(START, "prepare")
+        .edge("prepare", "check")
         .edge("check", END)
         .compile_with_shared(saver)
         .unwrap()
@@ -588,7 +593,7 @@ async fn edited_subgraph(store: &Store) {
             .await
             .unwrap();
         let after = sub.get_state(&sub_cfg).await.unwrap();
-        assert_eq!(after.values.log, ["edited"]);
+        assert_eq!(after.values.log, ["prepared", "edited"]);
         assert_eq!(after.next, ["check"], "the question is due again");
         assert!(after.interrupts.is_empty(), "and not open any more");
         // The parent's own checkpoint is untouched.
@@ -599,5 +604,34 @@ async fn edited_subgraph(store: &Store) {
     let g = reviewing(store.open().await);
     let out = g.invoke(Command::resume("yes"), &cfg).await.unwrap();
     assert!(!out.paused, "{:?}", out.interrupts);
-    assert_eq!(out.value.log, ["edited", "check:yes"]);
+    assert_eq!(out.value.log, ["prepared", "edited", "check:yes"]);
+}
+
+on_both!(edited_parent: a_subgraph_started_over_after_an_edit_of_its_parent_gets_the_answer_on_sqlite, a_subgraph_started_over_after_an_edit_of_its_parent_gets_the_answer_on_postgres);
+
+/// The parent is edited while its subgraph waits for an answer, so its task runs again from a
+/// new checkpoint and the subgraph starts over. The answer given next (in a new process) is
+/// kept, handed down, and stays with the subgraph until its question, a superstep later, takes
+/// it.
+async fn edited_parent(store: &Store) {
+    let cfg = RunConfig::thread("doc-parent");
+    {
+        let g = reviewing(store.open().await);
+        let out = g.invoke(Form::default(), &cfg).await.unwrap();
+        assert_eq!(out.interrupts.len(), 1);
+        g.update_state(&cfg, FormUpdate::new().owner("ed".to_string()), Some(START))
+            .await
+            .unwrap();
+        let st = g.get_state(&cfg).await.unwrap();
+        assert_eq!(st.next, ["review"]);
+        assert!(
+            st.interrupts.is_empty(),
+            "the question is not pending any more"
+        );
+    }
+    let g = reviewing(store.open().await);
+    let out = g.invoke(Command::resume("yes"), &cfg).await.unwrap();
+    assert!(!out.paused, "{:?}", out.interrupts);
+    assert_eq!(out.value.log, ["prepared", "check:yes"]);
+    assert_eq!(out.value.owner, "ed");
 }

@@ -4,7 +4,8 @@
 //! `update_state` after a node asked, has no open interrupt to answer. The value is stored
 //! with the checkpoint and handed to the first `interrupt()` of the next superstep that has no
 //! answer of its own; later questions pause as usual. A task that calls a subgraph before any
-//! question took it hands it down: the subgraph keeps it for its own first question.
+//! question took it hands it down: the subgraph keeps it for its own first question, in
+//! whichever of its supersteps that is (the subgraph runs within the caller's one superstep).
 
 use std::sync::Mutex;
 
@@ -58,6 +59,12 @@ impl KeptAnswer {
                 Some(value.clone())
             }
         }
+    }
+
+    /// The answer, if no question took it.
+    pub(crate) fn untaken(&self) -> Option<Value> {
+        let value = self.value.as_ref()?;
+        self.taken_by().is_none().then(|| value.clone())
     }
 
     /// The task that took the answer, the question key it took it for, and the answer.

@@ -3,7 +3,7 @@
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
 //! (x16), a subgraph edited while it waits for an answer (x24), or answered by an edit (x25),
 //! subgraphs asking side by side (x26), a subgraph that asks under durability `exit` (x28), a breakpoint compiled into a
-//! subgraph (x29).
+//! subgraph (x29), the parent edited while its subgraph asks (x30).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -531,4 +531,29 @@ async fn x29_a_breakpoint_compiled_into_a_subgraph_pauses_the_parent() {
     let r = sc.run(&g, Input::Continue, &cfg).await;
     sc.check("resume.exec", &r["exec"]);
     assert_eq!(r["result"]["path"], json!(["a", "s1", "s2", "b"]));
+}
+
+#[tokio::test]
+async fn x30_the_parent_is_edited_while_its_subgraph_asks() {
+    let sc = Scenario::new("x30_parent_edited_while_its_subgraph_asks");
+    let (g, _) = parent_of_asking_subgraph(&sc.log);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    g.update_state(&cfg, path("edited"), Some("a"))
+        .await
+        .unwrap();
+    let mut want = sc.at("state").clone();
+    want["tasks"][0].as_object_mut().unwrap().remove("state");
+    let got = crate::common::state(&g, &cfg, true).await;
+    if let Err(e) = crate::common::matches(&want, &got) {
+        panic!("state: {e}\n  expected: {want}\n  actual:   {got}");
+    }
+    // Deliberate difference: the subgraph hands back only what it changed (LangGraph appends
+    // the parent's path again: [a, edited, a, edited, s1, ...]).
+    let r = sc.run(&g, Command::resume("yes"), &cfg).await;
+    sc.check("resume.exec", &r["exec"]);
+    assert_eq!(
+        r["result"]["path"],
+        json!(["a", "edited", "s1", "ask:yes", "s3", "b"])
+    );
 }

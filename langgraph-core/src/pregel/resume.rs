@@ -109,6 +109,20 @@ impl<S: State> Loop<'_, S> {
         }
     }
 
+    /// Keeps a subgraph's untaken answer for the superstep that follows the one just
+    /// committed, and stores it with that superstep's checkpoint (when it is stored: under
+    /// durability `exit` it stays in memory with the rest of the run).
+    pub(crate) fn carry_kept_answer(&mut self, answer: Value) {
+        if self.unsaved {
+            self.saved
+                .entry(KEPT_ANSWER.to_string())
+                .or_default()
+                .resume = vec![answer];
+        } else {
+            self.keep_answer(answer);
+        }
+    }
+
     /// Matches resume values with pending interrupts and stores them. A subgraph's question
     /// counts as pending only while the subgraph still waits for it: one whose subgraph was
     /// edited since (`update_state` in its namespace) is closed, so a single answer is kept

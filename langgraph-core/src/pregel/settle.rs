@@ -131,8 +131,19 @@ impl<S: State> Loop<'_, S> {
             self.store_cached(&done)?;
         }
         if failure.is_none() && !paused {
+            // A subgraph runs within one superstep of its caller: an answer handed down to it
+            // stays until one of its questions takes it.
+            let carried = ctxs
+                .first()
+                .filter(|_| !self.scope.ns.is_empty())
+                .and_then(|c| c.step_ctx().kept.untaken());
             match self.commit(step, done) {
-                Ok(()) => return Ok(StepEnd::Committed),
+                Ok(()) => {
+                    if let Some(answer) = carried {
+                        self.carry_kept_answer(answer);
+                    }
+                    return Ok(StepEnd::Committed);
+                }
                 Err(e) => {
                     // The in-memory state is half-applied: never store it as a checkpoint.
                     if self.unsaved {
