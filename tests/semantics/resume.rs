@@ -1,9 +1,9 @@
 //! Scenarios recorded in `reference/` about answering: `interrupt_after` (x01), several
 //! interrupts in one node (x02), resumes with nothing or too little to answer (x05), answers
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
-//! (x16), a subgraph edited while it waits for an answer (x24), or answered by an edit (x25),
-//! subgraphs asking side by side (x26), a subgraph that asks under durability `exit` (x28), a breakpoint compiled into a
-//! subgraph (x29), the parent edited while its subgraph asks (x30).
+//! (x16); and subgraphs: one edited while it waits for an answer (x24) or answered by an edit
+//! (x25), two asking side by side (x26), one asking under durability `exit` (x28), a breakpoint
+//! compiled into one (x29), the parent edited while its subgraph asks (x30).
 
 use langgraph::prelude::*;
 use serde_json::json;
