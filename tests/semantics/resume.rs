@@ -361,6 +361,36 @@ async fn check_subgraph_state(sc: &Scenario, key: &str, sub: &CompiledGraph<P>, 
     }
 }
 
+/// Checks the parent's `get_state` against the observation at `key`. The reference's tasks
+/// carry the subgraph's config or snapshot in a nested `state` entry; here a task names the
+/// subgraph's namespace (`subgraph_ns`) instead, so that entry is not compared.
+async fn check_parent_state(sc: &Scenario, key: &str, g: &CompiledGraph<P>, cfg: &RunConfig) {
+    let mut want = sc.at(key).clone();
+    for t in want["tasks"].as_array_mut().unwrap() {
+        t.as_object_mut().unwrap().remove("state");
+    }
+    let got = crate::common::state(g, cfg, true).await;
+    if let Err(e) = crate::common::matches(&want, &got) {
+        panic!("{key}: {e}\n  expected: {want}\n  actual:   {got}");
+    }
+}
+
+/// Runs `input`, checks the execution log at `key.exec`, and the result's path against
+/// `path`. Deliberate difference: a same-type subgraph hands back only what it changed, so the
+/// parent's earlier entries are not appended a second time, as the reference's are.
+async fn run_with_own_path(
+    sc: &Scenario,
+    key: &str,
+    g: &CompiledGraph<P>,
+    input: impl Into<Input<P>>,
+    cfg: &RunConfig,
+    path: serde_json::Value,
+) {
+    let r = sc.run(g, input, cfg).await;
+    sc.check(&format!("{key}.exec"), &r["exec"]);
+    assert_eq!(r["result"]["path"], path, "{key}");
+}
+
 #[tokio::test]
 async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
     let sc = Scenario::new("x24_edit_a_paused_subgraph");
@@ -376,12 +406,15 @@ async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
     // Resuming the parent re-runs ask, which gets the answer, and the subgraph finishes with
     // the edit. Deliberate difference: a same-type subgraph hands back only what it changed,
     // so the parent's `a` is not appended a second time (LangGraph: [a, a, s1, edited, ...]).
-    let r = sc.run(&g, Command::resume("yes"), &cfg).await;
-    sc.check("resume.exec", &r["exec"]);
-    assert_eq!(
-        r["result"]["path"],
-        json!(["a", "s1", "edited", "ask:yes", "s3", "b"])
-    );
+    run_with_own_path(
+        &sc,
+        "resume",
+        &g,
+        Command::resume("yes"),
+        &cfg,
+        json!(["a", "s1", "edited", "ask:yes", "s3", "b"]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -395,25 +428,18 @@ async fn x25_a_subgraph_question_is_answered_by_update_state_as_the_asking_node(
         .await
         .unwrap();
     check_subgraph_state(&sc, "sub_after_edit", &sub, &sub_cfg).await;
-    // The parent is unchanged; its task still shows the subgraph's question (the reference's
-    // nested `state` entry is `subgraph_ns` here).
-    let mut parent = crate::common::state(&g, &cfg, true).await;
-    let mut want = sc.at("parent_after_edit").clone();
-    want["tasks"][0].as_object_mut().unwrap().remove("state");
-    parent.as_object_mut().unwrap().remove("id");
-    parent.as_object_mut().unwrap().remove("parent");
-    want.as_object_mut().unwrap().remove("id");
-    want.as_object_mut().unwrap().remove("parent");
-    if let Err(e) = crate::common::matches(&want, &parent) {
-        panic!("parent_after_edit: {e}\n  expected: {want}\n  actual:   {parent}");
-    }
+    // The parent is unchanged; its task still shows the subgraph's question.
+    check_parent_state(&sc, "parent_after_edit", &g, &cfg).await;
     // Going on runs s3, not ask, and b follows (deliberate difference in the path as in x24).
-    let r = sc.run(&g, Input::Continue, &cfg).await;
-    sc.check("resume.exec", &r["exec"]);
-    assert_eq!(
-        r["result"]["path"],
-        json!(["a", "s1", "ask:by-hand", "s3", "b"])
-    );
+    run_with_own_path(
+        &sc,
+        "resume",
+        &g,
+        Input::Continue,
+        &cfg,
+        json!(["a", "s1", "ask:by-hand", "s3", "b"]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -435,22 +461,8 @@ async fn x26_two_subgraphs_in_one_superstep_ask_and_are_answered_by_id() {
         .edge("join", END)
         .saved();
     let cfg = RunConfig::thread("t");
-    // The parent's tasks carry no nested `state` entry here (`subgraph_ns` instead).
-    let without_nested = |key: &str| {
-        let mut want = sc.at(key).clone();
-        for t in want["tasks"].as_array_mut().unwrap() {
-            t.as_object_mut().unwrap().remove("state");
-        }
-        want
-    };
-    let same_state = |key: &'static str, got: serde_json::Value| {
-        let want = without_nested(key);
-        if let Err(e) = crate::common::matches(&want, &got) {
-            panic!("{key}: {e}\n  expected: {want}\n  actual:   {got}");
-        }
-    };
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
-    same_state("state", crate::common::state(&g, &cfg, true).await);
+    check_parent_state(&sc, "state", &g, &cfg).await;
     let question_of = |snap: &StateSnapshot<P>, node: &str| {
         let task = snap.tasks.iter().find(|t| t.name == node).unwrap();
         task.interrupts[0].id.clone()
@@ -458,10 +470,7 @@ async fn x26_two_subgraphs_in_one_superstep_ask_and_are_answered_by_id() {
     let st = g.get_state(&cfg).await.unwrap();
     let left = Command::resume_by_id([(question_of(&st, "left"), "L")]);
     sc.invoke("left_answered", &g, left, &cfg).await;
-    same_state(
-        "state_after_left",
-        crate::common::state(&g, &cfg, true).await,
-    );
+    check_parent_state(&sc, "state_after_left", &g, &cfg).await;
     let st = g.get_state(&cfg).await.unwrap();
     let right = Command::resume_by_id([(question_of(&st, "right"), "R")]);
     sc.invoke("right_answered", &g, right, &cfg).await;
@@ -484,12 +493,15 @@ async fn x28_a_subgraph_that_asks_under_durability_exit() {
     let sub_cfg = subgraph_config(&g, &cfg).await;
     check_subgraph_state(&sc, "sub_state", &sub, &sub_cfg).await;
     // Deliberate difference in the path, as in x24.
-    let r = sc.run(&g, Command::resume("yes"), &cfg).await;
-    sc.check("resume.exec", &r["exec"]);
-    assert_eq!(
-        r["result"]["path"],
-        json!(["a", "s1", "ask:yes", "s3", "b"])
-    );
+    run_with_own_path(
+        &sc,
+        "resume",
+        &g,
+        Command::resume("yes"),
+        &cfg,
+        json!(["a", "s1", "ask:yes", "s3", "b"]),
+    )
+    .await;
     assert_eq!(
         count(g.clone(), cfg.clone()).await,
         *sc.at("parent_checkpoints_after")
@@ -519,18 +531,19 @@ async fn x29_a_breakpoint_compiled_into_a_subgraph_pauses_the_parent() {
     let r = sc.run(&g, PUpdate::new(), &cfg).await;
     sc.check("run.exec", &r["exec"]);
     assert_eq!(r["result"]["path"], *sc.at("run.result.path"));
-    let mut want = sc.at("state").clone();
-    want["tasks"][0].as_object_mut().unwrap().remove("state");
-    let got = crate::common::state(&g, &cfg, true).await;
-    if let Err(e) = crate::common::matches(&want, &got) {
-        panic!("state: {e}\n  expected: {want}\n  actual:   {got}");
-    }
+    check_parent_state(&sc, "state", &g, &cfg).await;
     let sub_cfg = subgraph_config(&g, &cfg).await;
     check_subgraph_state(&sc, "sub_state", &sub, &sub_cfg).await;
     // Deliberate difference in the path, as in x24.
-    let r = sc.run(&g, Input::Continue, &cfg).await;
-    sc.check("resume.exec", &r["exec"]);
-    assert_eq!(r["result"]["path"], json!(["a", "s1", "s2", "b"]));
+    run_with_own_path(
+        &sc,
+        "resume",
+        &g,
+        Input::Continue,
+        &cfg,
+        json!(["a", "s1", "s2", "b"]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -542,18 +555,16 @@ async fn x30_the_parent_is_edited_while_its_subgraph_asks() {
     g.update_state(&cfg, path("edited"), Some("a"))
         .await
         .unwrap();
-    let mut want = sc.at("state").clone();
-    want["tasks"][0].as_object_mut().unwrap().remove("state");
-    let got = crate::common::state(&g, &cfg, true).await;
-    if let Err(e) = crate::common::matches(&want, &got) {
-        panic!("state: {e}\n  expected: {want}\n  actual:   {got}");
-    }
+    check_parent_state(&sc, "state", &g, &cfg).await;
     // Deliberate difference: the subgraph hands back only what it changed (LangGraph appends
     // the parent's path again: [a, edited, a, edited, s1, ...]).
-    let r = sc.run(&g, Command::resume("yes"), &cfg).await;
-    sc.check("resume.exec", &r["exec"]);
-    assert_eq!(
-        r["result"]["path"],
-        json!(["a", "edited", "s1", "ask:yes", "s3", "b"])
-    );
+    run_with_own_path(
+        &sc,
+        "resume",
+        &g,
+        Command::resume("yes"),
+        &cfg,
+        json!(["a", "edited", "s1", "ask:yes", "s3", "b"]),
+    )
+    .await;
 }

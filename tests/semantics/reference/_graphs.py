@@ -133,3 +133,40 @@ def fan_out(work, **kw):
     g.add_conditional_edges("plan", fan, ["work"])
     g.add_edge("work", END)
     return g.compile(checkpointer=InMemorySaver(), **kw)
+
+
+def asking_subgraph():
+    """START -> s1 -> ask -> s3 -> END (ask asks 'sub approve?'), compiled without a saver."""
+    g = StateGraph(S)
+    g.add_node("s1", mk("s1"))
+    g.add_node("ask", asking("ask", "sub approve?"))
+    g.add_node("s3", mk("s3"))
+    g.add_edge(START, "s1")
+    g.add_edge("s1", "ask")
+    g.add_edge("ask", "s3")
+    g.add_edge("s3", END)
+    return g.compile()
+
+
+def pair_subgraph(**kw):
+    """START -> s1 -> s2 -> END, compiled without a saver."""
+    g = StateGraph(S)
+    g.add_node("s1", mk("s1"))
+    g.add_node("s2", mk("s2"))
+    g.add_edge(START, "s1")
+    g.add_edge("s1", "s2")
+    g.add_edge("s2", END)
+    return g.compile(**kw)
+
+
+def with_child(sub):
+    """START -> a -> child -> b -> END, where child is the subgraph `sub` (same state)."""
+    g = StateGraph(S)
+    g.add_node("a", mk("a"))
+    g.add_node("child", sub)
+    g.add_node("b", mk("b"))
+    g.add_edge(START, "a")
+    g.add_edge("a", "child")
+    g.add_edge("child", "b")
+    g.add_edge("b", END)
+    return g.compile(checkpointer=InMemorySaver())

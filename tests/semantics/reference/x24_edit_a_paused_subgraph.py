@@ -1,8 +1,6 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, mk
+from _graphs import CFG, asking_subgraph, with_child
 from _common import invoke, main, snap
 
 META = {
@@ -18,15 +16,7 @@ snapshot's config (as_node s1, the node that wrote last) adds "edited" to the su
 and leaves ask due. Resuming the parent with "yes" re-runs ask, which gets the answer: the
 subgraph finishes with the edit in its path, hands it back to the parent, and b follows."""
 
-SUB = StateGraph(S)
-SUB.add_node("s1", mk("s1"))
-SUB.add_node("ask", asking("ask", "sub approve?"))
-SUB.add_node("s3", mk("s3"))
-SUB.add_edge(START, "s1")
-SUB.add_edge("s1", "ask")
-SUB.add_edge("ask", "s3")
-SUB.add_edge("s3", END)
-SUBGRAPH = SUB.compile()
+SUBGRAPH = asking_subgraph()
 
 
 def sub_snapshot(app):
@@ -35,15 +25,7 @@ def sub_snapshot(app):
 
 
 def run():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("child", SUBGRAPH)
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "child")
-    g.add_edge("child", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = with_child(SUBGRAPH)
     out = {}
     out["run"] = invoke(app, {"path": []}, CFG)
     sub = sub_snapshot(app)

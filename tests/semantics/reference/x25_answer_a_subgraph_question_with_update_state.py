@@ -1,8 +1,5 @@
-from langgraph.graph import END, START, StateGraph
-
-from _graphs import CFG, S, asking, mk
+from _graphs import CFG, asking_subgraph, with_child
 from _common import invoke, main, snap, state
-from langgraph.checkpoint.memory import InMemorySaver
 
 META = {
     "title": "A subgraph's question answered by update_state in its namespace, as the asking node",
@@ -16,27 +13,11 @@ with as_node ask writes what ask would have written: the subgraph's next is s3. 
 still shows its task with the subgraph's question. Resuming the parent with no input re-runs
 its task: the subgraph goes on from the edit (s3 runs, ask does not), and b follows."""
 
-SUB = StateGraph(S)
-SUB.add_node("s1", mk("s1"))
-SUB.add_node("ask", asking("ask", "sub approve?"))
-SUB.add_node("s3", mk("s3"))
-SUB.add_edge(START, "s1")
-SUB.add_edge("s1", "ask")
-SUB.add_edge("ask", "s3")
-SUB.add_edge("s3", END)
-SUBGRAPH = SUB.compile()
+SUBGRAPH = asking_subgraph()
 
 
 def run():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("child", SUBGRAPH)
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "child")
-    g.add_edge("child", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = with_child(SUBGRAPH)
     out = {}
     out["run"] = invoke(app, {"path": []}, CFG)
     sub = app.get_state(CFG, subgraphs=True).tasks[0].state

@@ -3,7 +3,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
 from _graphs import CFG, S, asking
-from _common import invoke, main, state
+from _common import invoke, log, main, state
 
 META = {
     "title": "Two subgraphs in one superstep ask; answered by id one at a time",
@@ -25,7 +25,6 @@ SUBGRAPH = SUB.compile()
 
 
 def join(s):
-    from _common import log
     log("join")
     return {"path": ["join"]}
 

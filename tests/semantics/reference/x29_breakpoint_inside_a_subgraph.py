@@ -1,7 +1,4 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
-
-from _graphs import CFG, S, mk
+from _graphs import CFG, pair_subgraph, with_child
 from _common import invoke, main, snap, state
 
 META = {
@@ -16,25 +13,11 @@ parent's state shows child due. The subgraph's own snapshot has next [s2]. Invok
 with no input re-runs child, whose subgraph goes on with s2 (s1 does not run again), and b
 follows."""
 
-SUB = StateGraph(S)
-SUB.add_node("s1", mk("s1"))
-SUB.add_node("s2", mk("s2"))
-SUB.add_edge(START, "s1")
-SUB.add_edge("s1", "s2")
-SUB.add_edge("s2", END)
-SUBGRAPH = SUB.compile(interrupt_before=["s2"])
+SUBGRAPH = pair_subgraph(interrupt_before=["s2"])
 
 
 def run():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("child", SUBGRAPH)
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "child")
-    g.add_edge("child", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = with_child(SUBGRAPH)
     out = {}
     out["run"] = invoke(app, {"path": []}, CFG)
     out["state"] = state(app, CFG)

@@ -1,8 +1,6 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, mk
+from _graphs import CFG, asking_subgraph, with_child
 from _common import invoke, main, state
 
 META = {
@@ -17,27 +15,11 @@ child due again, from a new checkpoint: the question is no longer pending. A bar
 then kept for the next question: child's subgraph starts over from its start (s1 runs again,
 in a new namespace), and its ask takes the kept answer."""
 
-SUB = StateGraph(S)
-SUB.add_node("s1", mk("s1"))
-SUB.add_node("ask", asking("ask", "sub approve?"))
-SUB.add_node("s3", mk("s3"))
-SUB.add_edge(START, "s1")
-SUB.add_edge("s1", "ask")
-SUB.add_edge("ask", "s3")
-SUB.add_edge("s3", END)
-SUBGRAPH = SUB.compile()
+SUBGRAPH = asking_subgraph()
 
 
 def run():
-    g = StateGraph(S)
-    g.add_node("a", mk("a"))
-    g.add_node("child", SUBGRAPH)
-    g.add_node("b", mk("b"))
-    g.add_edge(START, "a")
-    g.add_edge("a", "child")
-    g.add_edge("child", "b")
-    g.add_edge("b", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = with_child(SUBGRAPH)
     out = {}
     out["run"] = invoke(app, {"path": []}, CFG)
     app.update_state(CFG, {"path": ["edited"]}, as_node="a")
