@@ -3,7 +3,8 @@
 //! given before the question (x11), breakpoints on every node (x14), resumes with an update
 //! (x16); and subgraphs: one edited while it waits for an answer (x24) or answered by an edit
 //! (x25), two asking side by side (x26), one asking under durability `exit` (x28), a breakpoint
-//! compiled into one (x29), the parent edited while its subgraph asks (x30).
+//! compiled into one (x29), the parent edited while its subgraph asks (x30), a node that asks
+//! after the subgraph it calls did (x31).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -313,14 +314,7 @@ async fn x20_failures_around_a_question_retry_and_the_question_pauses() {
 fn parent_of_asking_subgraph(log: &Log) -> (CompiledGraph<P>, CompiledGraph<P>) {
     let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
         std::sync::Arc::new(InMemorySaver::new());
-    let sub = StateGraph::<P>::new()
-        .node("s1", mk(log, "s1"))
-        .node("ask", asking(log, "ask", "sub approve?"))
-        .node("s3", mk(log, "s3"))
-        .edge(START, "s1")
-        .edge("s1", "ask")
-        .edge("ask", "s3")
-        .edge("s3", END)
+    let sub = asking_subgraph(log)
         .compile_with_shared(saver.clone())
         .unwrap();
     let g = StateGraph::<P>::new()
@@ -567,4 +561,35 @@ async fn x30_the_parent_is_edited_while_its_subgraph_asks() {
         json!(["a", "edited", "s1", "ask:yes", "s3", "b"]),
     )
     .await;
+}
+
+#[tokio::test]
+async fn x31_a_node_calls_a_subgraph_that_asks_then_asks_itself() {
+    let sc = Scenario::new("x31_wrapper_node_asks_after_its_subgraph");
+    let sub = asking_subgraph(&sc.log).compile().unwrap();
+    let log = sc.log.clone();
+    let g = StateGraph::<P>::new()
+        .node("wrap", move |_: &P, ctx: Ctx| {
+            let (log, sub) = (log.clone(), sub.clone());
+            async move {
+                log.add_with(&ctx, "wrap", json!({"phase": "enter"}));
+                let out = ctx.invoke(&sub, PUpdate::new()).await?;
+                log.add_with(&ctx, "wrap", json!({"phase": "after-sub"}));
+                let ok: String = ctx.interrupt("wrap ok?").await?;
+                let mut path = out.path;
+                path.push(format!("wrap:{ok}"));
+                Ok::<_, NodeError>(PUpdate::new().path(path))
+            }
+        })
+        .node("b", mk(&sc.log, "b"))
+        .edge(START, "wrap")
+        .edge("wrap", "b")
+        .edge("b", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    sc.invoke("first", &g, Command::resume("sub-yes"), &cfg)
+        .await;
+    sc.invoke("second", &g, Command::resume("wrap-yes"), &cfg)
+        .await;
 }

@@ -174,6 +174,18 @@ pub fn linear_pair(log: &Log) -> StateGraph<P> {
         .edge("s2", END)
 }
 
+/// START -> s1 -> ask -> s3 -> END, where ask asks "sub approve?" (a subgraph).
+pub fn asking_subgraph(log: &Log) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node("s1", mk(log, "s1"))
+        .node("ask", asking(log, "ask", "sub approve?"))
+        .node("s3", mk(log, "s3"))
+        .edge(START, "s1")
+        .edge("s1", "ask")
+        .edge("ask", "s3")
+        .edge("s3", END)
+}
+
 /// The future of a node that asks.
 pub type Asking = std::pin::Pin<Box<dyn Future<Output = Result<PUpdate, NodeError>> + Send>>;
 
