@@ -4,7 +4,7 @@
 //! (x16); and subgraphs: one edited while it waits for an answer (x24) or answered by an edit
 //! (x25), two asking side by side (x26), one asking under durability `exit` (x28), a breakpoint
 //! compiled into one (x29), the parent edited while its subgraph asks (x30), a node that asks
-//! after the subgraph it calls did (x31).
+//! after the subgraph it calls did (x31), an answer kept for a later subgraph question (x32).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -310,8 +310,12 @@ async fn x20_failures_around_a_question_retry_and_the_question_pauses() {
 }
 
 /// The subgraph START -> s1 -> ask -> s3 -> END (ask asks "sub approve?") as node `child` of
-/// START -> a -> child -> b -> END, both on one saver: (parent, subgraph).
-fn parent_of_asking_subgraph(log: &Log) -> (CompiledGraph<P>, CompiledGraph<P>) {
+/// START -> a -> child -> b -> END (paused before the nodes in `before`), both on one saver:
+/// (parent, subgraph).
+fn parent_of_asking_subgraph(
+    log: &Log,
+    before: &[&'static str],
+) -> (CompiledGraph<P>, CompiledGraph<P>) {
     let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
         std::sync::Arc::new(InMemorySaver::new());
     let sub = asking_subgraph(log)
@@ -325,6 +329,7 @@ fn parent_of_asking_subgraph(log: &Log) -> (CompiledGraph<P>, CompiledGraph<P>) 
         .edge("a", "child")
         .edge("child", "b")
         .edge("b", END)
+        .interrupt_before(before.iter().copied())
         .compile_with_shared(saver)
         .unwrap();
     (g, sub)
@@ -388,7 +393,7 @@ async fn run_with_own_path(
 #[tokio::test]
 async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
     let sc = Scenario::new("x24_edit_a_paused_subgraph");
-    let (g, sub) = parent_of_asking_subgraph(&sc.log);
+    let (g, sub) = parent_of_asking_subgraph(&sc.log, &[]);
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let sub_cfg = subgraph_config(&g, &cfg).await;
@@ -414,7 +419,7 @@ async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
 #[tokio::test]
 async fn x25_a_subgraph_question_is_answered_by_update_state_as_the_asking_node() {
     let sc = Scenario::new("x25_answer_a_subgraph_question_with_update_state");
-    let (g, sub) = parent_of_asking_subgraph(&sc.log);
+    let (g, sub) = parent_of_asking_subgraph(&sc.log, &[]);
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let sub_cfg = subgraph_config(&g, &cfg).await;
@@ -473,7 +478,7 @@ async fn x26_two_subgraphs_in_one_superstep_ask_and_are_answered_by_id() {
 #[tokio::test]
 async fn x28_a_subgraph_that_asks_under_durability_exit() {
     let sc = Scenario::new("x28_exit_durability_with_a_subgraph_that_asks");
-    let (g, sub) = parent_of_asking_subgraph(&sc.log);
+    let (g, sub) = parent_of_asking_subgraph(&sc.log, &[]);
     let cfg = RunConfig::thread("t").durability(langgraph::Durability::Exit);
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let count = |g: CompiledGraph<P>, cfg: RunConfig| async move {
@@ -543,7 +548,7 @@ async fn x29_a_breakpoint_compiled_into_a_subgraph_pauses_the_parent() {
 #[tokio::test]
 async fn x30_the_parent_is_edited_while_its_subgraph_asks() {
     let sc = Scenario::new("x30_parent_edited_while_its_subgraph_asks");
-    let (g, _) = parent_of_asking_subgraph(&sc.log);
+    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     g.update_state(&cfg, path("edited"), Some("a"))
@@ -592,4 +597,14 @@ async fn x31_a_node_calls_a_subgraph_that_asks_then_asks_itself() {
         .await;
     sc.invoke("second", &g, Command::resume("wrap-yes"), &cfg)
         .await;
+}
+
+#[tokio::test]
+async fn x32_an_answer_kept_at_a_breakpoint_reaches_a_later_subgraph_question() {
+    let sc = Scenario::new("x32_kept_answer_for_a_later_subgraph_question");
+    let (g, _) = parent_of_asking_subgraph(&sc.log, &["child"]);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let done = json!(["a", "s1", "ask:A", "s3", "b"]);
+    run_with_own_path(&sc, "bare_resume", &g, Command::resume("A"), &cfg, done).await;
 }

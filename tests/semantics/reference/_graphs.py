@@ -159,7 +159,7 @@ def pair_subgraph(**kw):
     return g.compile(**kw)
 
 
-def with_child(sub):
+def with_child(sub, **kw):
     """START -> a -> child -> b -> END, where child is the subgraph `sub` (same state)."""
     g = StateGraph(S)
     g.add_node("a", mk("a"))
@@ -169,4 +169,4 @@ def with_child(sub):
     g.add_edge("a", "child")
     g.add_edge("child", "b")
     g.add_edge("b", END)
-    return g.compile(checkpointer=InMemorySaver())
+    return g.compile(checkpointer=InMemorySaver(), **kw)
