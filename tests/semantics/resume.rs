@@ -4,7 +4,8 @@
 //! (x16); and subgraphs: one edited while it waits for an answer (x24) or answered by an edit
 //! (x25), two asking side by side (x26), one asking under durability `exit` (x28), a breakpoint
 //! compiled into one (x29), the parent edited while its subgraph asks (x30), a node that asks
-//! after the subgraph it calls did (x31), an answer kept for a later subgraph question (x32).
+//! after the subgraph it calls did (x31), an answer kept for a later subgraph question (x32), a failed subgraph
+//! node run again (x33).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -607,4 +608,50 @@ async fn x32_an_answer_kept_at_a_breakpoint_reaches_a_later_subgraph_question() 
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     let done = json!(["a", "s1", "ask:A", "s3", "b"]);
     run_with_own_path(&sc, "bare_resume", &g, Command::resume("A"), &cfg, done).await;
+}
+
+#[tokio::test]
+async fn x33_a_failed_subgraph_node_runs_again_from_the_subgraphs_checkpoint() {
+    let sc = Scenario::new("x33_failure_inside_a_subgraph");
+    let fails = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (log, f) = (sc.log.clone(), fails.clone());
+    let sub = StateGraph::<P>::new()
+        .node("s1", mk(&sc.log, "s1"))
+        .node("flaky", move |_: &P, ctx: &Ctx| {
+            log.add(ctx, "flaky");
+            if f.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Err(NodeError::msg("boom"));
+            }
+            Ok(path("flaky"))
+        })
+        .node("s3", mk(&sc.log, "s3"))
+        .edge(START, "s1")
+        .edge("s1", "flaky")
+        .edge("flaky", "s3")
+        .edge("s3", END)
+        .compile()
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .node("a", mk(&sc.log, "a"))
+        .subgraph("child", sub)
+        .node("b", mk(&sc.log, "b"))
+        .edge(START, "a")
+        .edge("a", "child")
+        .edge("child", "b")
+        .edge("b", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    // The error is ours (a node's, naming it) where the reference raises the node's own.
+    let r = sc.run(&g, PUpdate::new(), &cfg).await;
+    sc.check("run.exec", &r["exec"]);
+    assert_eq!(r["error"]["error_type"], "NodeError", "{r}");
+    let st = g.get_state(&cfg).await.unwrap();
+    let tasks: Vec<_> = st
+        .tasks
+        .iter()
+        .map(|t| json!([t.name, t.error.is_some()]))
+        .collect();
+    assert_eq!(json!(tasks), *sc.at("parent_tasks"));
+    let done = json!(["a", "s1", "flaky", "s3", "b"]);
+    run_with_own_path(&sc, "resume", &g, Input::Continue, &cfg, done).await;
 }
