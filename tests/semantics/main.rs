@@ -26,5 +26,6 @@ mod schemas;
 mod send_command;
 mod state_reducers;
 mod streaming;
+mod subgraph_answers;
 mod subgraphs;
 mod threads;
