@@ -186,6 +186,18 @@ pub fn asking_subgraph(log: &Log) -> StateGraph<P> {
         .edge("s3", END)
 }
 
+/// START -> a -> child -> b -> END, where child is the same-state subgraph `sub`.
+pub fn with_child(log: &Log, sub: CompiledGraph<P>) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node("a", mk(log, "a"))
+        .subgraph("child", sub)
+        .node("b", mk(log, "b"))
+        .edge(START, "a")
+        .edge("a", "child")
+        .edge("child", "b")
+        .edge("b", END)
+}
+
 /// The future of a node that asks.
 pub type Asking = std::pin::Pin<Box<dyn Future<Output = Result<PUpdate, NodeError>> + Send>>;
 

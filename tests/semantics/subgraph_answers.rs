@@ -23,14 +23,7 @@ fn parent_of_asking_subgraph(
     let sub = asking_subgraph(log)
         .compile_with_shared(saver.clone())
         .unwrap();
-    let g = StateGraph::<P>::new()
-        .node("a", mk(log, "a"))
-        .subgraph("child", sub.clone())
-        .node("b", mk(log, "b"))
-        .edge(START, "a")
-        .edge("a", "child")
-        .edge("child", "b")
-        .edge("b", END)
+    let g = with_child(log, sub.clone())
         .interrupt_before(before.iter().copied())
         .compile_with_shared(saver)
         .unwrap();
@@ -218,14 +211,7 @@ async fn x29_a_breakpoint_compiled_into_a_subgraph_pauses_the_parent() {
         .interrupt_before(["s2"])
         .compile_with_shared(saver.clone())
         .unwrap();
-    let g = StateGraph::<P>::new()
-        .node("a", mk(&sc.log, "a"))
-        .subgraph("child", sub.clone())
-        .node("b", mk(&sc.log, "b"))
-        .edge(START, "a")
-        .edge("a", "child")
-        .edge("child", "b")
-        .edge("b", END)
+    let g = with_child(&sc.log, sub.clone())
         .compile_with_shared(saver)
         .unwrap();
     let cfg = RunConfig::thread("t");
@@ -332,15 +318,7 @@ async fn x33_a_failed_subgraph_node_runs_again_from_the_subgraphs_checkpoint() {
         .edge("s3", END)
         .compile()
         .unwrap();
-    let g = StateGraph::<P>::new()
-        .node("a", mk(&sc.log, "a"))
-        .subgraph("child", sub)
-        .node("b", mk(&sc.log, "b"))
-        .edge(START, "a")
-        .edge("a", "child")
-        .edge("child", "b")
-        .edge("b", END)
-        .saved();
+    let g = with_child(&sc.log, sub).saved();
     let cfg = RunConfig::thread("t");
     // The error is ours (a node's, naming it) where the reference raises the node's own.
     let r = sc.run(&g, PUpdate::new(), &cfg).await;

@@ -427,15 +427,7 @@ async fn x23_exit_durability_still_streams_every_superstep_checkpoint() {
 async fn x27_replaying_from_before_a_subgraph_runs_the_subgraph_again() {
     let sc = Scenario::new("x27_replay_before_a_subgraph");
     let sub = linear_pair(&sc.log).compile().unwrap();
-    let g = StateGraph::<P>::new()
-        .node("a", mk(&sc.log, "a"))
-        .subgraph("child", sub)
-        .node("b", mk(&sc.log, "b"))
-        .edge(START, "a")
-        .edge("a", "child")
-        .edge("child", "b")
-        .edge("b", END)
-        .saved();
+    let g = with_child(&sc.log, sub).saved();
     let cfg = RunConfig::thread("t");
     // Deliberate difference: a same-type subgraph hands back only what it changed, so the
     // parent's `a` is not appended a second time (LangGraph: [a, a, s1, s2, b]).
