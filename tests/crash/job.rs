@@ -25,13 +25,15 @@ pub struct Job {
 }
 
 /// Appends a line and syncs it: the log is the side effect whose duplicates the tests look for.
+/// The line and its newline go out in one `write`, which a kill cannot tear (`writeln!` writes
+/// them separately, so a child killed in between joined its line to the next process's).
 pub fn log_line(path: &Path, line: &str) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .unwrap();
-    writeln!(f, "{line}").unwrap();
+    f.write_all(format!("{line}\n").as_bytes()).unwrap();
     f.sync_data().unwrap();
 }
 
