@@ -3,7 +3,7 @@
 //! one asking under durability `exit` (x28), a breakpoint compiled into one (x29), the parent
 //! edited while its subgraph asks (x30), a node that asks after the subgraph it calls did
 //! (x31), an answer kept for a later subgraph question (x32), a failed subgraph node run
-//! again (x33).
+//! again (x33), the updates stream of a run whose subgraph asks (x34).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -333,4 +333,22 @@ async fn x33_a_failed_subgraph_node_runs_again_from_the_subgraphs_checkpoint() {
     assert_eq!(json!(tasks), *sc.at("parent_tasks"));
     let done = json!(["a", "s1", "flaky", "s3", "b"]);
     run_with_own_path(&sc, "resume", &g, Input::Continue, &cfg, done).await;
+}
+
+#[tokio::test]
+async fn x34_the_updates_stream_of_a_run_whose_subgraph_asks() {
+    let sc = Scenario::new("x34_stream_of_a_subgraph_that_asks");
+    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
+    let cfg = RunConfig::thread("t");
+    let modes = [StreamMode::Updates];
+    let run = crate::common::stream(&g, PUpdate::new(), &cfg, &modes, &sc.log, false).await;
+    sc.check("run", &run);
+    let resume = crate::common::stream(&g, Command::resume("yes"), &cfg, &modes, &sc.log, false);
+    let mut resume = resume.await;
+    // Deliberate difference: child's update is what the subgraph changed, without the parent's
+    // `a` (the reference's update is the subgraph's whole path, [a, s1, ask:yes, s3]).
+    let child = &mut resume["supersteps"][0]["events"][0][1]["child"]["path"];
+    assert_eq!(*child, json!(["s1", "ask:yes", "s3"]));
+    *child = json!(["a", "s1", "ask:yes", "s3"]);
+    sc.check("resume", &resume);
 }
