@@ -3,7 +3,8 @@
 //! one asking under durability `exit` (x28), a breakpoint compiled into one (x29), the parent
 //! edited while its subgraph asks (x30), a node that asks after the subgraph it calls did
 //! (x31), an answer kept for a later subgraph question (x32), a failed subgraph node run
-//! again (x33), the updates stream of a run whose subgraph asks (x34).
+//! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
+//! that routes its parent (x35).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -351,4 +352,38 @@ async fn x34_the_updates_stream_of_a_run_whose_subgraph_asks() {
     assert_eq!(*child, json!(["s1", "ask:yes", "s3"]));
     *child = json!(["a", "s1", "ask:yes", "s3"]);
     sc.check("resume", &resume);
+}
+
+#[tokio::test]
+async fn x35_a_subgraphs_answer_routes_the_parent() {
+    let sc = Scenario::new("x35_subgraph_answer_routes_the_parent");
+    let log = sc.log.clone();
+    let sub = StateGraph::<P>::new()
+        .node("decide", move |_: &P, ctx: Ctx| {
+            let log = log.clone();
+            async move {
+                log.add(&ctx, "decide");
+                let to: String = ctx.interrupt("route?").await?;
+                let update = path(&format!("decide:{to}"));
+                Ok::<_, NodeError>(Command::goto(to).update(update).to_parent())
+            }
+        })
+        .edge(START, "decide")
+        .edge("decide", END)
+        .compile()
+        .unwrap();
+    // A node only a command reaches is declared here (`goto_targets`), as everywhere.
+    let g = StateGraph::<P>::new()
+        .subgraph("child", sub)
+        .node("b", mk(&sc.log, "b"))
+        .node("c", mk(&sc.log, "c"))
+        .goto_targets("child", ["b", "c"])
+        .edge(START, "child")
+        .edge("b", END)
+        .edge("c", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    check_parent_state(&sc, "state", &g, &cfg).await;
+    sc.invoke("resume", &g, Command::resume("c"), &cfg).await;
 }
