@@ -1,7 +1,7 @@
 //! Scenarios recorded in `reference/` about a thread's life across invokes: replay (x03, x12,
 //! x13, x17), new input on a paused thread (x04), turns (x06), edits with `update_state` (x07,
 //! x08, x09), history filters (x10), durability `exit` (x15), replay from before a subgraph
-//! ran (x27).
+//! ran (x27), a resume naming an older checkpoint (x36).
 
 use langgraph::ListOptions;
 use langgraph::prelude::*;
@@ -442,4 +442,37 @@ async fn x27_replaying_from_before_a_subgraph_runs_the_subgraph_again() {
     let r = sc.run(&g, Input::Continue, &replay).await;
     sc.check("replay.exec", &r["exec"]);
     assert_eq!(r["result"]["path"], done);
+}
+
+#[tokio::test]
+async fn x36_a_resume_naming_an_older_answered_checkpoint_is_refused() {
+    let sc = Scenario::new("x36_resume_at_an_older_checkpoint");
+    let g = asks_between(&sc.log).saved();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    sc.invoke("resume", &g, Command::resume("first"), &cfg)
+        .await;
+    let asked = find(&g, &cfg, |s| s.next == ["ask"]).await;
+    assert_eq!(json!(labels(&g, &cfg).await[&asked]), *sc.at("asked_at"));
+    let before = compact_history(&g, &cfg).await;
+    // Deliberate difference: the reference re-runs ask from there on a new branch and hands it
+    // the answer stored at that checkpoint ("first"), silently dropping "second". Here a
+    // resume must name the head; the call is refused with a typed error and stores nothing.
+    let at_asked = cfg.clone().checkpoint_id(asked);
+    let e = g
+        .invoke(Command::resume("second"), &at_asked)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, RunError::InvalidResume(m) if m.contains("replay it first")),
+        "{e}"
+    );
+    assert_eq!(compact_history(&g, &cfg).await, before);
+    // What the error says to do: replay that checkpoint (a fork one step on, as the
+    // reference writes it, where ask asks again), then
+    // answer the question on the new head.
+    let r = sc.run(&g, Input::Continue, &at_asked).await;
+    assert_eq!(r["exec"], json!([{"step": 3, "nodes": ["ask"]}]), "{r}");
+    let r = sc.run(&g, Command::resume("second"), &cfg).await;
+    assert_eq!(r["result"]["path"], json!(["a", "ask:second", "b"]), "{r}");
 }
