@@ -4,7 +4,8 @@
 //! edited while its subgraph asks (x30), a node that asks after the subgraph it calls did
 //! (x31), an answer kept for a later subgraph question (x32), a failed subgraph node run
 //! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
-//! that routes its parent (x35).
+//! that routes its parent (x35), the parent answering for its subgraph with `update_state`
+//! (x37).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -386,4 +387,18 @@ async fn x35_a_subgraphs_answer_routes_the_parent() {
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     check_parent_state(&sc, "state", &g, &cfg).await;
     sc.invoke("resume", &g, Command::resume("c"), &cfg).await;
+}
+
+#[tokio::test]
+async fn x37_the_parent_answers_for_its_subgraph_with_update_state() {
+    let sc = Scenario::new("x37_parent_answers_for_its_subgraph");
+    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    g.update_state(&cfg, path("child:by-hand"), Some("child"))
+        .await
+        .unwrap();
+    sc.state("state", &g, &cfg, true).await;
+    sc.invoke("go_on", &g, Input::Continue, &cfg).await;
+    sc.history("history", &g, &cfg).await;
 }
