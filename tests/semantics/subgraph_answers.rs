@@ -5,7 +5,7 @@
 //! (x31), an answer kept for a later subgraph question (x32), a failed subgraph node run
 //! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
 //! that routes its parent (x35), the parent answering for its subgraph with `update_state`
-//! (x37).
+//! (x37), sends to a subgraph node that asks (x38).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -401,4 +401,48 @@ async fn x37_the_parent_answers_for_its_subgraph_with_update_state() {
     sc.state("state", &g, &cfg, true).await;
     sc.invoke("go_on", &g, Input::Continue, &cfg).await;
     sc.history("history", &g, &cfg).await;
+}
+
+#[tokio::test]
+async fn x38_sends_to_a_subgraph_node_ask_and_are_answered_by_id() {
+    let sc = Scenario::new("x38_sends_to_a_subgraph_that_asks");
+    let sub = StateGraph::<P>::new()
+        .node("ask", asking(&sc.log, "ask", "sub?"))
+        .edge(START, "ask")
+        .edge("ask", END)
+        .compile()
+        .unwrap();
+    let g = StateGraph::<P>::new()
+        .subgraph("child", sub)
+        .node("b", mk(&sc.log, "b"))
+        .route(
+            START,
+            |_: &P| {
+                Route::send_all((0..2).map(|i| {
+                    let input = P {
+                        path: vec![format!("w{i}")],
+                        ..P::default()
+                    };
+                    SendTo::state("child", input)
+                }))
+            },
+            ["child"],
+        )
+        .edge("child", "b")
+        .edge("b", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    check_parent_state(&sc, "state", &g, &cfg).await;
+    let st = g.get_state(&cfg).await.unwrap();
+    let answers = st
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.interrupts[0].id.clone(), format!("A{i}")));
+    // Deliberate difference: each subgraph run hands back only what it changed, not its
+    // input (the reference's path is [w0, ask:A0, w1, ask:A1, b]).
+    let done = json!(["ask:A0", "ask:A1", "b"]);
+    let resume = Command::resume_by_id(answers);
+    run_with_own_path(&sc, "resume", &g, resume, &cfg, done).await;
 }
