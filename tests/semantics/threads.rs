@@ -1,7 +1,8 @@
 //! Scenarios recorded in `reference/` about a thread's life across invokes: replay (x03, x12,
 //! x13, x17), new input on a paused thread (x04), turns (x06), edits with `update_state` (x07,
 //! x08, x09), history filters (x10), durability `exit` (x15), replay from before a subgraph
-//! ran (x27), a resume naming an older checkpoint (x36).
+//! ran (x27), a resume naming an older checkpoint (x36), `update_state` as a node whose route
+//! sends (x39).
 
 use langgraph::ListOptions;
 use langgraph::prelude::*;
@@ -475,4 +476,37 @@ async fn x36_a_resume_naming_an_older_answered_checkpoint_is_refused() {
     assert_eq!(r["exec"], json!([{"step": 3, "nodes": ["ask"]}]), "{r}");
     let r = sc.run(&g, Command::resume("second"), &cfg).await;
     assert_eq!(r["result"]["path"], json!(["a", "ask:second", "b"]), "{r}");
+}
+
+#[tokio::test]
+async fn x39_update_state_as_a_node_whose_route_sends_follows_the_edited_state() {
+    let sc = Scenario::new("x39_update_state_as_a_node_that_sends");
+    let log = sc.log.clone();
+    let g = StateGraph::<P>::new()
+        .node("plan", {
+            let log = sc.log.clone();
+            move |_: &P, ctx: &Ctx| {
+                log.add(ctx, "plan");
+                PUpdate::new().x(2)
+            }
+        })
+        .node_with_input("w", move |i: i64, ctx: &Ctx| {
+            log.add(ctx, "w");
+            path(&format!("w{i}"))
+        })
+        .edge(START, "plan")
+        .route(
+            "plan",
+            |s: &P| Route::send_all((0..s.x).map(|i| SendTo::new("w", i))),
+            ["w"],
+        )
+        .edge("w", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    g.update_state(&cfg, PUpdate::new().x(3), Some("plan"))
+        .await
+        .unwrap();
+    sc.state("state", &g, &cfg, true).await;
+    sc.invoke("go_on", &g, Input::Continue, &cfg).await;
 }
