@@ -5,7 +5,7 @@
 //! (x31), an answer kept for a later subgraph question (x32), a failed subgraph node run
 //! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
 //! that routes its parent (x35), the parent answering for its subgraph with `update_state`
-//! (x37), sends to a subgraph node that asks (x38).
+//! (x37), sends to a subgraph node that asks (x38), a subgraph two levels down edited (x40).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -445,4 +445,43 @@ async fn x38_sends_to_a_subgraph_node_ask_and_are_answered_by_id() {
     let done = json!(["ask:A0", "ask:A1", "b"]);
     let resume = Command::resume_by_id(answers);
     run_with_own_path(&sc, "resume", &g, resume, &cfg, done).await;
+}
+
+#[tokio::test]
+async fn x40_a_subgraph_two_levels_down_is_edited_and_the_root_resumes_it() {
+    let sc = Scenario::new("x40_edit_a_nested_subgraph");
+    let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
+        std::sync::Arc::new(InMemorySaver::new());
+    let inner = asking_subgraph(&sc.log)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let middle = StateGraph::<P>::new()
+        .node("m", mk(&sc.log, "m"))
+        .subgraph("inner", inner.clone())
+        .edge(START, "m")
+        .edge("m", "inner")
+        .edge("inner", END)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = with_child(&sc.log, middle.clone())
+        .compile_with_shared(saver)
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    // Down the tasks of each level to the innermost subgraph's namespace.
+    let middle_cfg = subgraph_config(&g, &cfg).await;
+    let inner_ns = middle.get_state(&middle_cfg).await.unwrap().tasks[0]
+        .subgraph_ns
+        .clone();
+    assert!(inner_ns.contains("|inner:"), "{inner_ns}");
+    let inner_cfg = cfg.clone().checkpoint_ns(inner_ns);
+    check_subgraph_state(&sc, "inner_before", &inner, &inner_cfg).await;
+    inner
+        .update_state(&inner_cfg, path("edited"), None)
+        .await
+        .unwrap();
+    check_subgraph_state(&sc, "inner_after_edit", &inner, &inner_cfg).await;
+    // Deliberate difference in the path: each level hands back only what it changed.
+    let done = json!(["a", "m", "s1", "edited", "ask:yes", "s3", "b"]);
+    run_with_own_path(&sc, "resume", &g, Command::resume("yes"), &cfg, done).await;
 }
