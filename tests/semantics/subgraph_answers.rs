@@ -87,6 +87,11 @@ async fn run_with_own_path(
     assert_eq!(r["result"]["path"], path, "{key}");
 }
 
+/// Resumes with "yes", checked against the observation `resume` (see [`run_with_own_path`]).
+async fn resume_yes(sc: &Scenario, g: &CompiledGraph<P>, cfg: &RunConfig, path: &[&str]) {
+    run_with_own_path(sc, "resume", g, Command::resume("yes"), cfg, json!(path)).await;
+}
+
 #[tokio::test]
 async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
     let sc = Scenario::new("x24_edit_a_paused_subgraph");
@@ -102,15 +107,7 @@ async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
     // Resuming the parent re-runs ask, which gets the answer, and the subgraph finishes with
     // the edit. Deliberate difference: a same-type subgraph hands back only what it changed,
     // so the parent's `a` is not appended a second time (LangGraph: [a, a, s1, edited, ...]).
-    run_with_own_path(
-        &sc,
-        "resume",
-        &g,
-        Command::resume("yes"),
-        &cfg,
-        json!(["a", "s1", "edited", "ask:yes", "s3", "b"]),
-    )
-    .await;
+    resume_yes(&sc, &g, &cfg, &["a", "s1", "edited", "ask:yes", "s3", "b"]).await;
 }
 
 #[tokio::test]
@@ -189,15 +186,7 @@ async fn x28_a_subgraph_that_asks_under_durability_exit() {
     let sub_cfg = subgraph_config(&g, &cfg).await;
     check_subgraph_state(&sc, "sub_state", &sub, &sub_cfg).await;
     // Deliberate difference in the path, as in x24.
-    run_with_own_path(
-        &sc,
-        "resume",
-        &g,
-        Command::resume("yes"),
-        &cfg,
-        json!(["a", "s1", "ask:yes", "s3", "b"]),
-    )
-    .await;
+    resume_yes(&sc, &g, &cfg, &["a", "s1", "ask:yes", "s3", "b"]).await;
     assert_eq!(
         count(g.clone(), cfg.clone()).await,
         *sc.at("parent_checkpoints_after")
@@ -247,15 +236,7 @@ async fn x30_the_parent_is_edited_while_its_subgraph_asks() {
     check_parent_state(&sc, "state", &g, &cfg).await;
     // Deliberate difference: the subgraph hands back only what it changed (LangGraph appends
     // the parent's path again: [a, edited, a, edited, s1, ...]).
-    run_with_own_path(
-        &sc,
-        "resume",
-        &g,
-        Command::resume("yes"),
-        &cfg,
-        json!(["a", "edited", "s1", "ask:yes", "s3", "b"]),
-    )
-    .await;
+    resume_yes(&sc, &g, &cfg, &["a", "edited", "s1", "ask:yes", "s3", "b"]).await;
 }
 
 #[tokio::test]
@@ -482,6 +463,11 @@ async fn x40_a_subgraph_two_levels_down_is_edited_and_the_root_resumes_it() {
         .unwrap();
     check_subgraph_state(&sc, "inner_after_edit", &inner, &inner_cfg).await;
     // Deliberate difference in the path: each level hands back only what it changed.
-    let done = json!(["a", "m", "s1", "edited", "ask:yes", "s3", "b"]);
-    run_with_own_path(&sc, "resume", &g, Command::resume("yes"), &cfg, done).await;
+    resume_yes(
+        &sc,
+        &g,
+        &cfg,
+        &["a", "m", "s1", "edited", "ask:yes", "s3", "b"],
+    )
+    .await;
 }
