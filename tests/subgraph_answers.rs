@@ -135,3 +135,46 @@ async fn edited_parent(store: &Store) {
     assert_eq!(out.value.log, ["prepared", "check:yes"]);
     assert_eq!(out.value.owner, "ed");
 }
+
+on_both!(twice: a_node_that_runs_a_subgraph_twice_keeps_the_runs_apart_on_sqlite, a_node_that_runs_a_subgraph_twice_keeps_the_runs_apart_on_postgres);
+
+/// A node runs the approval subgraph twice: each run has its own checkpoints, asks its own
+/// question and gets its own answer, across new processes.
+async fn twice(store: &Store) {
+    let cfg = RunConfig::thread("doc-twice");
+    let graph = |saver: Arc<dyn Checkpointer>| {
+        let sub = approval(saver.clone());
+        StateGraph::<Form>::new()
+            .node("both", move |_: &Form, ctx: Ctx| {
+                let sub = sub.clone();
+                async move {
+                    let first = ctx.invoke(&sub, DocUpdate::new()).await?;
+                    let second = ctx.invoke(&sub, DocUpdate::new()).await?;
+                    Ok::<_, NodeError>(FormUpdate::new().log([first.log, second.log].concat()))
+                }
+            })
+            .edge(START, "both")
+            .edge("both", END)
+            .compile_with_shared(saver)
+            .unwrap()
+    };
+    let out = graph(store.open().await)
+        .invoke(Form::default(), &cfg)
+        .await
+        .unwrap();
+    assert_eq!(out.interrupts.len(), 1, "the first run asks");
+    let out = graph(store.open().await)
+        .invoke(Command::resume("one"), &cfg)
+        .await
+        .unwrap();
+    assert_eq!(out.interrupts.len(), 1, "then the second run asks");
+    let out = graph(store.open().await)
+        .invoke(Command::resume("two"), &cfg)
+        .await
+        .unwrap();
+    assert!(!out.paused);
+    assert_eq!(
+        out.value.log,
+        ["prepared", "check:one", "prepared", "check:two"]
+    );
+}

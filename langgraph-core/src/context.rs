@@ -119,6 +119,8 @@ impl RunScope {
 #[derive(Default)]
 pub(crate) struct Slot {
     next_interrupt: usize,
+    /// Subgraph runs the task started in this attempt (each gets a namespace of its own).
+    subgraph_calls: u32,
     /// The interrupts the task stopped on: its own (one), or those of a subgraph it called.
     pub(crate) raised: Vec<Interrupt>,
     /// LLM usage recorded by the task.
@@ -166,6 +168,7 @@ impl TaskCtx {
             used: AtomicBool::new(false),
             slot: Mutex::new(Slot {
                 next_interrupt: 0,
+                subgraph_calls: 0,
                 raised: Vec::new(),
                 usage: Usage::default(),
                 journal: prior.journal,
@@ -441,10 +444,22 @@ impl Ctx {
         std::mem::take(&mut self.slot().usage)
     }
 
-    /// Restarts interrupt matching for a new attempt (answers match by position again).
+    /// Restarts interrupt matching for a new attempt (answers match by position again), and
+    /// the numbering of the subgraphs it calls.
     pub(crate) fn reset_for_retry(&self) {
         let mut slot = self.slot();
         slot.next_interrupt = 0;
+        slot.subgraph_calls = 0;
+    }
+
+    /// The position of the subgraph run the task starts now among those of this attempt
+    /// (0 for the first). A task runs again from its start, so each call gets the same
+    /// position, and thus the same namespace, every time.
+    pub(crate) fn next_subgraph_call(&self) -> u32 {
+        let mut slot = self.slot();
+        let k = slot.subgraph_calls;
+        slot.subgraph_calls += 1;
+        k
     }
 
     pub(crate) fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {

@@ -24,9 +24,11 @@ pub struct TaskSnapshot {
     pub error: Option<String>,
     /// The update it wrote, if it finished (as JSON).
     pub result: Option<Value>,
-    /// The namespace a subgraph called by this task stores its checkpoints in: read the
-    /// subgraph's own state with `RunConfig::checkpoint_ns(task.subgraph_ns)` on the
-    /// subgraph's compiled graph.
+    /// The namespace a subgraph called by this task stores its checkpoints in: read (or edit
+    /// with `update_state`) the subgraph's own state with
+    /// `RunConfig::checkpoint_ns(task.subgraph_ns)` on the subgraph's compiled graph. A task
+    /// that calls several subgraphs stores the second and later runs under this namespace
+    /// followed by `#2`, `#3`, …
     pub subgraph_ns: String,
 }
 

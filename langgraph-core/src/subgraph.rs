@@ -2,7 +2,8 @@
 //! its own, or as a node of a graph with the same state type ([`StateGraph::subgraph`]).
 //!
 //! A subgraph run belongs to the task that called it: it stores its checkpoints in the
-//! thread of the parent run under its own namespace (`node:task_id`, nested with `|`), writes
+//! thread of the parent run under its own namespace (`node:task_id`, nested with `|`; a task's
+//! second and later subgraph runs add `#2`, `#3`, …), writes
 //! under the parent's fence, and streams into the parent's stream. Its interrupts stop the
 //! calling task, so the parent run pauses with them; when the parent is resumed, the task runs
 //! again, calls the subgraph again, and the subgraph resumes from its own checkpoint with the
@@ -36,6 +37,17 @@ pub(crate) fn child_ns(ns: &str, node: &str, task_id: &str) -> String {
         format!("{node}:{task_id}")
     } else {
         format!("{ns}|{node}:{task_id}")
+    }
+}
+
+/// The namespace of the `k`-th (from 0) subgraph run a task starts in one attempt: the
+/// task's namespace `ns` for the first, `ns#2`, `ns#3`, … for the next ones, so that a node
+/// calling several subgraphs (or one twice) keeps their checkpoints apart.
+pub(crate) fn call_ns(ns: String, k: u32) -> String {
+    if k == 0 {
+        ns
+    } else {
+        format!("{ns}#{}", k + 1)
     }
 }
 
@@ -96,7 +108,10 @@ impl Ctx {
         input: Input<S2>,
     ) -> Result<S2, NodeError> {
         let scope = &self.step_ctx().scope;
-        let ns = child_ns(&scope.ns, self.node(), self.task_id());
+        let ns = call_ns(
+            child_ns(&scope.ns, self.node(), self.task_id()),
+            self.next_subgraph_call(),
+        );
         let saver = graph.inner.saver.clone().or_else(|| scope.saver.clone());
         let mut config = scope.config.clone();
         config.checkpoint_id = None;

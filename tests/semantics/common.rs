@@ -125,10 +125,18 @@ impl Log {
 
     /// Records `node` with extra fields.
     pub fn add_with(&self, ctx: &Ctx, node: &str, extra: Value) {
+        // `node:task` per level; a task's k-th subgraph run adds `#k` (from 2), which the
+        // reference's names show as `node|k-1`.
         let graph = ctx
             .namespace()
             .split('|')
-            .map(|p| p.split(':').next().unwrap_or(""))
+            .map(|p| {
+                let node = p.split(':').next().unwrap_or("");
+                match p.rsplit_once('#').and_then(|(_, k)| k.parse::<u32>().ok()) {
+                    Some(k) => format!("{node}|{}", k - 1),
+                    None => node.to_string(),
+                }
+            })
             .collect::<Vec<_>>()
             .join("|");
         self.0.lock().unwrap().push(Entry {

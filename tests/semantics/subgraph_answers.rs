@@ -5,7 +5,8 @@
 //! (x31), an answer kept for a later subgraph question (x32), a failed subgraph node run
 //! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
 //! that routes its parent (x35), the parent answering for its subgraph with `update_state`
-//! (x37), sends to a subgraph node that asks (x38), a subgraph two levels down edited (x40).
+//! (x37), sends to a subgraph node that asks (x38), a subgraph two levels down edited (x40),
+//! a node calling several subgraphs, one of them twice (x41).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -470,4 +471,30 @@ async fn x40_a_subgraph_two_levels_down_is_edited_and_the_root_resumes_it() {
         &["a", "m", "s1", "edited", "ask:yes", "s3", "b"],
     )
     .await;
+}
+
+#[tokio::test]
+async fn x41_a_node_calls_several_subgraphs_each_on_its_own() {
+    let sc = Scenario::new("x41_a_node_calls_several_subgraphs");
+    let pair = linear_pair(&sc.log).compile().unwrap();
+    let ask = asking_subgraph(&sc.log).compile().unwrap();
+    let log = sc.log.clone();
+    let g = StateGraph::<P>::new()
+        .node("many", move |_: &P, ctx: Ctx| {
+            let (log, pair, ask) = (log.clone(), pair.clone(), ask.clone());
+            async move {
+                log.add(&ctx, "many");
+                let first = ctx.invoke(&pair, path("p1")).await?;
+                let asked = ctx.invoke(&ask, path("q")).await?;
+                let second = ctx.invoke(&pair, path("p2")).await?;
+                let all = [first.path, asked.path, second.path].concat();
+                Ok::<_, NodeError>(PUpdate::new().path(all))
+            }
+        })
+        .edge(START, "many")
+        .edge("many", END)
+        .saved();
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    sc.invoke("resume", &g, Command::resume("yes"), &cfg).await;
 }
