@@ -6,7 +6,7 @@
 //! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
 //! that routes its parent (x35), the parent answering for its subgraph with `update_state`
 //! (x37), sends to a subgraph node that asks (x38), a subgraph two levels down edited (x40),
-//! a node calling several subgraphs, one of them twice (x41).
+//! a node calling several subgraphs, one of them twice (x41), a retry around a subgraph (x42).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -284,17 +284,9 @@ async fn x32_an_answer_kept_at_a_breakpoint_reaches_a_later_subgraph_question() 
 #[tokio::test]
 async fn x33_a_failed_subgraph_node_runs_again_from_the_subgraphs_checkpoint() {
     let sc = Scenario::new("x33_failure_inside_a_subgraph");
-    let fails = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (log, f) = (sc.log.clone(), fails.clone());
     let sub = StateGraph::<P>::new()
         .node("s1", mk(&sc.log, "s1"))
-        .node("flaky", move |_: &P, ctx: &Ctx| {
-            log.add(ctx, "flaky");
-            if f.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-                return Err(NodeError::msg("boom"));
-            }
-            Ok(path("flaky"))
-        })
+        .node("flaky", flaky(&sc.log))
         .node("s3", mk(&sc.log, "s3"))
         .edge(START, "s1")
         .edge("s1", "flaky")
@@ -497,4 +489,55 @@ async fn x41_a_node_calls_several_subgraphs_each_on_its_own() {
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
     sc.invoke("resume", &g, Command::resume("yes"), &cfg).await;
+}
+
+/// A node that logs its run and fails on its first run only ("boom").
+fn flaky(log: &Log) -> impl Fn(&P, &Ctx) -> Result<PUpdate, NodeError> + use<> {
+    let (log, fails) = (
+        log.clone(),
+        std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    );
+    move |_: &P, ctx: &Ctx| {
+        log.add(ctx, "flaky");
+        if fails.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Err(NodeError::msg("boom"));
+        }
+        Ok(path("flaky"))
+    }
+}
+
+#[tokio::test]
+async fn x42_a_retry_around_a_subgraph_goes_on_from_its_checkpoint() {
+    let sc = Scenario::new("x42_retry_around_a_subgraph");
+    let sub = StateGraph::<P>::new()
+        .node("s1", mk(&sc.log, "s1"))
+        .node("flaky", flaky(&sc.log))
+        .edge(START, "s1")
+        .edge("s1", "flaky")
+        .edge("flaky", END)
+        .compile()
+        .unwrap();
+    let policy = RetryPolicy::new(3)
+        .initial_interval(std::time::Duration::from_millis(1))
+        .jitter(false);
+    let g = with_child(&sc.log, sub).retry("child", policy).saved();
+    let cfg = RunConfig::thread("t");
+    let r = sc.run(&g, PUpdate::new(), &cfg).await;
+    // Deliberate difference: an attempt runs the task's subgraphs in the namespaces of the
+    // attempt before, so the subgraph goes on from its checkpoint and s1, which finished, does
+    // not run again (the reference starts the subgraph over in a new namespace, `child|1`, and
+    // runs s1 twice). As a resume in a later invoke does in both.
+    let theirs = sc.at("run.exec").to_string();
+    assert!(
+        theirs.contains("child|1"),
+        "the reference starts over: {theirs}"
+    );
+    let ours = json!([
+        {"step": 1, "nodes": ["a"]},
+        {"step": 1, "nodes": ["s1"], "graph": "child"},
+        {"step": 2, "nodes": ["flaky", "flaky"], "graph": "child"},
+        {"step": 3, "nodes": ["b"]},
+    ]);
+    assert_eq!(r["exec"], ours, "{r}");
+    assert_eq!(r["result"]["path"], json!(["a", "s1", "flaky", "b"]));
 }
