@@ -6,7 +6,8 @@
 //! again (x33), the updates stream of a run whose subgraph asks (x34), a subgraph's answer
 //! that routes its parent (x35), the parent answering for its subgraph with `update_state`
 //! (x37), sends to a subgraph node that asks (x38), a subgraph two levels down edited (x40),
-//! a node calling several subgraphs, one of them twice (x41), a retry around a subgraph (x42).
+//! a node calling several subgraphs, one of them twice (x41), a retry around a subgraph (x42),
+//! a subgraph's question resumed with an update for the parent (x43).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -540,4 +541,15 @@ async fn x42_a_retry_around_a_subgraph_goes_on_from_its_checkpoint() {
     ]);
     assert_eq!(r["exec"], ours, "{r}");
     assert_eq!(r["result"]["path"], json!(["a", "s1", "flaky", "b"]));
+}
+
+#[tokio::test]
+async fn x43_a_subgraph_question_is_resumed_with_an_update_for_the_parent() {
+    let sc = Scenario::new("x43_resume_a_subgraph_with_an_update");
+    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let resume = Command::resume("yes").update(path("u"));
+    let done = json!(["a", "u", "s1", "ask:yes", "s3", "b"]);
+    run_with_own_path(&sc, "resume", &g, resume, &cfg, done).await;
 }
