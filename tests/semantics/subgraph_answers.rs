@@ -7,7 +7,8 @@
 //! that routes its parent (x35), the parent answering for its subgraph with `update_state`
 //! (x37), sends to a subgraph node that asks (x38), a subgraph two levels down edited (x40),
 //! a node calling several subgraphs, one of them twice (x41), a retry around a subgraph (x42),
-//! a subgraph's question resumed with an update for the parent (x43).
+//! a subgraph's question resumed with an update for the parent (x43), new input while a
+//! subgraph asks (x44).
 
 use langgraph::prelude::*;
 use serde_json::json;
@@ -552,4 +553,15 @@ async fn x43_a_subgraph_question_is_resumed_with_an_update_for_the_parent() {
     let resume = Command::resume("yes").update(path("u"));
     let done = json!(["a", "u", "s1", "ask:yes", "s3", "b"]);
     run_with_own_path(&sc, "resume", &g, resume, &cfg, done).await;
+}
+
+#[tokio::test]
+async fn x44_new_input_while_a_subgraph_asks_starts_a_new_turn() {
+    let sc = Scenario::new("x44_new_input_while_a_subgraph_asks");
+    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
+    let cfg = RunConfig::thread("t");
+    sc.invoke("run", &g, path("in"), &cfg).await;
+    sc.invoke("new_input", &g, path("in2"), &cfg).await;
+    check_parent_state(&sc, "state", &g, &cfg).await;
+    sc.history("history", &g, &cfg).await;
 }
