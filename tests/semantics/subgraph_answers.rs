@@ -95,12 +95,21 @@ async fn resume_yes(sc: &Scenario, g: &CompiledGraph<P>, cfg: &RunConfig, path: 
     run_with_own_path(sc, "resume", g, Command::resume("yes"), cfg, json!(path)).await;
 }
 
-#[tokio::test]
-async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
-    let sc = Scenario::new("x24_edit_a_paused_subgraph");
+/// The scenario `name` run on [`parent_of_asking_subgraph`] up to the subgraph's question
+/// (checked as the observation `run`): (scenario, parent, subgraph, thread config).
+async fn paused_in_subgraph(
+    name: &str,
+) -> (Scenario, CompiledGraph<P>, CompiledGraph<P>, RunConfig) {
+    let sc = Scenario::new(name);
     let (g, sub) = parent_of_asking_subgraph(&sc.log, &[]);
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    (sc, g, sub, cfg)
+}
+
+#[tokio::test]
+async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
+    let (sc, g, sub, cfg) = paused_in_subgraph("x24_edit_a_paused_subgraph").await;
     let sub_cfg = subgraph_config(&g, &cfg).await;
     check_subgraph_state(&sc, "sub_before", &sub, &sub_cfg).await;
     sub.update_state(&sub_cfg, path("edited"), None)
@@ -115,10 +124,8 @@ async fn x24_a_paused_subgraph_is_edited_and_the_parent_resumes_it() {
 
 #[tokio::test]
 async fn x25_a_subgraph_question_is_answered_by_update_state_as_the_asking_node() {
-    let sc = Scenario::new("x25_answer_a_subgraph_question_with_update_state");
-    let (g, sub) = parent_of_asking_subgraph(&sc.log, &[]);
-    let cfg = RunConfig::thread("t");
-    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let (sc, g, sub, cfg) =
+        paused_in_subgraph("x25_answer_a_subgraph_question_with_update_state").await;
     let sub_cfg = subgraph_config(&g, &cfg).await;
     sub.update_state(&sub_cfg, path("ask:by-hand"), Some("ask"))
         .await
@@ -229,10 +236,7 @@ async fn x29_a_breakpoint_compiled_into_a_subgraph_pauses_the_parent() {
 
 #[tokio::test]
 async fn x30_the_parent_is_edited_while_its_subgraph_asks() {
-    let sc = Scenario::new("x30_parent_edited_while_its_subgraph_asks");
-    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
-    let cfg = RunConfig::thread("t");
-    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let (sc, g, _, cfg) = paused_in_subgraph("x30_parent_edited_while_its_subgraph_asks").await;
     g.update_state(&cfg, path("edited"), Some("a"))
         .await
         .unwrap();
@@ -367,10 +371,7 @@ async fn x35_a_subgraphs_answer_routes_the_parent() {
 
 #[tokio::test]
 async fn x37_the_parent_answers_for_its_subgraph_with_update_state() {
-    let sc = Scenario::new("x37_parent_answers_for_its_subgraph");
-    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
-    let cfg = RunConfig::thread("t");
-    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let (sc, g, _, cfg) = paused_in_subgraph("x37_parent_answers_for_its_subgraph").await;
     g.update_state(&cfg, path("child:by-hand"), Some("child"))
         .await
         .unwrap();
@@ -546,10 +547,7 @@ async fn x42_a_retry_around_a_subgraph_goes_on_from_its_checkpoint() {
 
 #[tokio::test]
 async fn x43_a_subgraph_question_is_resumed_with_an_update_for_the_parent() {
-    let sc = Scenario::new("x43_resume_a_subgraph_with_an_update");
-    let (g, _) = parent_of_asking_subgraph(&sc.log, &[]);
-    let cfg = RunConfig::thread("t");
-    sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    let (sc, g, _, cfg) = paused_in_subgraph("x43_resume_a_subgraph_with_an_update").await;
     let resume = Command::resume("yes").update(path("u"));
     let done = json!(["a", "u", "s1", "ask:yes", "s3", "b"]);
     run_with_own_path(&sc, "resume", &g, resume, &cfg, done).await;
