@@ -97,29 +97,17 @@ impl<S: State> Loop<'_, S> {
     }
 
     /// Keeps `answer` for the first question asked from the current checkpoint that has no
-    /// answer of its own (see [`KEPT_ANSWER`]), and stores it with the checkpoint.
+    /// answer of its own (see [`KEPT_ANSWER`]), and stores it with the checkpoint when that is
+    /// stored (under durability `exit`, a checkpoint past the run's first stays in memory, and
+    /// so does the answer).
     pub(crate) fn keep_answer(&mut self, answer: Value) {
+        let stored = (!self.unsaved).then(|| Value::Array(vec![answer.clone()]));
         self.saved
             .entry(KEPT_ANSWER.to_string())
             .or_default()
-            .resume = vec![answer.clone()];
-        if let Some(p) = &mut self.persist {
-            let value = Value::Array(vec![answer]);
+            .resume = vec![answer];
+        if let (Some(p), Some(value)) = (&mut self.persist, stored) {
             p.put_writes(vec![reserved_write(KEPT_ANSWER, RESUME, value)]);
-        }
-    }
-
-    /// Keeps a subgraph's untaken answer for the superstep that follows the one just
-    /// committed, and stores it with that superstep's checkpoint (when it is stored: under
-    /// durability `exit` it stays in memory with the rest of the run).
-    pub(crate) fn carry_kept_answer(&mut self, answer: Value) {
-        if self.unsaved {
-            self.saved
-                .entry(KEPT_ANSWER.to_string())
-                .or_default()
-                .resume = vec![answer];
-        } else {
-            self.keep_answer(answer);
         }
     }
 

@@ -140,7 +140,7 @@ impl<S: State> Loop<'_, S> {
             match self.commit(step, done) {
                 Ok(()) => {
                     if let Some(answer) = carried {
-                        self.carry_kept_answer(answer);
+                        self.keep_answer(answer);
                     }
                     return Ok(StepEnd::Committed);
                 }
