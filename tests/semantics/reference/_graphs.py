@@ -170,3 +170,17 @@ def with_child(sub, **kw):
     g.add_edge("child", "b")
     g.add_edge("b", END)
     return g.compile(checkpointer=InMemorySaver(), **kw)
+
+
+def fails_once(name):
+    """A node that logs its run, raises ValueError('boom') on its first run only, then appends
+    its name."""
+    runs = {"n": 0}
+
+    def f(s):
+        log(name)
+        runs["n"] += 1
+        if runs["n"] == 1:
+            raise ValueError("boom")
+        return {"path": [name]}
+    return f

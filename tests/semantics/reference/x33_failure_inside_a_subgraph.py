@@ -1,7 +1,7 @@
 from langgraph.graph import END, START, StateGraph
 
-from _graphs import CFG, S, mk, with_child
-from _common import invoke, log, main
+from _graphs import CFG, S, fails_once, mk, with_child
+from _common import invoke, main
 
 META = {
     "title": "A node of a subgraph fails; going on resumes the subgraph from its checkpoint",
@@ -14,21 +14,11 @@ flaky fails inside the subgraph, and the error ends the parent's run. The parent
 the error. Invoking the parent with no input re-runs its task; the subgraph goes on from its
 own checkpoint: flaky runs again (s1 does not), then s3, and b follows."""
 
-FAILS = {"n": 0}
-
-
-def flaky(s):
-    log("flaky")
-    FAILS["n"] += 1
-    if FAILS["n"] == 1:
-        raise ValueError("boom")
-    return {"path": ["flaky"]}
-
 
 def subgraph():
     g = StateGraph(S)
     g.add_node("s1", mk("s1"))
-    g.add_node("flaky", flaky)
+    g.add_node("flaky", fails_once("flaky"))
     g.add_node("s3", mk("s3"))
     g.add_edge(START, "s1")
     g.add_edge("s1", "flaky")

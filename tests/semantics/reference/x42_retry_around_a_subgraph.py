@@ -2,8 +2,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from _graphs import CFG, S, mk
-from _common import invoke, log, main
+from _graphs import CFG, S, fails_once, mk
+from _common import invoke, main
 
 META = {
     "title": "A retry policy around a node whose subgraph fails once",
@@ -18,21 +18,11 @@ flaky fails inside the subgraph on its first run; child's retry policy runs chil
 the same invoke. The reference starts the subgraph over in a new namespace (s1 runs again),
 and the run finishes."""
 
-FAILS = {"n": 0}
-
-
-def flaky(s):
-    log("flaky")
-    FAILS["n"] += 1
-    if FAILS["n"] == 1:
-        raise ValueError("boom")
-    return {"path": ["flaky"]}
-
 
 def run():
     sub = StateGraph(S)
     sub.add_node("s1", mk("s1"))
-    sub.add_node("flaky", flaky)
+    sub.add_node("flaky", fails_once("flaky"))
     sub.add_edge(START, "s1")
     sub.add_edge("s1", "flaky")
     sub.add_edge("flaky", END)
