@@ -31,6 +31,8 @@ use crate::types::{Command, Input, Interrupt};
 pub(crate) struct Inner<S: State> {
     pub(crate) prog: Program<S>,
     pub(crate) saver: Option<Arc<dyn Checkpointer>>,
+    /// How it keeps its state when called as a subgraph.
+    pub(crate) persistence: crate::persistence::Persistence,
 }
 
 /// A validated, immutable graph: run it with [`invoke`](Self::invoke) or
@@ -128,10 +130,12 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
         g: StateGraph<S, O>,
         saver: Option<Arc<dyn Checkpointer>>,
     ) -> Result<Self, GraphError> {
+        let persistence = g.extras.as_ref().map(|e| e.persistence).unwrap_or_default();
         Ok(Self {
             inner: Arc::new(Inner {
                 prog: lower(g)?,
                 saver,
+                persistence,
             }),
             _out: PhantomData,
         })

@@ -44,6 +44,9 @@ pub(crate) struct RunScope {
     pub(crate) started: std::time::Instant,
     /// Wall time the thread's run spent in earlier calls (before an interrupt).
     pub(crate) elapsed_before: Mutex<std::time::Duration>,
+    /// For a subgraph run: the checkpoints of the enclosing graphs, by namespace (recorded in
+    /// its checkpoints' metadata).
+    pub(crate) parents: std::collections::BTreeMap<String, String>,
 }
 
 impl RunScope {
@@ -64,6 +67,7 @@ impl RunScope {
             budget: Mutex::new(None),
             started: std::time::Instant::now(),
             elapsed_before: Mutex::new(std::time::Duration::ZERO),
+            parents: std::collections::BTreeMap::new(),
         }
     }
 

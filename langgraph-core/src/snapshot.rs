@@ -28,7 +28,9 @@ pub struct TaskSnapshot {
     /// with `update_state`) the subgraph's own state with
     /// `RunConfig::checkpoint_ns(task.subgraph_ns)` on the subgraph's compiled graph. A task
     /// that calls several subgraphs stores the second and later runs under this namespace
-    /// followed by `#2`, `#3`, …
+    /// followed by `#2`, `#3`, … A subgraph with a history per thread
+    /// ([`Persistence::PerThread`](crate::Persistence::PerThread)) stores under the node's
+    /// name instead (without the task id).
     pub subgraph_ns: String,
 }
 

@@ -3,7 +3,8 @@
 //!
 //! A subgraph run belongs to the task that called it: it stores its checkpoints in the
 //! thread of the parent run under its own namespace (`node:task_id`, nested with `|`; a task's
-//! second and later subgraph runs add `#2`, `#3`, …), writes
+//! second and later subgraph runs add `#2`, `#3`, …; a subgraph with a history per thread
+//! stores under the node's name instead, see [`Persistence`](crate::Persistence)), writes
 //! under the parent's fence, and streams into the parent's stream. Its interrupts stop the
 //! calling task, so the parent run pauses with them; when the parent is resumed, the task runs
 //! again, calls the subgraph again, and the subgraph resumes from its own checkpoint with the
@@ -24,6 +25,7 @@ use crate::node::{
     ErasedNode, InputKind, NodeFuture, NodeOutput, TaskInput, accepts_state, decode_state_arg,
     state_arg,
 };
+use crate::persistence::{Persistence, parents_of, per_thread_ns};
 use crate::pregel::events::EventTx;
 use crate::pregel::start::{SubRun, run_nested};
 use crate::state::{FromState, ReducerKind, State};
@@ -108,10 +110,14 @@ impl Ctx {
         input: Input<S2>,
     ) -> Result<S2, NodeError> {
         let scope = &self.step_ctx().scope;
-        let ns = call_ns(
-            child_ns(&scope.ns, self.node(), self.task_id()),
-            self.next_subgraph_call(),
-        );
+        let per_thread = graph.inner.persistence == Persistence::PerThread;
+        let own_ns = if per_thread {
+            per_thread_ns(&scope.ns, self.node())
+        } else {
+            child_ns(&scope.ns, self.node(), self.task_id())
+        };
+        let ns = call_ns(own_ns, self.next_subgraph_call());
+        let base = self.step_ctx().base.as_deref();
         let saver = graph.inner.saver.clone().or_else(|| scope.saver.clone());
         let mut config = scope.config.clone();
         config.checkpoint_id = None;
@@ -147,6 +153,8 @@ impl Ctx {
             fence,
             resume_by_id,
             kept,
+            parents: parents_of(&scope.parents, &scope.ns, base),
+            per_thread_caller: per_thread.then(|| scope.ns.clone()),
         };
         match run_nested(&graph.inner.prog, saver, input, config, events, sub).await {
             Ok(Nested::Done(state)) => Ok(state),

@@ -131,7 +131,7 @@ impl Log {
             .namespace()
             .split('|')
             .map(|p| {
-                let node = p.split(':').next().unwrap_or("");
+                let node = p.split([':', '#']).next().unwrap_or("");
                 match p.rsplit_once('#').and_then(|(_, k)| k.parse::<u32>().ok()) {
                     Some(k) => format!("{node}|{}", k - 1),
                     None => node.to_string(),

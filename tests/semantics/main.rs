@@ -27,5 +27,6 @@ mod send_command;
 mod state_reducers;
 mod streaming;
 mod subgraph_answers;
+mod subgraph_persistence;
 mod subgraphs;
 mod threads;

@@ -13,6 +13,7 @@ use crate::cache::{CachePolicy, NodeCache};
 use crate::compiled::CompiledGraph;
 use crate::error::GraphError;
 use crate::node::{ErasedNode, InputNode, Node, PayloadNodeBox, StateNodeBox, ViewNodeBox};
+use crate::persistence::Persistence;
 use crate::pregel::retry::RetryPolicy;
 use crate::state::{FromState, State};
 use crate::types::{IntoRoute, Route};
@@ -31,6 +32,10 @@ pub(crate) struct Extras<S: State> {
     pub(crate) retry_default: Option<RetryPolicy>,
     /// (node, the subgraph's shape and name), for drawings.
     pub(crate) children: Vec<(Name, crate::pregel::plan::Shape, String)>,
+    /// Same-state subgraph nodes whose graph keeps a history per thread (a compile error).
+    pub(crate) per_thread_children: Vec<Name>,
+    /// How the compiled graph keeps its state when called as a subgraph.
+    pub(crate) persistence: Persistence,
 }
 
 impl<S: State> Default for Extras<S> {
@@ -40,6 +45,8 @@ impl<S: State> Default for Extras<S> {
             cache_store: None,
             retry_default: None,
             children: Vec::new(),
+            per_thread_children: Vec::new(),
+            persistence: Persistence::default(),
         }
     }
 }
@@ -329,6 +336,9 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
         let name = name.into();
         let shape = graph.inner.prog.shape.clone();
         let child = graph.inner.prog.name.to_string();
+        if graph.inner.persistence == Persistence::PerThread {
+            self.extras().per_thread_children.push(name.clone());
+        }
         self.extras().children.push((name.clone(), shape, child));
         self.push_node(name, Box::new(crate::subgraph::SubgraphNode { graph }))
     }
@@ -362,6 +372,14 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
             .into_iter()
             .map(|n| (n.into(), NodeSetting::InterruptAfter));
         self.settings.extend(after);
+        self
+    }
+
+    /// How the compiled graph keeps its state when another graph calls it as a subgraph:
+    /// from an empty state at every call (the default), or one history per thread (see
+    /// [`Persistence`]).
+    pub fn persistence(mut self, persistence: Persistence) -> Self {
+        self.extras().persistence = persistence;
         self
     }
 

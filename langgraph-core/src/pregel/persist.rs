@@ -100,7 +100,7 @@ impl Persist {
             run_id: scope.run_id().into(),
             names,
             metadata: scope.config.metadata.clone(),
-            parents: BTreeMap::new(),
+            parents: scope.parents.clone(),
             seen_epoch,
             claimed: false,
             head,

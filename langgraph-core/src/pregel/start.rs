@@ -33,12 +33,12 @@ fn scope_of<S: State>(
     events: Option<&EventTx<S>>,
     saver: Option<&Arc<dyn Checkpointer>>,
     fence: Option<Fence>,
-) -> Arc<RunScope> {
+) -> RunScope {
     let mut scope = RunScope::new(config, ns, events.and_then(EventTx::sink));
     scope.modes = events.map(EventTx::modes).unwrap_or_default();
     scope.saver = saver.cloned();
     scope.fence = fence;
-    Arc::new(scope)
+    scope
 }
 
 /// Per-run breakpoints must name nodes of the graph (or [`ALL_NODES`]): a misspelled name
@@ -74,7 +74,7 @@ pub(crate) async fn run<S: State>(
 ) -> Result<Finished<S>, RunError> {
     check_breakpoints(prog, &config)?;
     let span = run_span(prog, &config, &ns);
-    let scope = scope_of(config, ns, events.as_ref(), saver, None);
+    let scope = Arc::new(scope_of(config, ns, events.as_ref(), saver, None));
     let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
         let out = async {
@@ -125,6 +125,21 @@ pub(crate) struct SubRun {
     pub(crate) resume_by_id: BTreeMap<String, Value>,
     /// An answer the parent kept while nothing was asked, for the subgraph's next question.
     pub(crate) kept: Option<Value>,
+    /// The checkpoints of the enclosing graphs, by namespace (the caller's among them).
+    pub(crate) parents: BTreeMap<String, String>,
+    /// For a per-thread subgraph: the caller's namespace. A head whose `parents` name the
+    /// caller's current checkpoint there was written by this call, which goes on from it; any
+    /// other head was left by an earlier call, and the input starts a new turn on it.
+    pub(crate) per_thread_caller: Option<String>,
+}
+
+impl SubRun {
+    /// Whether the subgraph's head `t` was left by an earlier call (per-thread subgraphs only).
+    fn starts_turn(&self, t: &CheckpointTuple) -> bool {
+        self.per_thread_caller
+            .as_ref()
+            .is_some_and(|caller| t.metadata.parents.get(caller) != self.parents.get(caller))
+    }
 }
 
 /// How a run without new input goes on from the checkpoint it loaded.
@@ -155,6 +170,7 @@ pub(crate) async fn run_nested<S: State>(
     let input = match (&saver, &config.thread_id) {
         (Some(s), Some(thread)) => match s.head(thread, &sub.ns).await?.checkpoint {
             None => input,
+            Some(t) if sub.starts_turn(&t) => input,
             Some(t) if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() => {
                 return Ok(Nested::Done(load_state(&t)?));
             }
@@ -171,7 +187,9 @@ pub(crate) async fn run_nested<S: State>(
         _ => input,
     };
     let span = run_span(prog, &config, &sub.ns);
-    let scope = scope_of(config, sub.ns, events.as_ref(), saver.as_ref(), sub.fence);
+    let mut scope = scope_of(config, sub.ns, events.as_ref(), saver.as_ref(), sub.fence);
+    scope.parents = sub.parents;
+    let scope = Arc::new(scope);
     let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
         match saver {

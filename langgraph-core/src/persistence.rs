@@ -1,0 +1,130 @@
+//! How a subgraph keeps its state from one call to the next ([`Persistence`]), and the
+//! namespaces it stores its checkpoints under.
+
+use std::collections::BTreeMap;
+
+/// How a compiled graph keeps its state when another graph calls it as a subgraph (with
+/// [`Ctx::invoke`](crate::Ctx::invoke)). Set it with
+/// [`StateGraph::persistence`](crate::StateGraph::persistence); a root run ignores it.
+///
+/// Either way the subgraph stores its checkpoints in the calling run's thread, in a namespace
+/// of its own, so a question it asks pauses the caller and resuming the caller resumes it
+/// where it stopped.
+///
+/// ```
+/// use langgraph_core::{Ctx, NodeError, Persistence, RunConfig, StateGraph, START, END};
+/// use langgraph_checkpoint::InMemorySaver;
+/// # use langgraph_core::__private::doc_state::{Review, ReviewUpdate};
+///
+/// // A helper that remembers, per thread, every note it was ever given.
+/// let helper = StateGraph::<Review>::new()
+///     .node("count", |s: &Review| ReviewUpdate::new().rounds(s.notes.len() as u32))
+///     .edge(START, "count")
+///     .edge("count", END)
+///     .persistence(Persistence::PerThread)
+///     .compile()
+///     .unwrap();
+/// let g = StateGraph::<Review>::new()
+///     .node("ask_helper", move |s: &Review, ctx: Ctx| {
+///         let (helper, last) = (helper.clone(), s.notes.last().cloned());
+///         async move {
+///             let out = ctx.invoke(&helper, ReviewUpdate::new().notes(last.into_iter().collect())).await?;
+///             Ok::<_, NodeError>(ReviewUpdate::new().rounds(out.rounds))
+///         }
+///     })
+///     .edge(START, "ask_helper")
+///     .edge("ask_helper", END)
+///     .compile_with(InMemorySaver::new())
+///     .unwrap();
+/// let cfg = RunConfig::new().thread_id("chat-1");
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let first = rt.block_on(g.invoke(ReviewUpdate::new().notes(vec!["a".into()]), &cfg)).unwrap();
+/// let second = rt.block_on(g.invoke(ReviewUpdate::new().notes(vec!["b".into()]), &cfg)).unwrap();
+/// // The helper saw one note in the first turn and both in the second.
+/// assert_eq!((first.rounds, second.rounds), (1, 2));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Persistence {
+    /// Every call starts from an empty state (the default). Its checkpoints are stored under
+    /// `node:task_id`, so a call made by another task, in another run or superstep, does not
+    /// see them; the same task running again (a resume, a retry) goes on from them.
+    #[default]
+    PerInvocation,
+    /// One history per thread: a call goes on from the state the last call in the same
+    /// thread left, with the input applied as a new turn, as [`invoke`] on a thread does (the
+    /// subgraph of a chat agent that remembers its conversation). Its checkpoints are stored
+    /// under the calling node's name (the names of the enclosing nodes before it, joined with
+    /// `|`; a node's second and later calls add `#2`, `#3`, …), so read or edit its state with
+    /// `RunConfig::checkpoint_ns("node")` on the subgraph's compiled graph. The same task
+    /// running again (a resume, a retry) goes on from the call it made before instead of
+    /// starting a turn.
+    ///
+    /// A per-thread subgraph cannot be a node of the same state type
+    /// ([`StateGraph::subgraph`](crate::StateGraph::subgraph)): what it hands back would mix
+    /// the turns; call it from a node with [`Ctx::invoke`](crate::Ctx::invoke).
+    ///
+    /// [`invoke`]: crate::CompiledGraph::invoke
+    PerThread,
+}
+
+/// The namespace of a per-thread subgraph called by `node` in a graph whose namespace is `ns`:
+/// the path of node names, without task ids (a call's `#k` suffix stays).
+pub(crate) fn per_thread_ns(ns: &str, node: &str) -> String {
+    let mut out = String::with_capacity(ns.len() + node.len() + 1);
+    for part in ns.split('|').filter(|p| !p.is_empty()) {
+        match part.split_once(':') {
+            Some((name, rest)) => {
+                out.push_str(name);
+                if let Some(i) = rest.rfind('#') {
+                    out.push_str(&rest[i..]);
+                }
+            }
+            None => out.push_str(part),
+        }
+        out.push('|');
+    }
+    out.push_str(node);
+    out
+}
+
+/// The checkpoints of the enclosing graphs a subgraph run records in its checkpoints'
+/// metadata (`parents`): those of its caller's, plus the caller's own (`caller_ns`, the
+/// checkpoint `base` its task runs from).
+pub(crate) fn parents_of(
+    caller_parents: &BTreeMap<String, String>,
+    caller_ns: &str,
+    base: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut parents = caller_parents.clone();
+    if let Some(base) = base {
+        parents.insert(caller_ns.to_string(), base.to_string());
+    }
+    parents
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_thread_namespaces_drop_task_ids_and_keep_call_numbers() {
+        assert_eq!(per_thread_ns("", "call"), "call");
+        assert_eq!(per_thread_ns("outer:1f2e", "call"), "outer|call");
+        assert_eq!(
+            per_thread_ns("outer:1f2e#3|mid", "call"),
+            "outer#3|mid|call"
+        );
+        assert_eq!(per_thread_ns("a:x|b:y#2", "c#2"), "a|b#2|c#2");
+    }
+
+    #[test]
+    fn parents_add_the_callers_checkpoint() {
+        let root = parents_of(&BTreeMap::new(), "", Some("c1"));
+        assert_eq!(root, BTreeMap::from([("".to_string(), "c1".to_string())]));
+        let nested = parents_of(&root, "outer:t", Some("c9"));
+        assert_eq!(nested.len(), 2);
+        assert_eq!(nested["outer:t"], "c9");
+        assert_eq!(parents_of(&root, "outer:t", None), root);
+    }
+}

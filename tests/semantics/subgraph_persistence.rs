@@ -1,0 +1,167 @@
+//! Subgraphs that keep a history per thread ([`Persistence::PerThread`], the reference's
+//! `checkpointer=True`), recorded in `reference/x45_*.py`: a call goes on from the state the
+//! previous call in the thread left, over turns, questions and several calls in one node.
+
+use std::sync::Arc;
+
+use langgraph::checkpoint::Checkpointer;
+use langgraph::prelude::*;
+use langgraph::{CompiledGraph, ListOptions, Persistence};
+use serde_json::{Value, json};
+
+use crate::common::Log;
+use crate::scenario::*;
+
+/// A node that logs its run, invokes `sub` with each of `inputs` in turn and appends
+/// `name:<the first output's path>/<the second's>…`.
+fn call_node(
+    log: &Log,
+    name: &'static str,
+    sub: &CompiledGraph<P>,
+    inputs: &[&'static str],
+) -> impl Fn(&P, Ctx) -> Asking + use<> {
+    let (log, sub, inputs) = (log.clone(), sub.clone(), inputs.to_vec());
+    move |_: &P, ctx: Ctx| {
+        let (log, sub, inputs) = (log.clone(), sub.clone(), inputs.clone());
+        Box::pin(async move {
+            log.add(&ctx, name);
+            let mut outs = Vec::new();
+            for input in inputs {
+                outs.push(ctx.invoke(&sub, path(input)).await?.path.join(","));
+            }
+            Ok(path(&format!("{name}:{}", outs.join("/"))))
+        })
+    }
+}
+
+/// START -> `name` -> END, where `name` is a [`call_node`].
+fn calling(
+    log: &Log,
+    name: &'static str,
+    sub: &CompiledGraph<P>,
+    inputs: &[&'static str],
+) -> StateGraph<P> {
+    StateGraph::<P>::new()
+        .node(name, call_node(log, name, sub, inputs))
+        .edge(START, name)
+        .edge(name, END)
+}
+
+/// `graph` compiled with a history per thread, on `saver` (which it uses only to be read).
+fn per_thread(graph: StateGraph<P>, saver: &Arc<dyn Checkpointer>) -> CompiledGraph<P> {
+    graph
+        .persistence(Persistence::PerThread)
+        .compile_with_shared(saver.clone())
+        .unwrap()
+}
+
+/// The subgraph's history in namespace `ns`, as the reference records it: step, source,
+/// path and the namespaces of the enclosing checkpoints (`parents`).
+async fn sub_history(sub: &CompiledGraph<P>, ns: &str) -> Value {
+    let cfg = RunConfig::thread("t").checkpoint_ns(ns);
+    let snaps = sub
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap();
+    json!(
+        snaps
+            .iter()
+            .map(|s| {
+                let m = s.metadata.as_ref().unwrap();
+                // The enclosing namespaces without their task ids, as the reference shows them.
+                let parents: Vec<&str> = m
+                    .parents
+                    .keys()
+                    .map(|k| k.split(':').next().unwrap_or(""))
+                    .collect();
+                json!([m.step, m.source, s.values.path, parents])
+            })
+            .collect::<Vec<_>>()
+    )
+}
+
+#[tokio::test]
+async fn x45_a_per_thread_subgraph_goes_on_from_its_last_call() {
+    let sc = Scenario::new("x45_subgraph_with_a_history_per_thread");
+    let cfg = RunConfig::thread("t");
+
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let g = calling(&sc.log, "call", &pair, &["in"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("t1", &g, path("t1"), &cfg).await;
+    sc.invoke("t2", &g, path("t2"), &cfg).await;
+    sc.check("sub_hist", &sub_history(&pair, "call").await);
+    // Every checkpoint of the subgraph names the parent's checkpoint its call ran from.
+    let parent_ids: Vec<String> = g
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|s| s.checkpoint_id)
+        .collect();
+    let sub_snaps = pair
+        .state_history(&cfg.clone().checkpoint_ns("call"), &ListOptions::default())
+        .await
+        .unwrap();
+    for s in &sub_snaps {
+        let base = &s.metadata.as_ref().unwrap().parents[""];
+        assert!(
+            parent_ids.contains(base),
+            "{base} is not a parent checkpoint"
+        );
+    }
+
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let ask = per_thread(asking_subgraph(&sc.log), &saver);
+    let g = calling(&sc.log, "callask", &ask, &["q"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("a1", &g, path("t1"), &cfg).await;
+    sc.invoke("a1r", &g, Command::resume("yes"), &cfg).await;
+    sc.invoke("a2", &g, path("t2"), &cfg).await;
+    sc.invoke("a2r", &g, Command::resume("no"), &cfg).await;
+
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let g = calling(&sc.log, "twice", &pair, &["x", "y"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("w1", &g, path("t1"), &cfg).await;
+    sc.invoke("w2", &g, path("t2"), &cfg).await;
+    // The node's second call keeps its history under `twice#2`.
+    let second = pair
+        .get_state(&cfg.clone().checkpoint_ns("twice#2"))
+        .await
+        .unwrap();
+    assert_eq!(second.values.path, ["y", "s1", "s2", "y", "s1", "s2"]);
+
+    // A call made after the parent resumed from another node's question is a new turn.
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let g = StateGraph::<P>::new()
+        .node("ask", asking(&sc.log, "ask", "go?"))
+        .node("call", call_node(&sc.log, "call", &pair, &["in"]))
+        .edge(START, "ask")
+        .edge("ask", "call")
+        .edge("call", END)
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("q1", &g, path("t1"), &cfg).await;
+    sc.invoke("q1r", &g, Command::resume("y"), &cfg).await;
+    sc.invoke("q2", &g, path("t2"), &cfg).await;
+    sc.invoke("q2r", &g, Command::resume("y"), &cfg).await;
+
+    // Inside a subgraph that starts over at every call, the per-thread one keeps its history.
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let mid = calling(&sc.log, "inner", &pair, &["in"]).compile().unwrap();
+    let g = calling(&sc.log, "outer", &mid, &["m"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("n1", &g, path("t1"), &cfg).await;
+    sc.invoke("n2", &g, path("t2"), &cfg).await;
+    let hist = sub_history(&pair, "outer|inner").await;
+    sc.check("nested_hist", &json!(hist.as_array().unwrap()[..2]));
+}

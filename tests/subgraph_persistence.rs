@@ -1,0 +1,254 @@
+//! Subgraphs that keep a history per thread (`Persistence::PerThread`), on SQLite and on
+//! PostgreSQL with a new saver for every call (as a new process would make); under durability
+//! `exit`; around a retry; and the enclosing checkpoints every subgraph checkpoint records.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use langgraph::prelude::*;
+use langgraph::{GraphProblem, Persistence};
+
+#[path = "support/store.rs"]
+#[macro_use]
+mod store;
+use store::Store;
+
+/// The helper's state: everything said to it, and what it did.
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Chat {
+    #[reducer(append)]
+    said: Vec<String>,
+}
+
+/// The parent's state: the helper's transcript after each turn.
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Turns {
+    #[reducer(append)]
+    replies: Vec<String>,
+}
+
+/// Counts the runs of the helper's `listen` node.
+#[derive(Clone, Default)]
+struct Runs(Arc<AtomicUsize>);
+
+impl Runs {
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The helper: START -> listen -> confirm -> END; confirm asks "ok?" when `asks`.
+fn helper(runs: &Runs, asks: bool, persistence: Persistence) -> StateGraph<Chat> {
+    let runs = runs.clone();
+    StateGraph::<Chat>::new()
+        .node("listen", move |_: &Chat| {
+            runs.0.fetch_add(1, Ordering::SeqCst);
+            ChatUpdate::new().said(vec!["listen".into()])
+        })
+        .node("confirm", move |_: &Chat, ctx: Ctx| async move {
+            let answer = if asks {
+                ctx.interrupt::<String>("ok?").await?
+            } else {
+                "-".to_string()
+            };
+            Ok::<_, NodeError>(ChatUpdate::new().said(vec![format!("confirm:{answer}")]))
+        })
+        .edge(START, "listen")
+        .edge("listen", "confirm")
+        .edge("confirm", END)
+        .persistence(persistence)
+}
+
+/// START -> talk -> END: talk says the parent's input to the helper and records its
+/// transcript. With `fail_once`, talk fails after its first call of the helper.
+fn parent(sub: CompiledGraph<Chat>, fail_once: bool) -> StateGraph<Turns> {
+    let failed = Arc::new(AtomicUsize::new(0));
+    StateGraph::<Turns>::new()
+        .node("talk", move |s: &Turns, ctx: Ctx| {
+            let (sub, failed) = (sub.clone(), failed.clone());
+            let line = s.replies.last().cloned().unwrap_or_default();
+            async move {
+                let out = ctx.invoke(&sub, ChatUpdate::new().said(vec![line])).await?;
+                if fail_once && failed.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(NodeError::msg("flaky"));
+                }
+                Ok::<_, NodeError>(TurnsUpdate::new().replies(vec![out.said.join(",")]))
+            }
+        })
+        .edge(START, "talk")
+        .edge("talk", END)
+}
+
+fn say(line: &str) -> TurnsUpdate {
+    TurnsUpdate::new().replies(vec![line.to_string()])
+}
+
+async fn remembers_earlier_turns_in_new_processes(store: &Store) {
+    let runs = Runs::default();
+    let cfg = RunConfig::thread("chat").durability(Durability::Sync);
+    // Each call is made by a graph on a new saver, as a new process would.
+    let app = |saver: Arc<dyn Checkpointer>| {
+        let sub = helper(&runs, true, Persistence::PerThread)
+            .compile_with_shared(saver.clone())
+            .unwrap();
+        (
+            parent(sub.clone(), false)
+                .compile_with_shared(saver)
+                .unwrap(),
+            sub,
+        )
+    };
+
+    let (g, _) = app(store.open().await);
+    let out = g.invoke(say("hello"), &cfg).await.unwrap();
+    assert!(out.is_interrupted());
+    let (g, _) = app(store.open().await);
+    let out = g.invoke(Command::resume("yes"), &cfg).await.unwrap();
+    assert_eq!(out.replies.last().unwrap(), "hello,listen,confirm:yes");
+
+    let (g, _) = app(store.open().await);
+    assert!(g.invoke(say("again"), &cfg).await.unwrap().is_interrupted());
+    let (g, sub) = app(store.open().await);
+    let out = g.invoke(Command::resume("no"), &cfg).await.unwrap();
+    assert_eq!(
+        out.replies.last().unwrap(),
+        "hello,listen,confirm:yes,again,listen,confirm:no"
+    );
+    // listen ran once per turn: a resume goes on from the helper's checkpoint.
+    assert_eq!(runs.get(), 2);
+    // The helper's history is under the calling node's name, one turn after the other.
+    let hist = sub
+        .state_history(&cfg.clone().checkpoint_ns("talk"), &Default::default())
+        .await
+        .unwrap();
+    let inputs: Vec<i64> = hist
+        .iter()
+        .filter_map(|s| s.metadata.as_ref())
+        .filter(|m| m.source == langgraph::checkpoint::Source::Input)
+        .map(|m| m.step)
+        .collect();
+    assert_eq!(inputs.len(), 2, "two turns start with an input checkpoint");
+    assert!(
+        inputs[0] > inputs[1],
+        "the second turn goes on from the first"
+    );
+}
+
+on_both!(remembers_earlier_turns_in_new_processes:
+    a_per_thread_subgraph_remembers_earlier_turns_on_sqlite,
+    a_per_thread_subgraph_remembers_earlier_turns_on_postgres);
+
+#[tokio::test]
+async fn under_durability_exit_a_per_thread_subgraph_keeps_its_history() {
+    let runs = Runs::default();
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let sub = helper(&runs, false, Persistence::PerThread)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = parent(sub.clone(), false)
+        .compile_with_shared(saver)
+        .unwrap();
+    let cfg = RunConfig::thread("t").durability(Durability::Exit);
+    g.invoke(say("a"), &cfg).await.unwrap();
+    let out = g.invoke(say("b"), &cfg).await.unwrap();
+    assert_eq!(
+        out.replies.last().unwrap(),
+        "a,listen,confirm:-,b,listen,confirm:-"
+    );
+    let state = sub
+        .get_state(&cfg.clone().checkpoint_ns("talk"))
+        .await
+        .unwrap();
+    assert_eq!(state.values.said.len(), 6);
+}
+
+#[tokio::test]
+async fn a_retry_around_a_per_thread_subgraph_goes_on_instead_of_starting_a_turn() {
+    let runs = Runs::default();
+    let sub = helper(&runs, false, Persistence::PerThread)
+        .compile()
+        .unwrap();
+    let policy = RetryPolicy::new(2).initial_interval(Duration::from_millis(1));
+    let g = parent(sub, true)
+        .retry("talk", policy)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    let out = g.invoke(say("hi"), &cfg).await.unwrap();
+    // The second attempt found the first attempt's finished call: no second turn.
+    assert_eq!(out.replies.last().unwrap(), "hi,listen,confirm:-");
+    assert_eq!(runs.get(), 1);
+}
+
+#[tokio::test]
+async fn a_per_thread_subgraph_cannot_be_a_node_of_the_same_state() {
+    let runs = Runs::default();
+    let sub = helper(&runs, false, Persistence::PerThread)
+        .compile()
+        .unwrap();
+    let e = StateGraph::<Chat>::new()
+        .subgraph("inner", sub)
+        .edge(START, "inner")
+        .edge("inner", END)
+        .compile()
+        .unwrap_err();
+    assert_eq!(
+        e.problems,
+        vec![GraphProblem::PerThreadSubgraphNode("inner".into())]
+    );
+    assert!(e.to_string().contains("Ctx::invoke"), "{e}");
+    // The default persistence is allowed there.
+    let sub = helper(&runs, false, Persistence::PerInvocation)
+        .compile()
+        .unwrap();
+    let g = StateGraph::<Chat>::new()
+        .subgraph("inner", sub)
+        .edge(START, "inner")
+        .edge("inner", END)
+        .compile()
+        .unwrap();
+    let out = g
+        .invoke(ChatUpdate::new(), &RunConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(out.said, ["listen", "confirm:-"]);
+}
+
+#[tokio::test]
+async fn a_per_invocation_subgraph_starts_over_and_names_its_parent_checkpoint() {
+    let runs = Runs::default();
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let sub = helper(&runs, true, Persistence::PerInvocation)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = parent(sub.clone(), false)
+        .compile_with_shared(saver)
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    g.invoke(say("a"), &cfg).await.unwrap();
+    let paused = g.get_state(&cfg).await.unwrap();
+    let sub_cfg = cfg
+        .clone()
+        .checkpoint_ns(paused.tasks[0].subgraph_ns.clone());
+    let sub_state = sub.get_state(&sub_cfg).await.unwrap();
+    let parents = &sub_state.metadata.as_ref().unwrap().parents;
+    assert_eq!(parents.len(), 1);
+    assert_eq!(Some(&parents[""]), paused.checkpoint_id.as_ref());
+    // Root checkpoints name no parents.
+    assert!(paused.metadata.as_ref().unwrap().parents.is_empty());
+
+    g.invoke(Command::resume("y"), &cfg).await.unwrap();
+    g.invoke(say("b"), &cfg).await.unwrap();
+    let out = g.invoke(Command::resume("z"), &cfg).await.unwrap();
+    // Each call started from an empty state.
+    assert_eq!(out.replies.last().unwrap(), "b,listen,confirm:z");
+}
