@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use langgraph::prelude::*;
-use langgraph::{GraphProblem, Persistence};
+use langgraph::{GraphError, GraphProblem, Persistence};
 
 #[path = "support/store.rs"]
 #[macro_use]
@@ -108,9 +108,18 @@ async fn remembers_earlier_turns_in_new_processes(store: &Store) {
         )
     };
 
-    let (g, _) = app(store.open().await);
+    let (g, sub) = app(store.open().await);
     let out = g.invoke(say("hello"), &cfg).await.unwrap();
     assert!(out.is_interrupted());
+    // The paused task names the helper's namespace: the node's name.
+    let task = g.get_state(&cfg).await.unwrap().tasks.remove(0);
+    assert_eq!(task.subgraph_ns, "talk");
+    let paused = sub
+        .get_state(&cfg.clone().checkpoint_ns(task.subgraph_ns))
+        .await
+        .unwrap();
+    assert_eq!(paused.next, ["confirm"]);
+    assert_eq!(paused.values.said, ["hello", "listen"]);
     let (g, _) = app(store.open().await);
     let out = g.invoke(Command::resume("yes"), &cfg).await.unwrap();
     assert_eq!(out.replies.last().unwrap(), "hello,listen,confirm:yes");
@@ -189,18 +198,22 @@ async fn a_retry_around_a_per_thread_subgraph_goes_on_instead_of_starting_a_turn
     assert_eq!(runs.get(), 1);
 }
 
+/// START -> inner -> END, where inner is `sub` as a node of the same state.
+fn as_node(sub: CompiledGraph<Chat>) -> Result<CompiledGraph<Chat>, GraphError> {
+    StateGraph::<Chat>::new()
+        .subgraph("inner", sub)
+        .edge(START, "inner")
+        .edge("inner", END)
+        .compile()
+}
+
 #[tokio::test]
 async fn a_per_thread_subgraph_cannot_be_a_node_of_the_same_state() {
     let runs = Runs::default();
     let sub = helper(&runs, false, Persistence::PerThread)
         .compile()
         .unwrap();
-    let e = StateGraph::<Chat>::new()
-        .subgraph("inner", sub)
-        .edge(START, "inner")
-        .edge("inner", END)
-        .compile()
-        .unwrap_err();
+    let e = as_node(sub).unwrap_err();
     assert_eq!(
         e.problems,
         vec![GraphProblem::PerThreadSubgraphNode("inner".into())]
@@ -210,12 +223,7 @@ async fn a_per_thread_subgraph_cannot_be_a_node_of_the_same_state() {
     let sub = helper(&runs, false, Persistence::PerInvocation)
         .compile()
         .unwrap();
-    let g = StateGraph::<Chat>::new()
-        .subgraph("inner", sub)
-        .edge(START, "inner")
-        .edge("inner", END)
-        .compile()
-        .unwrap();
+    let g = as_node(sub).unwrap();
     let out = g
         .invoke(ChatUpdate::new(), &RunConfig::default())
         .await

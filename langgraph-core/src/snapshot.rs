@@ -26,11 +26,13 @@ pub struct TaskSnapshot {
     pub result: Option<Value>,
     /// The namespace a subgraph called by this task stores its checkpoints in: read (or edit
     /// with `update_state`) the subgraph's own state with
-    /// `RunConfig::checkpoint_ns(task.subgraph_ns)` on the subgraph's compiled graph. A task
-    /// that calls several subgraphs stores the second and later runs under this namespace
-    /// followed by `#2`, `#3`, … A subgraph with a history per thread
-    /// ([`Persistence::PerThread`](crate::Persistence::PerThread)) stores under the node's
-    /// name instead (without the task id).
+    /// `RunConfig::checkpoint_ns(task.subgraph_ns)` on the subgraph's compiled graph.
+    ///
+    /// When the task waits for a question a subgraph asked, this names the subgraph run that
+    /// asked. Otherwise it names the task's first subgraph run: its second and later runs are
+    /// stored under it followed by `#2`, `#3`, …, and a subgraph with a history per thread
+    /// ([`Persistence::PerThread`](crate::Persistence::PerThread)) under the node's name
+    /// instead (without the task id).
     pub subgraph_ns: String,
 }
 
@@ -54,6 +56,20 @@ pub struct StateSnapshot<S> {
     pub metadata: Option<CheckpointMetadata>,
     /// When the checkpoint was written.
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The namespace of the subgraph run, called by a task of the graph at namespace `ns`, that
+/// one of the task's `interrupts` came from (`None` when the task asked itself).
+fn asked_from(ns: &str, interrupts: &[Interrupt]) -> Option<String> {
+    let depth = if ns.is_empty() {
+        0
+    } else {
+        ns.split('|').count()
+    };
+    interrupts.iter().find_map(|i| {
+        let parts: Vec<&str> = i.ns.split('|').filter(|p| !p.is_empty()).collect();
+        (parts.len() > depth).then(|| parts[..=depth].join("|"))
+    })
 }
 
 impl<S: State> StateSnapshot<S> {
@@ -138,7 +154,9 @@ impl<S: State> StateSnapshot<S> {
                         .unwrap_or_else(|| e.to_string())
                 }),
                 result,
-                subgraph_ns: crate::subgraph::child_ns(&t.ns, &name, &id),
+                subgraph_ns: rec
+                    .and_then(|r| asked_from(&t.ns, &r.interrupts))
+                    .unwrap_or_else(|| crate::subgraph::child_ns(&t.ns, &name, &id)),
             });
         }
         let interrupts = tasks.iter().flat_map(|t| t.interrupts.clone()).collect();
@@ -167,4 +185,37 @@ fn stored_update<S: State>(
         &t.thread_id,
         &t.checkpoint.id,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(ns: &str) -> Interrupt {
+        Interrupt {
+            id: "i".into(),
+            value: Value::Null,
+            node: "n".into(),
+            ns: ns.into(),
+            schema: None,
+        }
+    }
+
+    #[test]
+    fn a_subgraphs_question_names_the_run_that_asked() {
+        // The task asked itself: no subgraph.
+        assert_eq!(asked_from("", &[asked("")]), None);
+        assert_eq!(asked_from("outer:t1", &[asked("outer:t1")]), None);
+        // A subgraph asked, directly or further down: the task's own child run.
+        assert_eq!(asked_from("", &[asked("talk")]).as_deref(), Some("talk"));
+        assert_eq!(
+            asked_from("", &[asked("many:t2#2|inner:t3")]).as_deref(),
+            Some("many:t2#2")
+        );
+        assert_eq!(
+            asked_from("outer:t1", &[asked("outer:t1|call")]).as_deref(),
+            Some("outer:t1|call")
+        );
+        assert_eq!(asked_from("", &[]), None);
+    }
 }

@@ -471,12 +471,16 @@ async fn x40_a_subgraph_two_levels_down_is_edited_and_the_root_resumes_it() {
 #[tokio::test]
 async fn x41_a_node_calls_several_subgraphs_each_on_its_own() {
     let sc = Scenario::new("x41_a_node_calls_several_subgraphs");
+    let saver: std::sync::Arc<dyn langgraph::checkpoint::Checkpointer> =
+        std::sync::Arc::new(InMemorySaver::new());
     let pair = linear_pair(&sc.log).compile().unwrap();
-    let ask = asking_subgraph(&sc.log).compile().unwrap();
-    let log = sc.log.clone();
+    let ask = asking_subgraph(&sc.log)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let (log, ask2) = (sc.log.clone(), ask.clone());
     let g = StateGraph::<P>::new()
         .node("many", move |_: &P, ctx: Ctx| {
-            let (log, pair, ask) = (log.clone(), pair.clone(), ask.clone());
+            let (log, pair, ask) = (log.clone(), pair.clone(), ask2.clone());
             async move {
                 log.add(&ctx, "many");
                 let first = ctx.invoke(&pair, path("p1")).await?;
@@ -488,9 +492,18 @@ async fn x41_a_node_calls_several_subgraphs_each_on_its_own() {
         })
         .edge(START, "many")
         .edge("many", END)
-        .saved();
+        .compile_with_shared(saver)
+        .unwrap();
     let cfg = RunConfig::thread("t");
     sc.invoke("run", &g, PUpdate::new(), &cfg).await;
+    // The paused task names the run that asked: its second subgraph run.
+    let task = g.get_state(&cfg).await.unwrap().tasks.remove(0);
+    assert!(task.subgraph_ns.ends_with("#2"), "{}", task.subgraph_ns);
+    let asking = ask
+        .get_state(&cfg.clone().checkpoint_ns(task.subgraph_ns))
+        .await
+        .unwrap();
+    assert_eq!(asking.next, ["ask"]);
     sc.invoke("resume", &g, Command::resume("yes"), &cfg).await;
 }
 

@@ -135,7 +135,7 @@ def fan_out(work, **kw):
     return g.compile(checkpointer=InMemorySaver(), **kw)
 
 
-def asking_subgraph():
+def asking_subgraph(**kw):
     """START -> s1 -> ask -> s3 -> END (ask asks 'sub approve?'), compiled without a saver."""
     g = StateGraph(S)
     g.add_node("s1", mk("s1"))
@@ -145,7 +145,7 @@ def asking_subgraph():
     g.add_edge("s1", "ask")
     g.add_edge("ask", "s3")
     g.add_edge("s3", END)
-    return g.compile()
+    return g.compile(**kw)
 
 
 def pair_subgraph(**kw):

@@ -2,7 +2,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, mk, pair_subgraph
+from _graphs import CFG, S, asking, asking_subgraph, pair_subgraph
 from _common import invoke, log, main, strip_ns
 
 META = {
@@ -28,19 +28,7 @@ its history; its checkpoints name the checkpoints of both enclosing graphs (pare
 PAIR = pair_subgraph(checkpointer=True)
 
 
-def asking_pair():
-    g = StateGraph(S)
-    g.add_node("s1", mk("s1"))
-    g.add_node("ask", asking("ask", "sub approve?"))
-    g.add_node("s3", mk("s3"))
-    g.add_edge(START, "s1")
-    g.add_edge("s1", "ask")
-    g.add_edge("ask", "s3")
-    g.add_edge("s3", END)
-    return g.compile(checkpointer=True)
-
-
-ASK = asking_pair()
+ASK = asking_subgraph(checkpointer=True)
 
 
 def call(s):
