@@ -156,6 +156,70 @@ on_both!(remembers_earlier_turns_in_new_processes:
     a_per_thread_subgraph_remembers_earlier_turns_on_sqlite,
     a_per_thread_subgraph_remembers_earlier_turns_on_postgres);
 
+async fn goes_on_across_edits_and_replays_in_new_processes(store: &Store) {
+    let runs = Runs::default();
+    let cfg = RunConfig::thread("chat").durability(Durability::Sync);
+    let app = |saver: Arc<dyn Checkpointer>| {
+        let sub = helper(&runs, true, Persistence::PerThread)
+            .compile_with_shared(saver.clone())
+            .unwrap();
+        parent(sub, false).compile_with_shared(saver).unwrap()
+    };
+    let transcript = |out: &Turns| out.replies.last().unwrap().clone();
+
+    assert!(
+        app(store.open().await)
+            .invoke(say("hello"), &cfg)
+            .await
+            .unwrap()
+            .is_interrupted()
+    );
+    // Two edits of the parent while the helper asks: the resume answers its question.
+    for line in ["edited", "edited again"] {
+        let g = app(store.open().await);
+        g.update_state(&cfg, say(line), None).await.unwrap();
+    }
+    let g = app(store.open().await);
+    let out = g.invoke(Command::resume("yes"), &cfg).await.unwrap();
+    assert_eq!(transcript(&out), "hello,listen,confirm:yes");
+    assert_eq!(runs.get(), 1);
+
+    let g = app(store.open().await);
+    assert!(g.invoke(say("again"), &cfg).await.unwrap().is_interrupted());
+    let out = g.invoke(Command::resume("no"), &cfg).await.unwrap();
+    let second_turn = "hello,listen,confirm:yes,again,listen,confirm:no";
+    assert_eq!(transcript(&out), second_turn);
+
+    // Replaying the second turn's call runs it from the helper's state before that turn.
+    let g = app(store.open().await);
+    let before_call = g
+        .state_history(&cfg, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.next == ["talk"])
+        .and_then(|s| s.checkpoint_id)
+        .unwrap();
+    let replay = cfg.clone().checkpoint_id(before_call);
+    assert!(
+        g.invoke(Input::Continue, &replay)
+            .await
+            .unwrap()
+            .is_interrupted()
+    );
+    let g = app(store.open().await);
+    let out = g.invoke(Command::resume("maybe"), &cfg).await.unwrap();
+    assert_eq!(
+        transcript(&out),
+        "hello,listen,confirm:yes,again,listen,confirm:maybe"
+    );
+    assert_eq!(runs.get(), 3);
+}
+
+on_both!(goes_on_across_edits_and_replays_in_new_processes:
+    a_per_thread_subgraph_goes_on_across_edits_and_replays_on_sqlite,
+    a_per_thread_subgraph_goes_on_across_edits_and_replays_on_postgres);
+
 #[tokio::test]
 async fn under_durability_exit_a_per_thread_subgraph_keeps_its_history() {
     let runs = Runs::default();

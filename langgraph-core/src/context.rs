@@ -47,6 +47,14 @@ pub(crate) struct RunScope {
     /// For a subgraph run: the checkpoints of the enclosing graphs, by namespace (recorded in
     /// its checkpoints' metadata).
     pub(crate) parents: std::collections::BTreeMap<String, String>,
+    /// When the run went on from a checkpoint `update_state` wrote: its id and the id of the
+    /// checkpoint it follows (per-thread subgraphs its tasks call go on across the edits).
+    pub(crate) edited: OnceLock<(String, Option<String>)>,
+    /// The replay this run is (or is part of), for the per-thread subgraphs it calls.
+    pub(crate) replay: OnceLock<Arc<crate::persistence::Replay>>,
+    /// A per-thread subgraph replayed to before its first call starts from an empty state
+    /// although its namespace has checkpoints.
+    pub(crate) start_empty: bool,
 }
 
 impl RunScope {
@@ -68,6 +76,9 @@ impl RunScope {
             started: std::time::Instant::now(),
             elapsed_before: Mutex::new(std::time::Duration::ZERO),
             parents: std::collections::BTreeMap::new(),
+            edited: OnceLock::new(),
+            replay: OnceLock::new(),
+            start_empty: false,
         }
     }
 

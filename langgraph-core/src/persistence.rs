@@ -1,7 +1,10 @@
 //! How a subgraph keeps its state from one call to the next ([`Persistence`]), and the
 //! namespaces it stores its checkpoints under.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use langgraph_checkpoint::{CheckpointError, CheckpointTuple, Checkpointer, ListOptions, Source};
 
 /// How a compiled graph keeps its state when another graph calls it as a subgraph (with
 /// [`Ctx::invoke`](crate::Ctx::invoke)). Set it with
@@ -57,8 +60,11 @@ pub enum Persistence {
     /// under the calling node's name (the names of the enclosing nodes before it, joined with
     /// `|`; a node's second and later calls add `#2`, `#3`, …), so read or edit its state with
     /// `RunConfig::checkpoint_ns("node")` on the subgraph's compiled graph. The same task
-    /// running again (a resume, a retry) goes on from the call it made before instead of
-    /// starting a turn.
+    /// running again (a resume or a retry, also after the caller's state was edited with
+    /// `update_state`) goes on from the call it made before instead of starting a turn. A
+    /// replay of the caller from an older checkpoint runs the call from the subgraph's state as
+    /// it was then (from an empty state if it had not been called yet), on a new branch of the
+    /// subgraph's history.
     ///
     /// A per-thread subgraph cannot be a node of the same state type
     /// ([`StateGraph::subgraph`](crate::StateGraph::subgraph)): what it hands back would mix
@@ -101,6 +107,110 @@ pub(crate) fn parents_of(
         parents.insert(caller_ns.to_string(), base.to_string());
     }
     parents
+}
+
+/// A replay (time travel) in progress: a per-thread subgraph goes on from the state it had
+/// when the thread was at checkpoint `bound`, the first time the replayed run (or a subgraph
+/// run within it) calls it.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    pub(crate) bound: String,
+    visited: Mutex<HashSet<String>>,
+}
+
+impl Replay {
+    pub(crate) fn new(bound: String) -> Self {
+        Self {
+            bound,
+            visited: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// True the first time the replayed run calls the subgraph stored under `ns`.
+    fn first_visit(&self, ns: &str) -> bool {
+        self.visited
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(ns.to_string())
+    }
+}
+
+/// A call of a per-thread subgraph: who calls it, from which checkpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct PerThreadCall {
+    /// The caller's namespace.
+    pub(crate) caller_ns: String,
+    /// The caller's checkpoint the calling task runs from.
+    pub(crate) base: Option<String>,
+    /// When the caller's run went on from a checkpoint `update_state` wrote: its id and the id
+    /// of the checkpoint it follows.
+    pub(crate) edited: Option<(String, Option<String>)>,
+}
+
+/// How a per-thread subgraph call starts.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// From the head, which this call's task wrote (a resume or a retry of it, maybe after
+    /// edits of the caller): as any subgraph run does.
+    GoOn,
+    /// A new turn: the input applied to the head.
+    NewTurn,
+    /// The input applied to this checkpoint (a replay), or to an empty state (`None`).
+    From(Option<String>),
+}
+
+/// The longest chain of `update_state` edits between a task's checkpoint and the one its
+/// subgraph call was made from that still counts as the same call.
+const MAX_EDITS: usize = 64;
+
+/// How the call `call` of the per-thread subgraph stored under `ns` (head `head`) starts.
+pub(crate) async fn per_thread_start(
+    saver: &dyn Checkpointer,
+    thread: &str,
+    ns: &str,
+    head: Option<&CheckpointTuple>,
+    call: &PerThreadCall,
+    replay: Option<&Replay>,
+) -> Result<Start, CheckpointError> {
+    if let Some(r) = replay
+        && r.first_visit(ns)
+    {
+        let opts = ListOptions {
+            before: Some(r.bound.clone()),
+            limit: Some(1),
+            ..ListOptions::default()
+        };
+        let then = saver.list(thread, ns, &opts).await?.into_iter().next();
+        return Ok(Start::From(then.map(|t| t.checkpoint.id.to_string())));
+    }
+    let Some(head) = head else {
+        return Ok(Start::NewTurn);
+    };
+    let Some(wrote) = head.metadata.parents.get(&call.caller_ns) else {
+        return Ok(Start::NewTurn);
+    };
+    if call.base.as_ref() == Some(wrote) {
+        return Ok(Start::GoOn);
+    }
+    // The task runs from a checkpoint that edits (and only edits) made over the one the
+    // subgraph was called from: the same call, resumed.
+    let Some((edited, mut prev)) = call.edited.clone() else {
+        return Ok(Start::NewTurn);
+    };
+    if call.base.as_ref() != Some(&edited) {
+        return Ok(Start::NewTurn);
+    }
+    for _ in 0..MAX_EDITS {
+        let Some(id) = prev else { break };
+        if &id == wrote {
+            return Ok(Start::GoOn);
+        }
+        match saver.get(thread, &call.caller_ns, &id).await? {
+            Some(t) if t.metadata.source == Source::Update => prev = t.parent_id,
+            _ => break,
+        }
+    }
+    Ok(Start::NewTurn)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::node::{
     ErasedNode, InputKind, NodeFuture, NodeOutput, TaskInput, accepts_state, decode_state_arg,
     state_arg,
 };
-use crate::persistence::{Persistence, parents_of, per_thread_ns};
+use crate::persistence::{PerThreadCall, Persistence, parents_of, per_thread_ns};
 use crate::pregel::events::EventTx;
 use crate::pregel::start::{SubRun, run_nested};
 use crate::state::{FromState, ReducerKind, State};
@@ -154,7 +154,12 @@ impl Ctx {
             resume_by_id,
             kept,
             parents: parents_of(&scope.parents, &scope.ns, base),
-            per_thread_caller: per_thread.then(|| scope.ns.clone()),
+            per_thread: per_thread.then(|| PerThreadCall {
+                caller_ns: scope.ns.clone(),
+                base: base.map(str::to_string),
+                edited: scope.edited.get().cloned(),
+            }),
+            replay: scope.replay.get().cloned(),
         };
         match run_nested(&graph.inner.prog, saver, input, config, events, sub).await {
             Ok(Nested::Done(state)) => Ok(state),

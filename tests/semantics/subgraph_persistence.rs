@@ -1,6 +1,7 @@
 //! Subgraphs that keep a history per thread ([`Persistence::PerThread`], the reference's
-//! `checkpointer=True`), recorded in `reference/x45_*.py`: a call goes on from the state the
-//! previous call in the thread left, over turns, questions and several calls in one node.
+//! `checkpointer=True`), recorded in `reference/x45_*.py` and `x46_*.py`: a call goes on from
+//! the state the previous call in the thread left, over turns, questions and several calls in
+//! one node (x45); edits of the parent while it asks, and replays of the parent (x46).
 
 use std::sync::Arc;
 
@@ -164,4 +165,62 @@ async fn x45_a_per_thread_subgraph_goes_on_from_its_last_call() {
     sc.invoke("n2", &g, path("t2"), &cfg).await;
     let hist = sub_history(&pair, "outer|inner").await;
     sc.check("nested_hist", &json!(hist.as_array().unwrap()[..2]));
+}
+
+#[tokio::test]
+async fn x46_a_per_thread_subgraph_across_edits_and_replays() {
+    let sc = Scenario::new("x46_per_thread_subgraph_edited_and_replayed");
+    let cfg = RunConfig::thread("t");
+    let edit = |x: i64| PUpdate::new().x(x);
+
+    // Edits of the parent while the subgraph asks: the resume answers that question.
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let ask = per_thread(asking_subgraph(&sc.log), &saver);
+    let g = calling(&sc.log, "callask", &ask, &["q"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("a1", &g, path("t1"), &cfg).await;
+    g.update_state(&cfg, edit(5), None).await.unwrap();
+    sc.invoke("a1r", &g, Command::resume("yes"), &cfg).await;
+    sc.invoke("a2", &g, path("t2"), &cfg).await;
+    g.update_state(&cfg, edit(6), None).await.unwrap();
+    g.update_state(&cfg, edit(7), None).await.unwrap();
+    sc.invoke("a2r", &g, Command::resume("no"), &cfg).await;
+    let sub = ask
+        .get_state(&cfg.clone().checkpoint_ns("callask"))
+        .await
+        .unwrap();
+    sc.check("ask_sub", &json!({ "path": sub.values.path }));
+
+    // Replays: the subgraph goes on from its state as it was at the replayed checkpoint.
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let g = calling(&sc.log, "call", &pair, &["in"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("t1", &g, path("t1"), &cfg).await;
+    sc.invoke("t2", &g, path("t2"), &cfg).await;
+    let calls: Vec<String> = g
+        .state_history(&cfg, &ListOptions::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.next == ["call"])
+        .filter_map(|s| s.checkpoint_id)
+        .collect();
+    let sub_path = || async {
+        let s = pair
+            .get_state(&cfg.clone().checkpoint_ns("call"))
+            .await
+            .unwrap();
+        json!({ "path": s.values.path })
+    };
+    let replay = |id: &String| cfg.clone().checkpoint_id(id.clone());
+    sc.invoke("replay_t2", &g, Input::Continue, &replay(&calls[0]))
+        .await;
+    sc.check("sub_after_replay_t2", &sub_path().await);
+    let first = calls.last().unwrap();
+    sc.invoke("replay_t1", &g, Input::Continue, &replay(first))
+        .await;
+    sc.check("sub_after_replay_t1", &sub_path().await);
 }

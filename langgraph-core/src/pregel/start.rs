@@ -19,6 +19,7 @@ use super::saved::records_of;
 use crate::config::{Durability, RunConfig};
 use crate::context::{RunScope, TaskPath, task_id};
 use crate::error::RunError;
+use crate::persistence::{PerThreadCall, Replay, Start, per_thread_start};
 use crate::snapshot::StateSnapshot;
 use crate::state::{ReducerKind, State};
 use crate::stream::{StreamEvent, StreamMode};
@@ -127,19 +128,10 @@ pub(crate) struct SubRun {
     pub(crate) kept: Option<Value>,
     /// The checkpoints of the enclosing graphs, by namespace (the caller's among them).
     pub(crate) parents: BTreeMap<String, String>,
-    /// For a per-thread subgraph: the caller's namespace. A head whose `parents` name the
-    /// caller's current checkpoint there was written by this call, which goes on from it; any
-    /// other head was left by an earlier call, and the input starts a new turn on it.
-    pub(crate) per_thread_caller: Option<String>,
-}
-
-impl SubRun {
-    /// Whether the subgraph's head `t` was left by an earlier call (per-thread subgraphs only).
-    fn starts_turn(&self, t: &CheckpointTuple) -> bool {
-        self.per_thread_caller
-            .as_ref()
-            .is_some_and(|caller| t.metadata.parents.get(caller) != self.parents.get(caller))
-    }
+    /// For a per-thread subgraph: the call (see [`per_thread_start`]).
+    pub(crate) per_thread: Option<PerThreadCall>,
+    /// The replay the caller is part of, if any.
+    pub(crate) replay: Option<Arc<Replay>>,
 }
 
 /// How a run without new input goes on from the checkpoint it loaded.
@@ -167,28 +159,51 @@ pub(crate) async fn run_nested<S: State>(
     events: Option<EventTx<S>>,
     sub: SubRun,
 ) -> Result<Nested<S>, RunError> {
-    let input = match (&saver, &config.thread_id) {
-        (Some(s), Some(thread)) => match s.head(thread, &sub.ns).await?.checkpoint {
-            None => input,
-            Some(t) if sub.starts_turn(&t) => input,
-            Some(t) if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() => {
-                return Ok(Nested::Done(load_state(&t)?));
-            }
-            Some(t) => {
-                let snap = StateSnapshot::<S>::from_tuple(&t, true)?;
-                let answers = answers_for(&snap.interrupts, &sub.resume_by_id);
-                if answers.is_empty() {
-                    Input::Continue
-                } else {
-                    Input::Command(Command::resume_by_id(answers))
+    let mut config = config;
+    let mut start_empty = false;
+    let thread_id = config.thread_id.clone();
+    let input = match (&saver, &thread_id) {
+        (Some(s), Some(thread)) => {
+            let head = s.head(thread, &sub.ns).await?.checkpoint;
+            let start = match &sub.per_thread {
+                Some(call) => {
+                    let replay = sub.replay.as_deref();
+                    per_thread_start(&**s, thread, &sub.ns, head.as_ref(), call, replay).await?
+                }
+                None => Start::GoOn,
+            };
+            match (start, head) {
+                (_, None) | (Start::NewTurn, _) => input,
+                (Start::From(then), Some(_)) => {
+                    start_empty = then.is_none();
+                    config.checkpoint_id = then;
+                    input
+                }
+                (Start::GoOn, Some(t))
+                    if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() =>
+                {
+                    return Ok(Nested::Done(load_state(&t)?));
+                }
+                (Start::GoOn, Some(t)) => {
+                    let snap = StateSnapshot::<S>::from_tuple(&t, true)?;
+                    let answers = answers_for(&snap.interrupts, &sub.resume_by_id);
+                    if answers.is_empty() {
+                        Input::Continue
+                    } else {
+                        Input::Command(Command::resume_by_id(answers))
+                    }
                 }
             }
-        },
+        }
         _ => input,
     };
     let span = run_span(prog, &config, &sub.ns);
     let mut scope = scope_of(config, sub.ns, events.as_ref(), saver.as_ref(), sub.fence);
     scope.parents = sub.parents;
+    scope.start_empty = start_empty;
+    if let Some(r) = sub.replay {
+        let _ = scope.replay.set(r);
+    }
     let scope = Arc::new(scope);
     let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
@@ -337,6 +352,7 @@ impl<S: State> Loop<'_, S> {
         let head = saver.head(&thread, &ns).await?;
         let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
         let base = match &cfg.checkpoint_id {
+            _ if self.scope.start_empty => None,
             Some(id) if Some(id.as_str()) != head_id.as_deref() => {
                 Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
                     CheckpointError::NotFound {
@@ -373,6 +389,7 @@ impl<S: State> Loop<'_, S> {
         persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
         if let Some(b) = &base {
+            self.note_start(b, go_on, &input);
             self.load(b)?;
             // A run that goes on (not a new input) keeps what it spent and its budget.
             if !matches!(input, Input::Update(_)) {
@@ -510,6 +527,25 @@ impl<S: State> Loop<'_, S> {
         }
         // The first write claims the thread: nothing runs unless the claim held.
         self.flush_persist().await
+    }
+
+    /// Records what the per-thread subgraphs this run's tasks call need to know about where
+    /// it starts: a checkpoint `update_state` wrote that it goes on from, or the checkpoint a
+    /// replay (or new input on an older checkpoint) starts from.
+    fn note_start(&self, b: &CheckpointTuple, go_on: GoOn, input: &Input<S>) {
+        let id = || b.checkpoint.id.to_string();
+        let bound = match (input, go_on) {
+            (Input::Command(_), _) => None,
+            (_, GoOn::Fork) => Some(id()),
+            (Input::Continue, GoOn::Rerun) => b.parent_id.clone(),
+            _ => None,
+        };
+        if let Some(bound) = bound {
+            // A subgraph run keeps the replay of the run that called it.
+            let _ = self.scope.replay.set(Arc::new(Replay::new(bound)));
+        } else if !matches!(input, Input::Update(_)) && b.metadata.source == Source::Update {
+            let _ = self.scope.edited.set((id(), b.parent_id.clone()));
+        }
     }
 
     /// Continue from the loaded checkpoint, or replay it (see [`GoOn`]).
