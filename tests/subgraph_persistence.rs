@@ -1,6 +1,7 @@
 //! Subgraphs that keep a history per thread (`Persistence::PerThread`), on SQLite and on
 //! PostgreSQL with a new saver for every call (as a new process would make); under durability
-//! `exit`; around a retry; and the enclosing checkpoints every subgraph checkpoint records.
+//! `exit`; around a retry; across edits and replays of the caller; called by two tasks of one
+//! superstep; and the enclosing checkpoints every subgraph checkpoint records.
 
 #![allow(
     clippy::unwrap_used,
@@ -323,4 +324,60 @@ async fn a_per_invocation_subgraph_starts_over_and_names_its_parent_checkpoint()
     let out = g.invoke(Command::resume("z"), &cfg).await.unwrap();
     // Each call started from an empty state.
     assert_eq!(out.replies.last().unwrap(), "b,listen,confirm:z");
+}
+
+#[tokio::test]
+async fn two_tasks_of_one_superstep_cannot_share_a_per_thread_subgraph() {
+    let runs = Runs::default();
+    let sub = helper(&runs, false, Persistence::PerThread)
+        .compile()
+        .unwrap();
+    let sends = |lines: &'static [&'static str]| {
+        move |_: &Turns| Route::send_all(lines.iter().map(|l| SendTo::new("talk", l.to_string())))
+    };
+    let fan_out = |lines: &'static [&'static str]| {
+        let sub = sub.clone();
+        StateGraph::<Turns>::new()
+            .node("split", |_: &Turns| TurnsUpdate::new())
+            .node_with_input("talk", move |line: String, ctx: Ctx| {
+                let sub = sub.clone();
+                async move {
+                    let out = ctx.invoke(&sub, ChatUpdate::new().said(vec![line])).await?;
+                    Ok::<_, NodeError>(TurnsUpdate::new().replies(vec![out.said.join(",")]))
+                }
+            })
+            .edge(START, "split")
+            .route("split", sends(lines), ["talk"])
+            .edge("talk", END)
+            .compile_with(InMemorySaver::new())
+            .unwrap()
+    };
+    // Two sends to the calling node: the second call is refused, and says why.
+    let e = fan_out(&["a", "b"])
+        .invoke(TurnsUpdate::new(), &RunConfig::thread("t"))
+        .await
+        .unwrap_err();
+    let RunError::Node { node, source, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(node, "talk");
+    assert!(
+        matches!(
+            source.downcast_ref::<RunError>(),
+            Some(RunError::SharedSubgraphHistory { ns }) if ns == "talk"
+        ),
+        "{e}"
+    );
+    // One send per superstep goes on from the last call, as a node does.
+    let g = fan_out(&["a"]);
+    let cfg = RunConfig::thread("t");
+    g.invoke(TurnsUpdate::new(), &cfg).await.unwrap();
+    let out = g.invoke(TurnsUpdate::new(), &cfg).await.unwrap();
+    assert_eq!(
+        out.replies,
+        [
+            "a,listen,confirm:-",
+            "a,listen,confirm:-,a,listen,confirm:-"
+        ]
+    );
 }

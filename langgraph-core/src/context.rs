@@ -203,6 +203,8 @@ pub(crate) struct StepCtx {
     pub(crate) journal: Option<Arc<JournalTarget>>,
     /// A resume value given while nothing was asked, for the first task that asks.
     pub(crate) kept: KeptAnswer,
+    /// The namespaces of the per-thread subgraphs the tasks called, with the calling task's id.
+    pub(crate) per_thread_calls: Mutex<Vec<(String, String)>>,
 }
 
 impl StepCtx {
@@ -527,6 +529,7 @@ mod tests {
             )],
             journal: None,
             kept: KeptAnswer::default(),
+            per_thread_calls: Mutex::new(Vec::new()),
         });
         let mut handles = Vec::new();
         step.handles_into(&mut handles);

@@ -359,6 +359,16 @@ pub enum RunError {
     /// `update_state` could not apply the update.
     #[error("cannot update state: {0}")]
     InvalidStateUpdate(String),
+    /// Two tasks of one superstep called the same subgraph with a history per thread
+    /// ([`Persistence::PerThread`](crate::Persistence::PerThread)): both would go on from one
+    /// head and their turns would mix.
+    #[error(
+        "two tasks of one superstep called the per-thread subgraph stored under `{ns}`; its calls share one history, so they cannot run side by side: call it from one task per superstep, or compile it with the default persistence (one history per call)"
+    )]
+    SharedSubgraphHistory {
+        /// The subgraph's namespace.
+        ns: String,
+    },
     /// A node of this graph sent a [`Command::to_parent`](crate::Command::to_parent): the run
     /// stopped and the command goes to the task that called the graph as a subgraph.
     #[error("{0}")]

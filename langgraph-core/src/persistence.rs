@@ -66,6 +66,10 @@ pub enum Persistence {
     /// it was then (from an empty state if it had not been called yet), on a new branch of the
     /// subgraph's history.
     ///
+    /// Its calls share one history, so two tasks of one superstep (two sends to the calling
+    /// node) cannot both call it: the second fails with
+    /// [`RunError::SharedSubgraphHistory`](crate::RunError::SharedSubgraphHistory).
+    ///
     /// A per-thread subgraph cannot be a node of the same state type
     /// ([`StateGraph::subgraph`](crate::StateGraph::subgraph)): what it hands back would mix
     /// the turns; call it from a node with [`Ctx::invoke`](crate::Ctx::invoke).

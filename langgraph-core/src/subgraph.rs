@@ -27,7 +27,7 @@ use crate::node::{
 };
 use crate::persistence::{PerThreadCall, Persistence, parents_of, per_thread_ns};
 use crate::pregel::events::EventTx;
-use crate::pregel::start::{SubRun, run_nested};
+use crate::pregel::nested::{SubRun, run_nested};
 use crate::state::{FromState, ReducerKind, State};
 use crate::stream::{StreamMode, StreamModes};
 use crate::types::{Command, Input, SendArg};
@@ -117,6 +117,10 @@ impl Ctx {
             child_ns(&scope.ns, self.node(), self.task_id())
         };
         let ns = call_ns(own_ns, self.next_subgraph_call());
+        if per_thread {
+            self.claim_per_thread(&ns)
+                .map_err(|e| NodeError::new(e).permanent())?;
+        }
         let base = self.step_ctx().base.as_deref();
         let saver = graph.inner.saver.clone().or_else(|| scope.saver.clone());
         let mut config = scope.config.clone();
@@ -166,6 +170,28 @@ impl Ctx {
             Ok(Nested::Paused(interrupts)) => self.raise(interrupts).await,
             Err(RunError::ParentCommand(cmd)) => Err(NodeError::new(*cmd).permanent()),
             Err(e) => Err(NodeError::new(e)),
+        }
+    }
+}
+
+impl Ctx {
+    /// Records that this task calls the per-thread subgraph stored under `ns`; an error if
+    /// another task of the superstep called it already (both would go on from one head).
+    fn claim_per_thread(&self, ns: &str) -> Result<(), RunError> {
+        let mut calls = self
+            .step_ctx()
+            .per_thread_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match calls.iter().find(|(n, _)| n == ns) {
+            Some((_, task)) if task != self.task_id() => {
+                Err(RunError::SharedSubgraphHistory { ns: ns.to_string() })
+            }
+            Some(_) => Ok(()),
+            None => {
+                calls.push((ns.to_string(), self.task_id().to_string()));
+                Ok(())
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Subgraphs that keep a history per thread ([`Persistence::PerThread`], the reference's
-//! `checkpointer=True`), recorded in `reference/x45_*.py` and `x46_*.py`: a call goes on from
+//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x47_*.py`: a call goes on from
 //! the state the previous call in the thread left, over turns, questions and several calls in
-//! one node (x45); edits of the parent while it asks, and replays of the parent (x46).
+//! one node (x45); edits of the parent while it asks, and replays of the parent (x46); edits of
+//! the subgraph itself while it asks (x47).
 
 use std::sync::Arc;
 
@@ -223,4 +224,41 @@ async fn x46_a_per_thread_subgraph_across_edits_and_replays() {
     sc.invoke("replay_t1", &g, Input::Continue, &replay(first))
         .await;
     sc.check("sub_after_replay_t1", &sub_path().await);
+}
+
+#[tokio::test]
+async fn x47_an_edit_of_a_per_thread_subgraph_belongs_to_its_call() {
+    let sc = Scenario::new("x47_edit_a_per_thread_subgraph");
+    let cfg = RunConfig::thread("t");
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let ask = per_thread(asking_subgraph(&sc.log), &saver);
+    let g = calling(&sc.log, "callask", &ask, &["q"])
+        .compile_with_shared(saver)
+        .unwrap();
+    let sub = cfg.clone().checkpoint_ns("callask");
+
+    sc.invoke("a1", &g, path("t1"), &cfg).await;
+    ask.update_state(&sub, path("edited"), None).await.unwrap();
+    let st = ask.get_state(&sub).await.unwrap();
+    let m = st.metadata.unwrap();
+    let parents: Vec<&str> = m
+        .parents
+        .keys()
+        .map(|k| k.split(':').next().unwrap())
+        .collect();
+    sc.check(
+        "sub_after_edit",
+        &json!({
+            "values": { "path": st.values.path },
+            "next": st.next,
+            "source": m.source,
+            "parents": parents,
+        }),
+    );
+    sc.invoke("a1r", &g, Command::resume("yes"), &cfg).await;
+    sc.invoke("a2", &g, path("t2"), &cfg).await;
+    ask.update_state(&sub, path("edited2"), Some("ask"))
+        .await
+        .unwrap();
+    sc.invoke("a2r", &g, Command::resume("no"), &cfg).await;
 }

@@ -7,7 +7,7 @@
 //! - [`settle`]: a superstep's outcomes become a commit, a pause or an error;
 //! - [`commit`]: applying a superstep's writes, routing, planning;
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump);
-//!   [`resume`]: answers matched with the interrupts they answer; [`update_state`]: state
+//!   [`nested`]: how a subgraph run starts; [`resume`]: answers matched with the interrupts they answer; [`update_state`]: state
 //!   edits as if a node wrote them;
 //! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records; [`write_queue`]: the
@@ -22,6 +22,7 @@ pub(crate) mod emit;
 pub(crate) mod events;
 pub(crate) mod fallback;
 pub(crate) mod names;
+pub(crate) mod nested;
 pub(crate) mod persist;
 pub(crate) mod plan;
 pub(crate) mod resume;

@@ -339,6 +339,7 @@ impl<'g, S: State> Loop<'g, S> {
             tasks: tasks.collect(),
             journal,
             kept,
+            per_thread_calls: std::sync::Mutex::new(Vec::new()),
         })
     }
 

@@ -1,13 +1,12 @@
 //! Starting a run: fresh input, new input on a thread, continue, replay (fork), resume, jump;
 //! and `update_state`, which shares the machinery.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use langgraph_checkpoint::{
     CheckpointError, CheckpointTuple, Checkpointer, Fence, PendingWrite, Source, WRITES,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::Instrument;
 
 use super::algo::Resolved;
@@ -19,16 +18,14 @@ use super::saved::records_of;
 use crate::config::{Durability, RunConfig};
 use crate::context::{RunScope, TaskPath, task_id};
 use crate::error::RunError;
-use crate::persistence::{PerThreadCall, Replay, Start, per_thread_start};
-use crate::snapshot::StateSnapshot;
+use crate::persistence::Replay;
 use crate::state::{ReducerKind, State};
 use crate::stream::{StreamEvent, StreamMode};
-use crate::subgraph::{Nested, answers_for};
 use crate::types::{Command, Input, START};
 use crate::write_set::INPUT_WRITER;
 
 /// The scope of a run: its stream sink and modes, and its checkpointer (for subgraphs).
-fn scope_of<S: State>(
+pub(super) fn scope_of<S: State>(
     config: RunConfig,
     ns: String,
     events: Option<&EventTx<S>>,
@@ -104,7 +101,11 @@ pub(crate) async fn run<S: State>(
 
 /// The span of a run (info level): graph, thread, namespace and run id; `None` when info is
 /// not traced (the future is then not wrapped at all: see `run_loop::traced`).
-fn run_span<S: State>(prog: &Program<S>, config: &RunConfig, ns: &str) -> Option<tracing::Span> {
+pub(super) fn run_span<S: State>(
+    prog: &Program<S>,
+    config: &RunConfig,
+    ns: &str,
+) -> Option<tracing::Span> {
     tracing::level_enabled!(tracing::Level::INFO).then(|| {
         tracing::info_span!(
             "langgraph.run",
@@ -114,24 +115,6 @@ fn run_span<S: State>(prog: &Program<S>, config: &RunConfig, ns: &str) -> Option
             run_id = config.run_id.as_deref().unwrap_or(""),
         )
     })
-}
-
-/// Where a subgraph run stores and what it knows from its calling task.
-pub(crate) struct SubRun {
-    /// Its namespace.
-    pub(crate) ns: String,
-    /// The parent run's fence (the subgraph writes under it).
-    pub(crate) fence: Option<Fence>,
-    /// Answers the parent received for the subgraph's interrupts, by id.
-    pub(crate) resume_by_id: BTreeMap<String, Value>,
-    /// An answer the parent kept while nothing was asked, for the subgraph's next question.
-    pub(crate) kept: Option<Value>,
-    /// The checkpoints of the enclosing graphs, by namespace (the caller's among them).
-    pub(crate) parents: BTreeMap<String, String>,
-    /// For a per-thread subgraph: the call (see [`per_thread_start`]).
-    pub(crate) per_thread: Option<PerThreadCall>,
-    /// The replay the caller is part of, if any.
-    pub(crate) replay: Option<Arc<Replay>>,
 }
 
 /// How a run without new input goes on from the checkpoint it loaded.
@@ -147,85 +130,6 @@ enum GoOn {
     /// its tasks run again from that copy. This holds for the head too, so that what a call
     /// does does not depend on whether another run moved the thread meanwhile.
     Fork,
-}
-
-/// Runs a program as a subgraph: fresh, resumed from its own checkpoint, or (when it already
-/// finished) not at all.
-pub(crate) async fn run_nested<S: State>(
-    prog: &Program<S>,
-    saver: Option<Arc<dyn Checkpointer>>,
-    input: Input<S>,
-    config: RunConfig,
-    events: Option<EventTx<S>>,
-    sub: SubRun,
-) -> Result<Nested<S>, RunError> {
-    let mut config = config;
-    let mut start_empty = false;
-    let thread_id = config.thread_id.clone();
-    let input = match (&saver, &thread_id) {
-        (Some(s), Some(thread)) => {
-            let head = s.head(thread, &sub.ns).await?.checkpoint;
-            let start = match &sub.per_thread {
-                Some(call) => {
-                    let replay = sub.replay.as_deref();
-                    per_thread_start(&**s, thread, &sub.ns, head.as_ref(), call, replay).await?
-                }
-                None => Start::GoOn,
-            };
-            match (start, head) {
-                (_, None) | (Start::NewTurn, _) => input,
-                (Start::From(then), Some(_)) => {
-                    start_empty = then.is_none();
-                    config.checkpoint_id = then;
-                    input
-                }
-                (Start::GoOn, Some(t))
-                    if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() =>
-                {
-                    return Ok(Nested::Done(load_state(&t)?));
-                }
-                (Start::GoOn, Some(t)) => {
-                    let snap = StateSnapshot::<S>::from_tuple(&t, true)?;
-                    let answers = answers_for(&snap.interrupts, &sub.resume_by_id);
-                    if answers.is_empty() {
-                        Input::Continue
-                    } else {
-                        Input::Command(Command::resume_by_id(answers))
-                    }
-                }
-            }
-        }
-        _ => input,
-    };
-    let span = run_span(prog, &config, &sub.ns);
-    let mut scope = scope_of(config, sub.ns, events.as_ref(), saver.as_ref(), sub.fence);
-    scope.parents = sub.parents;
-    scope.start_empty = start_empty;
-    if let Some(r) = sub.replay {
-        let _ = scope.replay.set(r);
-    }
-    let scope = Arc::new(scope);
-    let body = async move {
-        let mut lp = Loop::new(prog, scope, None, events);
-        match saver {
-            None => lp.start_fresh(input)?,
-            Some(s) => lp.start_durable(s, input).await?,
-        }
-        if let Some(answer) = sub.kept {
-            lp.keep_answer(answer);
-        }
-        lp.flush_events().await;
-        lp.drive().await
-    };
-    let f = match span {
-        Some(span) => body.instrument(span).await?,
-        None => body.await?,
-    };
-    Ok(if f.paused {
-        Nested::Paused(f.interrupts)
-    } else {
-        Nested::Done(f.state)
-    })
 }
 
 impl<S: State> Loop<'_, S> {

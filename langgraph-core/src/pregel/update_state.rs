@@ -59,6 +59,10 @@ impl<S: State> Loop<'_, S> {
         );
         persist.durability = Durability::Sync;
         persist.keep_next = self.wants_checkpoint_events();
+        // An edit of a subgraph belongs to the call it edits (the same enclosing checkpoints).
+        if let Some(b) = &base {
+            persist.parents = b.metadata.parents.clone();
+        }
         self.persist = Some(persist);
         // Who wrote the checkpoint the next superstep applies to.
         let mut last_writers: Vec<String> = match &base {
