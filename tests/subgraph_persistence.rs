@@ -381,3 +381,34 @@ async fn two_tasks_of_one_superstep_cannot_share_a_per_thread_subgraph() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_per_thread_subgraphs_events_carry_the_nodes_name() {
+    use futures::StreamExt;
+    let runs = Runs::default();
+    let sub = helper(&runs, false, Persistence::PerThread)
+        .compile()
+        .unwrap();
+    let g = parent(sub, false)
+        .compile_with(InMemorySaver::new())
+        .unwrap();
+    let cfg = RunConfig::thread("t");
+    let modes = StreamModes::from(StreamMode::Updates).with_subgraphs();
+    for turn in 1..=2 {
+        let mut s = g.stream(say("hi"), &cfg, modes);
+        let mut from_helper = Vec::new();
+        while let Some(ev) = s.next().await {
+            if let StreamEvent::Subgraph { ns, payload, .. } = ev.unwrap() {
+                from_helper.push((ns, payload));
+            }
+        }
+        // The same namespace in every turn: the helper's history is one.
+        let names: Vec<&str> = from_helper.iter().map(|(ns, _)| ns.as_str()).collect();
+        assert_eq!(names, ["talk", "talk"], "turn {turn}");
+        assert_eq!(
+            from_helper[0].1,
+            serde_json::json!({"listen": {"said": ["listen"]}})
+        );
+    }
+    assert_eq!(runs.get(), 2);
+}
