@@ -7,8 +7,8 @@
 //! - [`settle`]: a superstep's outcomes become a commit, a pause or an error;
 //! - [`commit`]: applying a superstep's writes, routing, planning;
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump);
-//!   [`nested`]: how a subgraph run starts; [`resume`]: answers matched with the interrupts they answer; [`update_state`]: state
-//!   edits as if a node wrote them;
+//!   [`nested`]: how a subgraph run starts; [`resume`]: answers matched with the interrupts
+//!   they answer; [`update_state`]: state edits as if a node wrote them;
 //! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records; [`write_queue`]: the
 //!   order, batching and backlog of a run's saver writes;
