@@ -89,6 +89,26 @@ fn parent(sub: CompiledGraph<Chat>, fail_once: bool) -> StateGraph<Turns> {
         .edge("talk", END)
 }
 
+/// The helper (see [`helper`]) called by [`parent`], both on `saver`: (parent, helper).
+fn on_saver(
+    saver: Arc<dyn Checkpointer>,
+    runs: &Runs,
+    asks: bool,
+    persistence: Persistence,
+) -> (CompiledGraph<Turns>, CompiledGraph<Chat>) {
+    let sub = helper(runs, asks, persistence)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = parent(sub.clone(), false)
+        .compile_with_shared(saver)
+        .unwrap();
+    (g, sub)
+}
+
+fn memory() -> Arc<dyn Checkpointer> {
+    Arc::new(InMemorySaver::new())
+}
+
 fn say(line: &str) -> TurnsUpdate {
     TurnsUpdate::new().replies(vec![line.to_string()])
 }
@@ -97,17 +117,7 @@ async fn remembers_earlier_turns_in_new_processes(store: &Store) {
     let runs = Runs::default();
     let cfg = RunConfig::thread("chat").durability(Durability::Sync);
     // Each call is made by a graph on a new saver, as a new process would.
-    let app = |saver: Arc<dyn Checkpointer>| {
-        let sub = helper(&runs, true, Persistence::PerThread)
-            .compile_with_shared(saver.clone())
-            .unwrap();
-        (
-            parent(sub.clone(), false)
-                .compile_with_shared(saver)
-                .unwrap(),
-            sub,
-        )
-    };
+    let app = |saver| on_saver(saver, &runs, true, Persistence::PerThread);
 
     let (g, sub) = app(store.open().await);
     let out = g.invoke(say("hello"), &cfg).await.unwrap();
@@ -160,12 +170,7 @@ on_both!(remembers_earlier_turns_in_new_processes:
 async fn goes_on_across_edits_and_replays_in_new_processes(store: &Store) {
     let runs = Runs::default();
     let cfg = RunConfig::thread("chat").durability(Durability::Sync);
-    let app = |saver: Arc<dyn Checkpointer>| {
-        let sub = helper(&runs, true, Persistence::PerThread)
-            .compile_with_shared(saver.clone())
-            .unwrap();
-        parent(sub, false).compile_with_shared(saver).unwrap()
-    };
+    let app = |saver| on_saver(saver, &runs, true, Persistence::PerThread).0;
     let transcript = |out: &Turns| out.replies.last().unwrap().clone();
 
     assert!(
@@ -224,13 +229,7 @@ on_both!(goes_on_across_edits_and_replays_in_new_processes:
 #[tokio::test]
 async fn under_durability_exit_a_per_thread_subgraph_keeps_its_history() {
     let runs = Runs::default();
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let sub = helper(&runs, false, Persistence::PerThread)
-        .compile_with_shared(saver.clone())
-        .unwrap();
-    let g = parent(sub.clone(), false)
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, sub) = on_saver(memory(), &runs, false, Persistence::PerThread);
     let cfg = RunConfig::thread("t").durability(Durability::Exit);
     g.invoke(say("a"), &cfg).await.unwrap();
     let out = g.invoke(say("b"), &cfg).await.unwrap();
@@ -299,13 +298,7 @@ async fn a_per_thread_subgraph_cannot_be_a_node_of_the_same_state() {
 #[tokio::test]
 async fn a_per_invocation_subgraph_starts_over_and_names_its_parent_checkpoint() {
     let runs = Runs::default();
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let sub = helper(&runs, true, Persistence::PerInvocation)
-        .compile_with_shared(saver.clone())
-        .unwrap();
-    let g = parent(sub.clone(), false)
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, sub) = on_saver(memory(), &runs, true, Persistence::PerInvocation);
     let cfg = RunConfig::thread("t");
     g.invoke(say("a"), &cfg).await.unwrap();
     let paused = g.get_state(&cfg).await.unwrap();

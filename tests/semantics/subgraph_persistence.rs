@@ -49,6 +49,22 @@ fn calling(
         .edge(name, END)
 }
 
+/// START -> `name` -> END on a saver of its own, where `name` is a [`call_node`] of `sub`
+/// compiled with a history per thread: (the parent, the subgraph, on the same saver).
+fn caller_of(
+    log: &Log,
+    name: &'static str,
+    sub: StateGraph<P>,
+    inputs: &[&'static str],
+) -> (CompiledGraph<P>, CompiledGraph<P>) {
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let sub = per_thread(sub, &saver);
+    let g = calling(log, name, &sub, inputs)
+        .compile_with_shared(saver)
+        .unwrap();
+    (g, sub)
+}
+
 /// `graph` compiled with a history per thread, on `saver` (which it uses only to be read).
 fn per_thread(graph: StateGraph<P>, saver: &Arc<dyn Checkpointer>) -> CompiledGraph<P> {
     graph
@@ -87,11 +103,7 @@ async fn x45_a_per_thread_subgraph_goes_on_from_its_last_call() {
     let sc = Scenario::new("x45_subgraph_with_a_history_per_thread");
     let cfg = RunConfig::thread("t");
 
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let pair = per_thread(linear_pair(&sc.log), &saver);
-    let g = calling(&sc.log, "call", &pair, &["in"])
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, pair) = caller_of(&sc.log, "call", linear_pair(&sc.log), &["in"]);
     sc.invoke("t1", &g, path("t1"), &cfg).await;
     sc.invoke("t2", &g, path("t2"), &cfg).await;
     sc.check("sub_hist", &sub_history(&pair, "call").await);
@@ -115,21 +127,13 @@ async fn x45_a_per_thread_subgraph_goes_on_from_its_last_call() {
         );
     }
 
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let ask = per_thread(asking_subgraph(&sc.log), &saver);
-    let g = calling(&sc.log, "callask", &ask, &["q"])
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, _) = caller_of(&sc.log, "callask", asking_subgraph(&sc.log), &["q"]);
     sc.invoke("a1", &g, path("t1"), &cfg).await;
     sc.invoke("a1r", &g, Command::resume("yes"), &cfg).await;
     sc.invoke("a2", &g, path("t2"), &cfg).await;
     sc.invoke("a2r", &g, Command::resume("no"), &cfg).await;
 
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let pair = per_thread(linear_pair(&sc.log), &saver);
-    let g = calling(&sc.log, "twice", &pair, &["x", "y"])
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, pair) = caller_of(&sc.log, "twice", linear_pair(&sc.log), &["x", "y"]);
     sc.invoke("w1", &g, path("t1"), &cfg).await;
     sc.invoke("w2", &g, path("t2"), &cfg).await;
     // The node's second call keeps its history under `twice#2`.
@@ -175,11 +179,7 @@ async fn x46_a_per_thread_subgraph_across_edits_and_replays() {
     let edit = |x: i64| PUpdate::new().x(x);
 
     // Edits of the parent while the subgraph asks: the resume answers that question.
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let ask = per_thread(asking_subgraph(&sc.log), &saver);
-    let g = calling(&sc.log, "callask", &ask, &["q"])
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, ask) = caller_of(&sc.log, "callask", asking_subgraph(&sc.log), &["q"]);
     sc.invoke("a1", &g, path("t1"), &cfg).await;
     g.update_state(&cfg, edit(5), None).await.unwrap();
     sc.invoke("a1r", &g, Command::resume("yes"), &cfg).await;
@@ -194,11 +194,7 @@ async fn x46_a_per_thread_subgraph_across_edits_and_replays() {
     sc.check("ask_sub", &json!({ "path": sub.values.path }));
 
     // Replays: the subgraph goes on from its state as it was at the replayed checkpoint.
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let pair = per_thread(linear_pair(&sc.log), &saver);
-    let g = calling(&sc.log, "call", &pair, &["in"])
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, pair) = caller_of(&sc.log, "call", linear_pair(&sc.log), &["in"]);
     sc.invoke("t1", &g, path("t1"), &cfg).await;
     sc.invoke("t2", &g, path("t2"), &cfg).await;
     let calls: Vec<String> = g
@@ -230,11 +226,7 @@ async fn x46_a_per_thread_subgraph_across_edits_and_replays() {
 async fn x47_an_edit_of_a_per_thread_subgraph_belongs_to_its_call() {
     let sc = Scenario::new("x47_edit_a_per_thread_subgraph");
     let cfg = RunConfig::thread("t");
-    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
-    let ask = per_thread(asking_subgraph(&sc.log), &saver);
-    let g = calling(&sc.log, "callask", &ask, &["q"])
-        .compile_with_shared(saver)
-        .unwrap();
+    let (g, ask) = caller_of(&sc.log, "callask", asking_subgraph(&sc.log), &["q"]);
     let sub = cfg.clone().checkpoint_ns("callask");
 
     sc.invoke("a1", &g, path("t1"), &cfg).await;

@@ -184,3 +184,22 @@ def fails_once(name):
             raise ValueError("boom")
         return {"path": [name]}
     return f
+
+
+def caller(name, sub, *inputs):
+    """A node that logs its run, invokes `sub` with path [input] for each of `inputs` in turn
+    and appends `name:<the first output's path>/<the second's>...` (paths joined with ',')."""
+    def f(s):
+        log(name)
+        outs = [",".join(sub.invoke({"path": [i]})["path"]) for i in inputs]
+        return {"path": [f"{name}:" + "/".join(outs)]}
+    return f
+
+
+def single(name, fn):
+    """START -> name -> END, on a saver of its own."""
+    g = StateGraph(S)
+    g.add_node(name, fn)
+    g.add_edge(START, name)
+    g.add_edge(name, END)
+    return g.compile(checkpointer=InMemorySaver())

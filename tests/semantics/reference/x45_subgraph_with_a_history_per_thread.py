@@ -2,8 +2,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking, asking_subgraph, pair_subgraph
-from _common import invoke, log, main, strip_ns
+from _graphs import CFG, S, asking, asking_subgraph, caller, pair_subgraph, single
+from _common import invoke, main, strip_ns
 
 META = {
     "title": "A subgraph compiled with a history per thread (checkpointer=True), over turns",
@@ -26,36 +26,23 @@ subgraph that starts over at every call (outer), the per-thread one (outer|inner
 its history; its checkpoints name the checkpoints of both enclosing graphs (parents)."""
 
 PAIR = pair_subgraph(checkpointer=True)
-
-
 ASK = asking_subgraph(checkpointer=True)
+call = caller("call", PAIR, "in")
+callask = caller("callask", ASK, "q")
+twice = caller("twice", PAIR, "x", "y")
 
 
-def call(s):
-    log("call")
-    out = PAIR.invoke({"path": ["in"]})
-    return {"path": ["call:" + ",".join(out["path"])]}
-
-
-def callask(s):
-    log("callask")
-    out = ASK.invoke({"path": ["q"]})
-    return {"path": ["callask:" + ",".join(out["path"])]}
-
-
-def twice(s):
-    log("twice")
-    a = PAIR.invoke({"path": ["x"]})
-    b = PAIR.invoke({"path": ["y"]})
-    return {"path": ["twice:" + ",".join(a["path"]) + "/" + ",".join(b["path"])]}
-
-
-def single(name, fn):
+def per_call_graph():
+    """START -> inner -> END, compiled without a saver (a subgraph that starts over at every
+    call), where inner calls PAIR."""
     g = StateGraph(S)
-    g.add_node(name, fn)
-    g.add_edge(START, name)
-    g.add_edge(name, END)
-    return g.compile(checkpointer=InMemorySaver())
+    g.add_node("inner", caller("inner", PAIR, "in"))
+    g.add_edge(START, "inner")
+    g.add_edge("inner", END)
+    return g.compile()
+
+
+outer = caller("outer", per_call_graph(), "m")
 
 
 def sub_history(app, ns):
@@ -65,23 +52,7 @@ def sub_history(app, ns):
             for h in app.get_state_history(cfg)]
 
 
-def inner(s):
-    log("inner")
-    out = PAIR.invoke({"path": ["in"]})
-    return {"path": ["inner:" + ",".join(out["path"])]}
-
-
-MID = None
-
-
-def outer(s):
-    log("outer")
-    out = MID.invoke({"path": ["m"]})
-    return {"path": ["outer:" + ",".join(out["path"])]}
-
-
 def run():
-    global MID
     out = {}
     app = single("call", call)
     out["t1"] = invoke(app, {"path": ["t1"]}, CFG)
@@ -110,11 +81,6 @@ def run():
     out["q2"] = invoke(app, {"path": ["t2"]}, CFG)
     out["q2r"] = invoke(app, Command(resume="y"), CFG)
 
-    mid = StateGraph(S)
-    mid.add_node("inner", inner)
-    mid.add_edge(START, "inner")
-    mid.add_edge("inner", END)
-    MID = mid.compile()
     app = single("outer", outer)
     out["n1"] = invoke(app, {"path": ["t1"]}, CFG)
     out["n2"] = invoke(app, {"path": ["t2"]}, CFG)

@@ -1,9 +1,7 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking_subgraph, pair_subgraph
-from _common import invoke, log, main
+from _graphs import CFG, asking_subgraph, caller, pair_subgraph, single
+from _common import invoke, main
 
 META = {
     "title": "A per-thread subgraph (checkpointer=True): the parent edited while it asks, and a turn replayed",
@@ -23,24 +21,8 @@ ASK = asking_subgraph(checkpointer=True)
 PAIR = pair_subgraph(checkpointer=True)
 
 
-def callask(s):
-    log("callask")
-    out = ASK.invoke({"path": ["q"]})
-    return {"path": ["callask:" + ",".join(out["path"])]}
-
-
-def call(s):
-    log("call")
-    out = PAIR.invoke({"path": ["in"]})
-    return {"path": ["call:" + ",".join(out["path"])]}
-
-
-def single(name, fn):
-    g = StateGraph(S)
-    g.add_node(name, fn)
-    g.add_edge(START, name)
-    g.add_edge(name, END)
-    return g.compile(checkpointer=InMemorySaver())
+callask = caller("callask", ASK, "q")
+call = caller("call", PAIR, "in")
 
 
 def sub_values(app, ns):

@@ -1,9 +1,7 @@
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, S, asking_subgraph
-from _common import invoke, log, main, strip_ns
+from _graphs import CFG, asking_subgraph, caller, single
+from _common import invoke, main, strip_ns
 
 META = {
     "title": "A per-thread subgraph (checkpointer=True) edited while it asks",
@@ -20,18 +18,11 @@ the question: resuming runs the rest of the subgraph only."""
 ASK = asking_subgraph(checkpointer=True)
 
 
-def callask(s):
-    log("callask")
-    out = ASK.invoke({"path": ["q"]})
-    return {"path": ["callask:" + ",".join(out["path"])]}
+callask = caller("callask", ASK, "q")
 
 
 def run():
-    g = StateGraph(S)
-    g.add_node("callask", callask)
-    g.add_edge(START, "callask")
-    g.add_edge("callask", END)
-    app = g.compile(checkpointer=InMemorySaver())
+    app = single("callask", callask)
     sub = {"configurable": {"thread_id": "t", "checkpoint_ns": "callask"}}
     out = {}
     out["a1"] = invoke(app, {"path": ["t1"]}, CFG)
