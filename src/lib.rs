@@ -76,9 +76,9 @@ pub mod prelude {
     pub use langgraph_checkpoint::{Checkpointer, InMemorySaver};
     pub use langgraph_core::{
         ALL_NODES, Budget, CachePolicy, Command, CompiledGraph, Ctx, Durability, END, FromState,
-        GraphError, Input, Interrupt, ListOptions, NodeError, OnExceeded, Outcome, Projection,
-        RetryPolicy, Route, RunConfig, RunError, RunOutput, RunReport, START, SendTo, State,
-        StateGraph, StateSnapshot, StreamEvent, StreamMode, StreamModes,
+        GraphError, Input, Interrupt, ListOptions, NodeError, OnExceeded, Outcome, Persistence,
+        Projection, RetryPolicy, Route, RunConfig, RunError, RunOutput, RunReport, START, SendTo,
+        State, StateGraph, StateSnapshot, StreamEvent, StreamMode, StreamModes,
     };
     #[cfg(feature = "llm")]
     pub use langgraph_llm::{

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use langgraph::GraphProblem;
 use langgraph::prelude::*;
-use langgraph::{GraphError, GraphProblem, Persistence};
 
 #[path = "support/store.rs"]
 #[macro_use]
@@ -242,6 +242,20 @@ async fn under_durability_exit_a_per_thread_subgraph_keeps_its_history() {
         .await
         .unwrap();
     assert_eq!(state.values.said.len(), 6);
+
+    // A helper that asks: the pause stores the call, the resume goes on with it.
+    let runs = Runs::default();
+    let (g, _) = on_saver(memory(), &runs, true, Persistence::PerThread);
+    for (line, answer) in [("a", "yes"), ("b", "no")] {
+        assert!(g.invoke(say(line), &cfg).await.unwrap().is_interrupted());
+        g.invoke(Command::resume(answer), &cfg).await.unwrap();
+    }
+    let out = g.get_state(&cfg).await.unwrap().values;
+    assert_eq!(
+        out.replies.last().unwrap(),
+        "a,listen,confirm:yes,b,listen,confirm:no"
+    );
+    assert_eq!(runs.get(), 2);
 }
 
 #[tokio::test]

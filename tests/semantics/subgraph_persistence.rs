@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
+use langgraph::CompiledGraph;
 use langgraph::checkpoint::Checkpointer;
 use langgraph::prelude::*;
-use langgraph::{CompiledGraph, ListOptions, Persistence};
 use serde_json::{Value, json};
 
 use crate::common::Log;
