@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use langgraph::GraphProblem;
 use langgraph::prelude::*;
 
 #[path = "support/store.rs"]
@@ -276,38 +275,109 @@ async fn a_retry_around_a_per_thread_subgraph_goes_on_instead_of_starting_a_turn
     assert_eq!(runs.get(), 1);
 }
 
-/// START -> inner -> END, where inner is `sub` as a node of the same state.
-fn as_node(sub: CompiledGraph<Chat>) -> Result<CompiledGraph<Chat>, GraphError> {
-    StateGraph::<Chat>::new()
-        .subgraph("inner", sub)
-        .edge(START, "inner")
-        .edge("inner", END)
-        .compile()
+/// A chat line, merged by id in [`Talk::lines`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Line {
+    id: Option<String>,
+    text: String,
 }
 
-#[tokio::test]
-async fn a_per_thread_subgraph_cannot_be_a_node_of_the_same_state() {
-    let runs = Runs::default();
-    let sub = helper(&runs, false, Persistence::PerThread)
-        .compile()
-        .unwrap();
-    let e = as_node(sub).unwrap_err();
-    assert_eq!(
-        e.problems,
-        vec![GraphProblem::PerThreadSubgraphNode("inner".into())]
-    );
-    assert!(e.to_string().contains("Ctx::invoke"), "{e}");
-    // The default persistence is allowed there.
-    let sub = helper(&runs, false, Persistence::PerInvocation)
-        .compile()
-        .unwrap();
-    let g = as_node(sub).unwrap();
-    let out = g
-        .invoke(ChatUpdate::new(), &RunConfig::default())
-        .await
-        .unwrap();
-    assert_eq!(out.said, ["listen", "confirm:-"]);
+impl langgraph::channels::Identified for Line {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    fn set_id(&mut self, id: String) {
+        self.id = Some(id);
+    }
 }
+
+fn line(id: &str, text: &str) -> Line {
+    Line {
+        id: Some(id.into()),
+        text: text.into(),
+    }
+}
+
+/// The state of a chat and of its agent, a same-state subgraph node.
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Talk {
+    #[reducer(add_messages)]
+    lines: Vec<Line>,
+    #[reducer(append)]
+    log: Vec<String>,
+}
+
+/// START -> agent -> END, where agent is a per-thread subgraph of the same state: it replies
+/// (saying how many lines it has seen) and asks "send?" before it logs the answer.
+fn chat(saver: Arc<dyn Checkpointer>) -> (CompiledGraph<Talk>, CompiledGraph<Talk>) {
+    let agent = StateGraph::<Talk>::new()
+        .node("reply", |s: &Talk| {
+            let n = s.lines.len();
+            let to = s.lines.last().map(|l| l.text.clone()).unwrap_or_default();
+            TalkUpdate::new()
+                .lines(vec![line(
+                    &format!("r{n}"),
+                    &format!("{to}? ({n} lines seen)"),
+                )])
+                .log(vec!["replied".into()])
+        })
+        .node("send", |_: &Talk, ctx: Ctx| async move {
+            let answer: String = ctx.interrupt("send?").await?;
+            Ok::<_, NodeError>(TalkUpdate::new().log(vec![format!("send:{answer}")]))
+        })
+        .edge(START, "reply")
+        .edge("reply", "send")
+        .edge("send", END)
+        .persistence(Persistence::PerThread)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = StateGraph::<Talk>::new()
+        .subgraph("agent", agent.clone())
+        .edge(START, "agent")
+        .edge("agent", END)
+        .compile_with_shared(saver)
+        .unwrap();
+    (g, agent)
+}
+
+async fn same_state_node_hands_back_its_turn(store: &Store) {
+    let cfg = RunConfig::thread("chat").durability(Durability::Sync);
+    let texts = |t: &Talk| t.lines.iter().map(|l| l.text.clone()).collect::<Vec<_>>();
+    let mut last = Talk::default();
+    for (id, text, answer) in [("u1", "hi", "yes"), ("u2", "and you", "no")] {
+        let input = TalkUpdate::new().lines(vec![line(id, text)]);
+        let (g, _) = chat(store.open().await);
+        assert!(g.invoke(input, &cfg).await.unwrap().is_interrupted());
+        // A new process answers: the agent goes on with its turn.
+        let (g, _) = chat(store.open().await);
+        last = g.invoke(Command::resume(answer), &cfg).await.unwrap().value;
+    }
+    // The caller got each turn's reply once, and its own log without repeats.
+    assert_eq!(
+        texts(&last),
+        [
+            "hi",
+            "hi? (1 lines seen)",
+            "and you",
+            "and you? (3 lines seen)"
+        ]
+    );
+    assert_eq!(last.log, ["replied", "send:yes", "replied", "send:no"]);
+    // The agent's history: the lines merged by id; its append-only log got the caller's
+    // entries again as the second turn's input.
+    let (_, agent) = chat(store.open().await);
+    let own = agent
+        .get_state(&cfg.clone().checkpoint_ns("agent"))
+        .await
+        .unwrap()
+        .values;
+    assert_eq!(texts(&own), texts(&last));
+    assert_eq!(own.log.len(), 6, "{:?}", own.log);
+}
+
+on_both!(same_state_node_hands_back_its_turn:
+    a_per_thread_same_state_node_hands_back_its_turn_on_sqlite,
+    a_per_thread_same_state_node_hands_back_its_turn_on_postgres);
 
 #[tokio::test]
 async fn a_per_invocation_subgraph_starts_over_and_names_its_parent_checkpoint() {

@@ -68,12 +68,6 @@ pub enum GraphProblem {
         /// The edge source.
         from: String,
     },
-    /// A subgraph with [`Persistence::PerThread`](crate::Persistence::PerThread) is added as a
-    /// node of the same state type.
-    #[error(
-        "node `{0}` is a subgraph with per-thread persistence, which cannot be a node of this graph's state type (what it hands back would mix its turns); call it from a node with `Ctx::invoke`"
-    )]
-    PerThreadSubgraphNode(String),
 }
 
 /// Everything wrong with a graph, reported at once by `compile()`.

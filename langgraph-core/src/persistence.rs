@@ -70,9 +70,11 @@ pub enum Persistence {
     /// node) cannot both call it: the second fails with
     /// [`RunError::SharedSubgraphHistory`](crate::RunError::SharedSubgraphHistory).
     ///
-    /// A per-thread subgraph cannot be a node of the same state type
-    /// ([`StateGraph::subgraph`](crate::StateGraph::subgraph)): what it hands back would mix
-    /// the turns; call it from a node with [`Ctx::invoke`](crate::Ctx::invoke).
+    /// As a node of the same state type ([`StateGraph::subgraph`](crate::StateGraph::subgraph))
+    /// it receives the caller's whole state as the turn's input and hands back what its nodes
+    /// changed in this turn. A list the caller and the subgraph both keep with
+    /// `#[reducer(append)]` thus holds the caller's items again after every turn in the
+    /// subgraph's own history; with `#[reducer(add_messages)]` (merged by id) it does not.
     ///
     /// [`invoke`]: crate::CompiledGraph::invoke
     PerThread,
@@ -215,6 +217,47 @@ pub(crate) async fn per_thread_start(
         }
     }
     Ok(Start::NewTurn)
+}
+
+/// How many checkpoints [`turn_start`] reads at a time.
+const TURN_PAGE: usize = 8;
+
+/// The checkpoint the current turn of the per-thread subgraph stored under `ns` started
+/// from (its input applied): the checkpoint after the newest input checkpoint, among those the
+/// call that wrote `head` wrote (they name the same checkpoint of the caller, at
+/// `caller_ns`). `None` when that turn's input checkpoint is not stored (durability `exit`).
+pub(crate) async fn turn_start(
+    saver: &dyn Checkpointer,
+    thread: &str,
+    ns: &str,
+    caller_ns: &str,
+    head: &CheckpointTuple,
+) -> Result<Option<CheckpointTuple>, CheckpointError> {
+    let call = head.metadata.parents.get(caller_ns);
+    let mut newer: Option<CheckpointTuple> = None;
+    let mut before = None;
+    loop {
+        let opts = ListOptions {
+            before: before.take(),
+            limit: Some(TURN_PAGE),
+            ..ListOptions::default()
+        };
+        let page = saver.list(thread, ns, &opts).await?;
+        let full = page.len() == TURN_PAGE;
+        for t in page {
+            if t.metadata.parents.get(caller_ns) != call {
+                return Ok(None);
+            }
+            if t.metadata.source == Source::Input {
+                return Ok(newer);
+            }
+            before = Some(t.checkpoint.id.to_string());
+            newer = Some(t);
+        }
+        if !full {
+            return Ok(None);
+        }
+    }
 }
 
 #[cfg(test)]

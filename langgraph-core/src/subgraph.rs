@@ -109,6 +109,17 @@ impl Ctx {
         graph: &CompiledGraph<S2, O2>,
         input: Input<S2>,
     ) -> Result<S2, NodeError> {
+        Ok(self.invoke_turn(graph, input, false).await?.0)
+    }
+
+    /// Runs `graph` as a subgraph and returns its final state and, when `want_turn_start` and
+    /// it keeps a history per thread, the state its turn started from (`None` if not stored).
+    async fn invoke_turn<S2: State, O2>(
+        &self,
+        graph: &CompiledGraph<S2, O2>,
+        input: Input<S2>,
+        want_turn_start: bool,
+    ) -> Result<(S2, Option<S2>), NodeError> {
         let scope = &self.step_ctx().scope;
         let per_thread = graph.inner.persistence == Persistence::PerThread;
         let own_ns = if per_thread {
@@ -164,9 +175,10 @@ impl Ctx {
                 edited: scope.edited.get().cloned(),
             }),
             replay: scope.replay.get().cloned(),
+            want_turn_start: want_turn_start && per_thread,
         };
         match run_nested(&graph.inner.prog, saver, input, config, events, sub).await {
-            Ok(Nested::Done(state)) => Ok(state),
+            Ok(Nested::Done(state, turn_start)) => Ok((state, turn_start)),
             Ok(Nested::Paused(interrupts)) => self.raise(interrupts).await,
             Err(RunError::ParentCommand(cmd)) => Err(NodeError::new(*cmd).permanent()),
             Err(e) => Err(NodeError::new(e)),
@@ -198,7 +210,8 @@ impl Ctx {
 
 /// How a subgraph run ended.
 pub(crate) enum Nested<S> {
-    Done(S),
+    /// The final state, and the state its turn started from when asked for and known.
+    Done(S, Option<S>),
     Paused(Vec<crate::types::Interrupt>),
 }
 
@@ -296,8 +309,11 @@ impl<S: State> SubgraphNode<S> {
         // The whole state, as an update of the subgraph's empty state.
         let json = state.to_json().map_err(NodeError::new)?;
         let input = Input::Update(serde_json::from_value(json).map_err(NodeError::new)?);
-        let after = ctx.invoke_state(&self.graph, input).await?;
-        delta_update(state, &after).map_err(NodeError::new)
+        // A per-thread subgraph hands back what its nodes changed in this turn; its history
+        // holds earlier turns the caller's state does not show.
+        let per_thread = self.graph.inner.persistence == Persistence::PerThread;
+        let (after, turn_start) = ctx.invoke_turn(&self.graph, input, per_thread).await?;
+        delta_update(turn_start.as_ref().unwrap_or(state), &after).map_err(NodeError::new)
     }
 }
 

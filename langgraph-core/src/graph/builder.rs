@@ -32,8 +32,6 @@ pub(crate) struct Extras<S: State> {
     pub(crate) retry_default: Option<RetryPolicy>,
     /// (node, the subgraph's shape and name), for drawings.
     pub(crate) children: Vec<(Name, crate::pregel::plan::Shape, String)>,
-    /// Same-state subgraph nodes whose graph keeps a history per thread (a compile error).
-    pub(crate) per_thread_children: Vec<Name>,
     /// How the compiled graph keeps its state when called as a subgraph.
     pub(crate) persistence: Persistence,
 }
@@ -45,7 +43,6 @@ impl<S: State> Default for Extras<S> {
             cache_store: None,
             retry_default: None,
             children: Vec::new(),
-            per_thread_children: Vec::new(),
             persistence: Persistence::default(),
         }
     }
@@ -328,7 +325,9 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
     /// state, stores its checkpoints in this run's thread under its own namespace, pauses this
     /// run when it interrupts (resume this run to resume it), and hands back only what it
     /// changed: appended items, changed values. (LangGraph hands back the subgraph's whole
-    /// state, so a list both share gets this graph's items appended again; we do not.)
+    /// state, so a list both share gets this graph's items appended again; we do not.) A
+    /// subgraph with a history per thread ([`Persistence::PerThread`]) hands back what its
+    /// nodes changed in this call's turn.
     ///
     /// For a subgraph with a state type of its own, call it from a node with
     /// [`Ctx::invoke`](crate::Ctx::invoke) and map the state in and out.
@@ -336,9 +335,6 @@ impl<S: State, O: FromState<S>> StateGraph<S, O> {
         let name = name.into();
         let shape = graph.inner.prog.shape.clone();
         let child = graph.inner.prog.name.to_string();
-        if graph.inner.persistence == Persistence::PerThread {
-            self.extras().per_thread_children.push(name.clone());
-        }
         self.extras().children.push((name.clone(), shape, child));
         self.push_node(name, Box::new(crate::subgraph::SubgraphNode { graph }))
     }

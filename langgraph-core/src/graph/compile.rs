@@ -200,12 +200,6 @@ pub(crate) fn lower<S: State, O>(mut g: StateGraph<S, O>) -> Result<Program<S>, 
             fallbacks.push((from, to));
         }
     }
-    problems.extend(
-        extras
-            .per_thread_children
-            .iter()
-            .map(|n| crate::error::GraphProblem::PerThreadSubgraphNode(n.to_string())),
-    );
     let children = extras
         .children
         .into_iter()

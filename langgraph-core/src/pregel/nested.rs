@@ -15,7 +15,9 @@ use super::run_loop::Loop;
 use super::start::{run_span, scope_of};
 use crate::config::RunConfig;
 use crate::error::RunError;
-use crate::persistence::{PerThreadCall, Replay, Start, per_thread_start};
+use crate::persistence::{
+    PerThreadCall, Replay, Start, per_thread_start, turn_start as turn_start_of,
+};
 use crate::snapshot::StateSnapshot;
 use crate::state::State;
 use crate::subgraph::{Nested, answers_for};
@@ -37,6 +39,9 @@ pub(crate) struct SubRun {
     pub(crate) per_thread: Option<PerThreadCall>,
     /// The replay the caller is part of, if any.
     pub(crate) replay: Option<Arc<Replay>>,
+    /// Whether the caller wants the state the subgraph's turn started from (a per-thread
+    /// subgraph as a node of the caller's state type hands back what its nodes changed).
+    pub(crate) want_turn_start: bool,
 }
 
 /// Runs a program as a subgraph: fresh, resumed from its own checkpoint, or (when it already
@@ -51,6 +56,8 @@ pub(crate) async fn run_nested<S: State>(
 ) -> Result<Nested<S>, RunError> {
     let mut config = config;
     let mut start_empty = false;
+    // The state the turn started from, when wanted and the run goes on with a started turn.
+    let mut turn_start: Option<S> = None;
     let thread_id = config.thread_id.clone();
     let input = match (&saver, &thread_id) {
         (Some(s), Some(thread)) => {
@@ -69,12 +76,14 @@ pub(crate) async fn run_nested<S: State>(
                     config.checkpoint_id = then;
                     input
                 }
-                (Start::GoOn, Some(t))
-                    if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() =>
-                {
-                    return Ok(Nested::Done(load_state(&t)?));
-                }
                 (Start::GoOn, Some(t)) => {
+                    if let (true, Some(call)) = (sub.want_turn_start, &sub.per_thread) {
+                        let from = turn_start_of(&**s, thread, &sub.ns, &call.caller_ns, &t);
+                        turn_start = from.await?.map(|f| load_state(&f)).transpose()?;
+                    }
+                    if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() {
+                        return Ok(Nested::Done(load_state(&t)?, turn_start));
+                    }
                     let snap = StateSnapshot::<S>::from_tuple(&t, true)?;
                     let answers = answers_for(&snap.interrupts, &sub.resume_by_id);
                     if answers.is_empty() {
@@ -95,25 +104,31 @@ pub(crate) async fn run_nested<S: State>(
         let _ = scope.replay.set(r);
     }
     let scope = Arc::new(scope);
+    let want_turn_start = sub.want_turn_start;
     let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
+        let new_input = matches!(input, Input::Update(_));
         match saver {
             None => lp.start_fresh(input)?,
             Some(s) => lp.start_durable(s, input).await?,
+        }
+        if want_turn_start && new_input {
+            turn_start = Some(lp.state.clone());
         }
         if let Some(answer) = sub.kept {
             lp.keep_answer(answer);
         }
         lp.flush_events().await;
-        lp.drive().await
+        let f = lp.drive().await?;
+        Ok::<_, RunError>((f, turn_start))
     };
-    let f = match span {
+    let (f, turn_start) = match span {
         Some(span) => body.instrument(span).await?,
         None => body.await?,
     };
     Ok(if f.paused {
         Nested::Paused(f.interrupts)
     } else {
-        Nested::Done(f.state)
+        Nested::Done(f.state, turn_start)
     })
 }
