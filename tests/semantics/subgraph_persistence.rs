@@ -1,8 +1,9 @@
 //! Subgraphs that keep a history per thread ([`Persistence::PerThread`], the reference's
-//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x47_*.py`: a call goes on from
+//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x48_*.py`: a call goes on from
 //! the state the previous call in the thread left, over turns, questions and several calls in
 //! one node (x45); edits of the parent while it asks, and replays of the parent (x46); edits of
-//! the subgraph itself while it asks (x47).
+//! the subgraph itself while it asks (x47); a breakpoint before the calling node (x48, where
+//! we differ on purpose: the reference skips the subgraph's second turn).
 
 use std::sync::Arc;
 
@@ -253,4 +254,35 @@ async fn x47_an_edit_of_a_per_thread_subgraph_belongs_to_its_call() {
         .await
         .unwrap();
     sc.invoke("a2r", &g, Command::resume("no"), &cfg).await;
+}
+
+#[tokio::test]
+async fn x48_a_breakpoint_before_the_caller_does_not_skip_the_subgraphs_turn() {
+    let sc = Scenario::new("x48_breakpoint_before_a_per_thread_subgraph");
+    let cfg = RunConfig::thread("t");
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let g = calling(&sc.log, "call", &pair, &["in"])
+        .interrupt_before(["call"])
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("t1", &g, path("t1"), &cfg).await;
+    sc.invoke("t1r", &g, Input::Continue, &cfg).await;
+    sc.invoke("t2", &g, path("t2"), &cfg).await;
+    // We differ on purpose: the reference's call, resumed past the breakpoint, returns the
+    // first turn's result and its subgraph does not run. Here the call is the subgraph's
+    // second turn (its head was written by the first turn's call), as without the breakpoint.
+    let r = sc.run(&g, Input::Continue, &cfg).await;
+    assert_eq!(
+        r["result"]["path"],
+        json!(["t1", "call:in,s1,s2", "t2", "call:in,s1,s2,in,s1,s2"])
+    );
+    assert_eq!(
+        r["exec"],
+        json!([
+            {"step": 4, "nodes": ["call"]},
+            {"step": 5, "nodes": ["s1"], "graph": "call"},
+            {"step": 6, "nodes": ["s2"], "graph": "call"},
+        ])
+    );
 }
