@@ -1,9 +1,10 @@
 //! Subgraphs that keep a history per thread ([`Persistence::PerThread`], the reference's
-//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x48_*.py`: a call goes on from
+//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x49_*.py`: a call goes on from
 //! the state the previous call in the thread left, over turns, questions and several calls in
 //! one node (x45); edits of the parent while it asks, and replays of the parent (x46); edits of
 //! the subgraph itself while it asks (x47); a breakpoint before the calling node (x48, where
-//! we differ on purpose: the reference skips the subgraph's second turn).
+//! we differ on purpose: the reference skips the subgraph's second turn); a node that asks after
+//! its call (x49).
 
 use std::sync::Arc;
 
@@ -285,4 +286,31 @@ async fn x48_a_breakpoint_before_the_caller_does_not_skip_the_subgraphs_turn() {
             {"step": 6, "nodes": ["s2"], "graph": "call"},
         ])
     );
+}
+
+#[tokio::test]
+async fn x49_a_node_asking_after_its_call_does_not_start_a_second_turn() {
+    let sc = Scenario::new("x49_node_asks_after_its_per_thread_subgraph");
+    let cfg = RunConfig::thread("t");
+    let saver: Arc<dyn Checkpointer> = Arc::new(InMemorySaver::new());
+    let pair = per_thread(linear_pair(&sc.log), &saver);
+    let log = sc.log.clone();
+    let g = StateGraph::<P>::new()
+        .node("wrapper", move |_: &P, ctx: Ctx| {
+            let (log, pair) = (log.clone(), pair.clone());
+            async move {
+                log.add(&ctx, "wrapper");
+                let out = ctx.invoke(&pair, path("in")).await?;
+                let ok: String = ctx.interrupt("after?").await?;
+                Ok::<_, NodeError>(path(&format!("wrapper:{}:{ok}", out.path.join(","))))
+            }
+        })
+        .edge(START, "wrapper")
+        .edge("wrapper", END)
+        .compile_with_shared(saver)
+        .unwrap();
+    sc.invoke("t1", &g, path("t1"), &cfg).await;
+    sc.invoke("t1r", &g, Command::resume("y"), &cfg).await;
+    sc.invoke("t2", &g, path("t2"), &cfg).await;
+    sc.invoke("t2r", &g, Command::resume("z"), &cfg).await;
 }
