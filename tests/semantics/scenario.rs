@@ -284,6 +284,21 @@ pub fn good_and_bad(log: &Log) -> CompiledGraph<P> {
         .saved()
 }
 
+/// A node that logs its run and fails on its first run only ("boom").
+pub fn flaky(log: &Log) -> impl Fn(&P, &Ctx) -> Result<PUpdate, NodeError> + use<> {
+    let (log, fails) = (
+        log.clone(),
+        std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    );
+    move |_: &P, ctx: &Ctx| {
+        log.add(ctx, "flaky");
+        if fails.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Err(NodeError::msg("boom"));
+        }
+        Ok(path("flaky"))
+    }
+}
+
 /// An append to `path`.
 pub fn path(item: &str) -> PUpdate {
     PUpdate::new().path(vec![item.to_string()])

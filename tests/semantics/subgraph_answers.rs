@@ -507,21 +507,6 @@ async fn x41_a_node_calls_several_subgraphs_each_on_its_own() {
     sc.invoke("resume", &g, Command::resume("yes"), &cfg).await;
 }
 
-/// A node that logs its run and fails on its first run only ("boom").
-fn flaky(log: &Log) -> impl Fn(&P, &Ctx) -> Result<PUpdate, NodeError> + use<> {
-    let (log, fails) = (
-        log.clone(),
-        std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-    );
-    move |_: &P, ctx: &Ctx| {
-        log.add(ctx, "flaky");
-        if fails.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-            return Err(NodeError::msg("boom"));
-        }
-        Ok(path("flaky"))
-    }
-}
-
 #[tokio::test]
 async fn x42_a_retry_around_a_subgraph_goes_on_from_its_checkpoint() {
     let sc = Scenario::new("x42_retry_around_a_subgraph");

@@ -1,10 +1,10 @@
 //! Subgraphs that keep a history per thread ([`Persistence::PerThread`], the reference's
-//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x49_*.py`: a call goes on from
+//! `checkpointer=True`), recorded in `reference/x45_*.py` to `x50_*.py`: a call goes on from
 //! the state the previous call in the thread left, over turns, questions and several calls in
 //! one node (x45); edits of the parent while it asks, and replays of the parent (x46); edits of
 //! the subgraph itself while it asks (x47); a breakpoint before the calling node (x48, where
 //! we differ on purpose: the reference skips the subgraph's second turn); a node that asks after
-//! its call (x49).
+//! its call (x49); a node of the subgraph that fails once (x50).
 
 use std::sync::Arc;
 
@@ -313,4 +313,23 @@ async fn x49_a_node_asking_after_its_call_does_not_start_a_second_turn() {
     sc.invoke("t1r", &g, Command::resume("y"), &cfg).await;
     sc.invoke("t2", &g, path("t2"), &cfg).await;
     sc.invoke("t2r", &g, Command::resume("z"), &cfg).await;
+}
+
+#[tokio::test]
+async fn x50_a_failed_node_of_a_per_thread_subgraph_runs_again_in_the_same_turn() {
+    let sc = Scenario::new("x50_failure_inside_a_per_thread_subgraph");
+    let cfg = RunConfig::thread("t");
+    let sub = StateGraph::<P>::new()
+        .node("s1", mk(&sc.log, "s1"))
+        .node("flaky", flaky(&sc.log))
+        .edge(START, "s1")
+        .edge("s1", "flaky")
+        .edge("flaky", END);
+    let (g, _) = caller_of(&sc.log, "call", sub, &["in"]);
+    // The error is ours (a node's, naming it) where the reference raises the node's own.
+    let r = sc.run(&g, path("t1"), &cfg).await;
+    sc.check("t1.exec", &r["exec"]);
+    assert_eq!(r["error"]["error_type"], "NodeError", "{r}");
+    sc.invoke("t1r", &g, Input::Continue, &cfg).await;
+    sc.invoke("t2", &g, path("t2"), &cfg).await;
 }

@@ -1,0 +1,37 @@
+from langgraph.graph import END, START, StateGraph
+
+from _graphs import CFG, S, caller, fails_once, mk, single
+from _common import invoke, main
+
+META = {
+    "title": "A per-thread subgraph (checkpointer=True) whose node fails once",
+    "area": "subgraphs",
+    "graph": "START -> call -> END, where call invokes START -> s1 -> flaky -> END with path [in]; flaky fails on its first run",
+    "quirks": {},
+}
+DOC = """\
+The first turn fails in flaky. Continuing the parent runs call again, and the subgraph goes on
+from its checkpoint: flaky runs again, s1 does not. The next turn goes on from that state."""
+
+
+def flaky_pair():
+    g = StateGraph(S)
+    g.add_node("s1", mk("s1"))
+    g.add_node("flaky", fails_once("flaky"))
+    g.add_edge(START, "s1")
+    g.add_edge("s1", "flaky")
+    g.add_edge("flaky", END)
+    return g.compile(checkpointer=True)
+
+
+def run():
+    app = single("call", caller("call", flaky_pair(), "in"))
+    out = {}
+    out["t1"] = invoke(app, {"path": ["t1"]}, CFG)
+    out["t1r"] = invoke(app, None, CFG)
+    out["t2"] = invoke(app, {"path": ["t2"]}, CFG)
+    return out
+
+
+if __name__ == "__main__":
+    main(run, META | {"explanation": DOC})
