@@ -203,3 +203,14 @@ def single(name, fn):
     g.add_edge(START, name)
     g.add_edge(name, END)
     return g.compile(checkpointer=InMemorySaver())
+
+
+def flaky_subgraph(**kw):
+    """START -> s1 -> flaky -> END, where flaky fails on its first run (fails_once)."""
+    g = StateGraph(S)
+    g.add_node("s1", mk("s1"))
+    g.add_node("flaky", fails_once("flaky"))
+    g.add_edge(START, "s1")
+    g.add_edge("s1", "flaky")
+    g.add_edge("flaky", END)
+    return g.compile(**kw)

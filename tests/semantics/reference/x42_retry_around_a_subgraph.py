@@ -2,7 +2,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RetryPolicy
 
-from _graphs import CFG, S, fails_once, mk
+from _graphs import CFG, S, flaky_subgraph, mk
 from _common import invoke, main
 
 META = {
@@ -20,16 +20,10 @@ and the run finishes."""
 
 
 def run():
-    sub = StateGraph(S)
-    sub.add_node("s1", mk("s1"))
-    sub.add_node("flaky", fails_once("flaky"))
-    sub.add_edge(START, "s1")
-    sub.add_edge("s1", "flaky")
-    sub.add_edge("flaky", END)
     g = StateGraph(S)
     g.add_node("a", mk("a"))
     policy = RetryPolicy(max_attempts=3, initial_interval=0.01, jitter=False, retry_on=ValueError)
-    g.add_node("child", sub.compile(), retry_policy=policy)
+    g.add_node("child", flaky_subgraph(), retry_policy=policy)
     g.add_node("b", mk("b"))
     g.add_edge(START, "a")
     g.add_edge("a", "child")

@@ -1,6 +1,4 @@
-from langgraph.graph import END, START, StateGraph
-
-from _graphs import CFG, S, caller, fails_once, mk, single
+from _graphs import CFG, caller, flaky_subgraph, single
 from _common import invoke, main
 
 META = {
@@ -14,18 +12,8 @@ The first turn fails in flaky. Continuing the parent runs call again, and the su
 from its checkpoint: flaky runs again, s1 does not. The next turn goes on from that state."""
 
 
-def flaky_pair():
-    g = StateGraph(S)
-    g.add_node("s1", mk("s1"))
-    g.add_node("flaky", fails_once("flaky"))
-    g.add_edge(START, "s1")
-    g.add_edge("s1", "flaky")
-    g.add_edge("flaky", END)
-    return g.compile(checkpointer=True)
-
-
 def run():
-    app = single("call", caller("call", flaky_pair(), "in"))
+    app = single("call", caller("call", flaky_subgraph(checkpointer=True), "in"))
     out = {}
     out["t1"] = invoke(app, {"path": ["t1"]}, CFG)
     out["t1r"] = invoke(app, None, CFG)
