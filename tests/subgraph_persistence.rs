@@ -1,7 +1,8 @@
 //! Subgraphs that keep a history per thread (`Persistence::PerThread`), on SQLite and on
 //! PostgreSQL with a new saver for every call (as a new process would make); under durability
-//! `exit`; around a retry; across edits and replays of the caller; called by two tasks of one
-//! superstep; and the enclosing checkpoints every subgraph checkpoint records.
+//! `exit`; around a retry; across edits and replays of the caller; cut short as a dying process
+//! stops; called by two tasks of one superstep; as a node of the caller's state type; and the
+//! enclosing checkpoints every subgraph checkpoint records.
 
 #![allow(
     clippy::unwrap_used,
@@ -489,3 +490,60 @@ async fn a_per_thread_subgraphs_events_carry_the_nodes_name() {
     }
     assert_eq!(runs.get(), 2);
 }
+
+async fn a_call_cut_short_goes_on_in_the_next_process(store: &Store) {
+    // The helper: listen, then a slow step; the parent's invoke is dropped while it sleeps,
+    // as a process that dies there stops.
+    let (listened, slow) = (Runs::default(), Runs::default());
+    let app = |saver: Arc<dyn Checkpointer>| {
+        let (l, w) = (listened.clone(), slow.clone());
+        let sub = StateGraph::<Chat>::new()
+            .node("listen", move |_: &Chat| {
+                l.0.fetch_add(1, Ordering::SeqCst);
+                ChatUpdate::new().said(vec!["listen".into()])
+            })
+            .node("slow", move |_: &Chat| {
+                let w = w.clone();
+                async move {
+                    if w.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                    ChatUpdate::new().said(vec!["slow".into()])
+                }
+            })
+            .edge(START, "listen")
+            .edge("listen", "slow")
+            .edge("slow", END)
+            .persistence(Persistence::PerThread)
+            .compile_with_shared(saver.clone())
+            .unwrap();
+        parent(sub, false).compile_with_shared(saver).unwrap()
+    };
+    let cfg = RunConfig::thread("chat").durability(Durability::Sync);
+    let g = app(store.open().await);
+    {
+        let run = g.invoke(say("a"), &cfg);
+        tokio::pin!(run);
+        // Polled until the slow step started (listen's checkpoint is stored by then), then
+        // dropped.
+        while slow.get() == 0 {
+            tokio::select! {
+                r = &mut run => panic!("the first call must not finish: {r:?}"),
+                () = tokio::time::sleep(Duration::from_millis(2)) => {}
+            }
+        }
+    }
+    drop(g);
+    // The next process goes on: the helper finishes the same turn; listen does not run again.
+    let g = app(store.open().await);
+    let out = g.invoke(Input::Continue, &cfg).await.unwrap();
+    assert_eq!(out.replies.last().unwrap(), "a,listen,slow");
+    assert_eq!((listened.get(), slow.get()), (1, 2));
+    let out = g.invoke(say("b"), &cfg).await.unwrap();
+    assert_eq!(out.replies.last().unwrap(), "a,listen,slow,b,listen,slow");
+    assert_eq!((listened.get(), slow.get()), (2, 3));
+}
+
+on_both!(a_call_cut_short_goes_on_in_the_next_process:
+    a_per_thread_call_cut_short_goes_on_on_sqlite,
+    a_per_thread_call_cut_short_goes_on_on_postgres);
