@@ -57,9 +57,10 @@ impl Ctx {
     /// Runs `graph` as a subgraph of this task and returns its output.
     ///
     /// The subgraph stores its checkpoints in this run's thread (with its own checkpointer, or
-    /// this run's), in its own namespace; its interrupts pause this run (the task stops here,
-    /// like [`interrupt`](Self::interrupt)), and resuming this run resumes the subgraph where it
-    /// stopped. Its custom events and LLM chunks reach this run's stream; with
+    /// this run's), in its own namespace: one per call, or one per thread for a graph built
+    /// with [`Persistence::PerThread`] (each call then goes on from the last one's state). Its
+    /// interrupts pause this run (the task stops here, like [`interrupt`](Self::interrupt)),
+    /// and resuming this run resumes the subgraph where it stopped. Its custom events and LLM chunks reach this run's stream; with
     /// [`StreamModes::with_subgraphs`] its other events do too.
     ///
     /// A node of the subgraph may return a [`Command::to_parent`]: the subgraph stops and this
