@@ -197,31 +197,61 @@ async fn x46_a_per_thread_subgraph_across_edits_and_replays() {
 
     // Replays: the subgraph goes on from its state as it was at the replayed checkpoint.
     let (g, pair) = caller_of(&sc.log, "call", linear_pair(&sc.log), &["in"]);
-    sc.invoke("t1", &g, path("t1"), &cfg).await;
-    sc.invoke("t2", &g, path("t2"), &cfg).await;
+    let keys = [
+        "t1",
+        "t2",
+        "replay_t2",
+        "sub_after_replay_t2",
+        "replay_t1",
+        "sub_after_replay_t1",
+    ];
+    turns_then_replays(&sc, &g, &pair, "call", "call", keys).await;
+
+    // The same inside a subgraph that starts over at every call.
+    let (mid, pair) = caller_of(&sc.log, "inner", linear_pair(&sc.log), &["in"]);
+    let g = calling(&sc.log, "outer", &mid, &["m"])
+        .compile_with_shared(pair.checkpointer().unwrap().clone())
+        .unwrap();
+    let keys = [
+        "n1",
+        "n2",
+        "replay_n2",
+        "nested_after_replay_n2",
+        "replay_n1",
+        "nested_after_replay_n1",
+    ];
+    turns_then_replays(&sc, &g, &pair, "outer", "outer|inner", keys).await;
+}
+
+/// Two turns of `g`, whose node `node` calls the per-thread `sub` (stored under `ns`), then
+/// replays from before the second turn's call and from before the first's; checks, under
+/// `keys`, the turns, each replay and the subgraph's state after it.
+async fn turns_then_replays(
+    sc: &Scenario,
+    g: &CompiledGraph<P>,
+    sub: &CompiledGraph<P>,
+    node: &str,
+    ns: &str,
+    keys: [&str; 6],
+) {
+    let cfg = RunConfig::thread("t");
+    sc.invoke(keys[0], g, path("t1"), &cfg).await;
+    sc.invoke(keys[1], g, path("t2"), &cfg).await;
     let calls: Vec<String> = g
         .state_history(&cfg, &ListOptions::default())
         .await
         .unwrap()
         .into_iter()
-        .filter(|s| s.next == ["call"])
+        .filter(|s| s.next == [node])
         .filter_map(|s| s.checkpoint_id)
         .collect();
-    let sub_path = || async {
-        let s = pair
-            .get_state(&cfg.clone().checkpoint_ns("call"))
-            .await
-            .unwrap();
-        json!({ "path": s.values.path })
-    };
-    let replay = |id: &String| cfg.clone().checkpoint_id(id.clone());
-    sc.invoke("replay_t2", &g, Input::Continue, &replay(&calls[0]))
-        .await;
-    sc.check("sub_after_replay_t2", &sub_path().await);
-    let first = calls.last().unwrap();
-    sc.invoke("replay_t1", &g, Input::Continue, &replay(first))
-        .await;
-    sc.check("sub_after_replay_t1", &sub_path().await);
+    for (i, id) in [&calls[0], calls.last().unwrap()].into_iter().enumerate() {
+        let replay = cfg.clone().checkpoint_id(id.clone());
+        sc.invoke(keys[2 + 2 * i], g, Input::Continue, &replay)
+            .await;
+        let s = sub.get_state(&cfg.clone().checkpoint_ns(ns)).await.unwrap();
+        sc.check(keys[3 + 2 * i], &json!({ "path": s.values.path }));
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
+from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from _graphs import CFG, asking_subgraph, caller, pair_subgraph, single
+from _graphs import CFG, S, asking_subgraph, caller, pair_subgraph, single
 from _common import invoke, main
 
 META = {
@@ -15,7 +16,8 @@ An edit of the parent while its per-thread subgraph asks does not start a new tu
 subgraph: resuming answers the question it asked (edited twice, too). Replaying the parent
 from the checkpoint before a turn's call runs that call again from the subgraph's state as it
 was then (its checkpoint before the parent's), so the replayed turn ends as the original did;
-replaying from before the first turn's call starts the subgraph from an empty state."""
+replaying from before the first turn's call starts the subgraph from an empty state. The same
+holds for a per-thread subgraph inside a subgraph that starts over at every call."""
 
 ASK = asking_subgraph(checkpointer=True)
 PAIR = pair_subgraph(checkpointer=True)
@@ -49,6 +51,21 @@ def run():
     out["sub_after_replay_t2"] = sub_values(app, "call")
     out["replay_t1"] = invoke(app, None, calls[-1].config)
     out["sub_after_replay_t1"] = sub_values(app, "call")
+
+    # The same replays with the per-thread subgraph inside a subgraph that starts over at
+    # every call.
+    mid = StateGraph(S)
+    mid.add_node("inner", caller("inner", PAIR, "in"))
+    mid.add_edge(START, "inner")
+    mid.add_edge("inner", END)
+    app = single("outer", caller("outer", mid.compile(), "m"))
+    out["n1"] = invoke(app, {"path": ["t1"]}, CFG)
+    out["n2"] = invoke(app, {"path": ["t2"]}, CFG)
+    calls = [h for h in app.get_state_history(CFG) if h.next == ("outer",)]
+    out["replay_n2"] = invoke(app, None, calls[0].config)
+    out["nested_after_replay_n2"] = sub_values(app, "outer|inner")
+    out["replay_n1"] = invoke(app, None, calls[-1].config)
+    out["nested_after_replay_n1"] = sub_values(app, "outer|inner")
     return out
 
 
