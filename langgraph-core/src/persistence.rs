@@ -31,7 +31,8 @@ use langgraph_checkpoint::{CheckpointError, CheckpointTuple, Checkpointer, ListO
 ///     .node("ask_helper", move |s: &Review, ctx: Ctx| {
 ///         let (helper, last) = (helper.clone(), s.notes.last().cloned());
 ///         async move {
-///             let out = ctx.invoke(&helper, ReviewUpdate::new().notes(last.into_iter().collect())).await?;
+///             let said = ReviewUpdate::new().notes(last.into_iter().collect());
+///             let out = ctx.invoke(&helper, said).await?;
 ///             Ok::<_, NodeError>(ReviewUpdate::new().rounds(out.rounds))
 ///         }
 ///     })
@@ -151,6 +152,9 @@ pub(crate) struct PerThreadCall {
     /// When the caller's run went on from a checkpoint `update_state` wrote: its id and the id
     /// of the checkpoint it follows.
     pub(crate) edited: Option<(String, Option<String>)>,
+    /// Whether the caller wants the state the turn started from (a per-thread subgraph as a
+    /// node of the caller's state type hands back what its nodes changed in the turn).
+    pub(crate) want_turn_start: bool,
 }
 
 /// How a per-thread subgraph call starts.

@@ -60,8 +60,9 @@ impl Ctx {
     /// this run's), in its own namespace: one per call, or one per thread for a graph built
     /// with [`Persistence::PerThread`] (each call then goes on from the last one's state). Its
     /// interrupts pause this run (the task stops here, like [`interrupt`](Self::interrupt)),
-    /// and resuming this run resumes the subgraph where it stopped. Its custom events and LLM chunks reach this run's stream; with
-    /// [`StreamModes::with_subgraphs`] its other events do too.
+    /// and resuming this run resumes the subgraph where it stopped. Its custom events and LLM
+    /// chunks reach this run's stream; with [`StreamModes::with_subgraphs`] its other events
+    /// do too.
     ///
     /// A node of the subgraph may return a [`Command::to_parent`]: the subgraph stops and this
     /// task's output becomes that command (its update applies to this graph's state, key by
@@ -174,9 +175,9 @@ impl Ctx {
                 caller_ns: scope.ns.clone(),
                 base: base.map(str::to_string),
                 edited: scope.edited.get().cloned(),
+                want_turn_start,
             }),
             replay: scope.replay.get().cloned(),
-            want_turn_start: want_turn_start && per_thread,
         };
         match run_nested(&graph.inner.prog, saver, input, config, events, sub).await {
             Ok(Nested::Done(state, turn_start)) => Ok((state, turn_start)),

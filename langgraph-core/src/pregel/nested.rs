@@ -39,9 +39,6 @@ pub(crate) struct SubRun {
     pub(crate) per_thread: Option<PerThreadCall>,
     /// The replay the caller is part of, if any.
     pub(crate) replay: Option<Arc<Replay>>,
-    /// Whether the caller wants the state the subgraph's turn started from (a per-thread
-    /// subgraph as a node of the caller's state type hands back what its nodes changed).
-    pub(crate) want_turn_start: bool,
 }
 
 /// Runs a program as a subgraph: fresh, resumed from its own checkpoint, or (when it already
@@ -77,7 +74,7 @@ pub(crate) async fn run_nested<S: State>(
                     input
                 }
                 (Start::GoOn, Some(t)) => {
-                    if let (true, Some(call)) = (sub.want_turn_start, &sub.per_thread) {
+                    if let Some(call) = sub.per_thread.as_ref().filter(|c| c.want_turn_start) {
                         let from = turn_start_of(&**s, thread, &sub.ns, &call.caller_ns, &t);
                         turn_start = from.await?.map(|f| load_state(&f)).transpose()?;
                     }
@@ -104,7 +101,7 @@ pub(crate) async fn run_nested<S: State>(
         let _ = scope.replay.set(r);
     }
     let scope = Arc::new(scope);
-    let want_turn_start = sub.want_turn_start;
+    let want_turn_start = sub.per_thread.as_ref().is_some_and(|c| c.want_turn_start);
     let body = async move {
         let mut lp = Loop::new(prog, scope, None, events);
         let new_input = matches!(input, Input::Update(_));
