@@ -178,6 +178,9 @@ impl<C: Checkpointer> Checkpointer for Counting<C> {
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.inner.delete_thread(thread_id).await
     }
+    async fn prune(&self, threads: &[&str], strategy: Prune) -> Result<(), CheckpointError> {
+        self.inner.prune(threads, strategy).await
+    }
 }
 
 /// Runs `steps` supersteps under `async` on a saver that stores nothing at once (no

@@ -33,6 +33,7 @@ mod memory;
 mod model;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod prune;
 pub mod resolve;
 mod saver;
 mod shared_str;
@@ -55,6 +56,7 @@ pub use model::{
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresSaver};
+pub use prune::Prune;
 pub use saver::Checkpointer;
 pub use shared_str::SharedStr;
 pub use small_map::SmallMap;

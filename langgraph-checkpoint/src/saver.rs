@@ -8,6 +8,7 @@ use crate::error::CheckpointError;
 use crate::model::{
     CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutNow, PutWrites, SaveOp,
 };
+use crate::prune::Prune;
 
 /// Stores and loads checkpoints of threads.
 ///
@@ -112,6 +113,28 @@ pub trait Checkpointer: Send + Sync + 'static {
 
     /// Deletes every checkpoint, blob and write of a thread, in all namespaces.
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError>;
+
+    /// Prunes the history of each of `thread_ids`, each thread on its own (atomically, in
+    /// one transaction for the database savers); a thread that does not exist is skipped.
+    ///
+    /// [`Prune::Delete`] deletes the threads. [`Prune::KeepLatest`] keeps what the threads
+    /// need to be read and resumed as before and deletes the rest of their history:
+    ///
+    /// - the newest checkpoint of the root namespace, with its pending writes (so a paused
+    ///   run resumes with its answers and finished tasks), and the checkpoints it follows
+    ///   through `update_state` edits;
+    /// - the newest checkpoint of each per-thread subgraph history, and of each subgraph call
+    ///   still in progress (paused inside the subgraph), whose checkpoints back to the call's
+    ///   input stay as well; the checkpoints of finished calls go.
+    ///
+    /// Kept checkpoints whose values were stored with older ones store them again, whole; a
+    /// kept checkpoint whose parent goes has no parent from then on. A thread with nothing to
+    /// delete is left as it is. A thread that changes is claimed, like a new run claims it: a
+    /// run writing to it meanwhile gets [`CheckpointError::Conflict`] at its next write and
+    /// nothing it stored before is lost (run it again to go on). Replays and forks from the
+    /// deleted checkpoints are no longer possible. An error (a corrupt checkpoint, a lost
+    /// connection) leaves the failing thread as it was; the threads before it stay pruned.
+    async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError>;
 }
 
 /// The future a saver method returns (what `#[async_trait]` makes of an `async fn`).
@@ -213,5 +236,18 @@ impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
         Self: 'f,
     {
         (**self).delete_thread(thread_id)
+    }
+    fn prune<'s, 'a, 'b, 'f>(
+        &'s self,
+        thread_ids: &'a [&'b str],
+        strategy: Prune,
+    ) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        (**self).prune(thread_ids, strategy)
     }
 }

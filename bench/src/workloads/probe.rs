@@ -135,4 +135,14 @@ impl Checkpointer for Probe {
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.inner.delete_thread(thread_id).await
     }
+    async fn prune(
+        &self,
+        threads: &[&str],
+        strategy: langgraph::Prune,
+    ) -> Result<(), CheckpointError> {
+        let t = Instant::now();
+        let r = self.inner.prune(threads, strategy).await;
+        self.record("prune", t);
+        r
+    }
 }

@@ -74,6 +74,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let meta = snap.metadata.as_ref().map(|m| (m.step, m.source.as_str()));
         println!("checkpoint {meta:?} next={:?}", snap.next);
     }
+    // A finished thread needs only its latest checkpoint: prune the rest of its history.
+    saver.prune(&["doc-42"], Prune::KeepLatest).await?;
+    let kept = graph.state_history(&cfg, &ListOptions::default()).await?;
+    println!(
+        "after pruning: {} checkpoint(s), draft {:?}",
+        kept.len(),
+        kept[0].values.draft
+    );
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].values.draft, out.draft);
+
     println!("\n{}", graph.draw_mermaid());
     assert_eq!(out.rounds, 3);
     Ok(())

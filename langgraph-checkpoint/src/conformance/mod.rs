@@ -142,18 +142,20 @@ fn err<E: std::fmt::Display>(e: E) -> String {
 
 mod batches;
 mod fencing;
+mod prune;
 mod reads;
 mod writes;
 
 use batches::{batches, unsynced_batches};
 use fencing::{fencing, racing_writers};
+use prune::{prune_keep_latest, prune_namespaces};
 use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
 use writes::{immediate_puts, pending_writes};
 
 /// Runs every check against `saver`; the first failure is returned.
 pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
     let s: &dyn Checkpointer = saver;
-    let checks: [(&'static str, Check); 11] = [
+    let checks: [(&'static str, Check); 13] = [
         ("empty_thread", empty_thread(s).await),
         ("put_and_read_back", put_and_read_back(s).await),
         ("delta_chains", delta_chains(s).await),
@@ -165,6 +167,8 @@ pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
         ("listing", listing(s).await),
         ("namespaces_and_deletion", namespaces_and_deletion(s).await),
         ("racing_writers", racing_writers(s).await),
+        ("prune_keep_latest", prune_keep_latest(s).await),
+        ("prune_namespaces", prune_namespaces(s).await),
     ];
     for (check, result) in checks {
         result.map_err(|reason| Failure { check, reason })?;

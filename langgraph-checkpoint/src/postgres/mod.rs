@@ -7,6 +7,7 @@
 //! (data-modifying CTEs): one round trip, one transaction, one commit.
 
 mod batch;
+mod prune;
 mod read;
 mod schema;
 mod write;
@@ -19,6 +20,7 @@ use sqlx::{Executor, Row};
 
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
+use crate::prune::Prune;
 use crate::saver::Checkpointer;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
@@ -102,6 +104,39 @@ pub struct PostgresSaver {
 
 pub(crate) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> CheckpointError {
     move |e| CheckpointError::backend(op, e)
+}
+
+/// Turns an error of a transaction that PostgreSQL rolled back because it raced another one on
+/// the same rows (a deadlock, a serialization failure) into a conflict on `thread_id`: the
+/// transaction stored nothing, as a fenced-out write.
+pub(crate) fn raced(thread_id: &str) -> impl FnOnce(CheckpointError) -> CheckpointError + '_ {
+    move |e| {
+        if is_race(&e) {
+            CheckpointError::conflict(thread_id, e.to_string())
+        } else {
+            e
+        }
+    }
+}
+
+fn is_race(e: &CheckpointError) -> bool {
+    let CheckpointError::Backend { source, .. } = e else {
+        return false;
+    };
+    let Some(sqlx::Error::Database(db)) = source.downcast_ref::<sqlx::Error>() else {
+        return false;
+    };
+    // deadlock_detected, serialization_failure
+    matches!(db.code().as_deref(), Some("40P01" | "40001"))
+}
+
+/// The thread of a batch's first op.
+fn batch_thread(ops: &[SaveOp]) -> String {
+    match ops.first() {
+        Some(SaveOp::Checkpoint(p)) => p.thread_id.to_string(),
+        Some(SaveOp::Writes(w)) => w.thread_id.to_string(),
+        None => String::new(),
+    }
 }
 
 fn valid_schema(name: &str) -> bool {
@@ -264,26 +299,41 @@ impl Checkpointer for PostgresSaver {
         self.spin
             .run(write::claim(&self.pool, thread_id, seen_epoch))
             .await
+            .map_err(raced(thread_id))
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
-        self.spin.run(write::put(&self.pool, put)).await
+        let thread = put.thread_id.clone();
+        self.spin
+            .run(write::put(&self.pool, put))
+            .await
+            .map_err(raced(&thread))
     }
 
     async fn put_writes(&self, w: PutWrites) -> Result<(), CheckpointError> {
-        self.spin.run(write::put_writes(&self.pool, w)).await
+        let thread = w.thread_id.clone();
+        self.spin
+            .run(write::put_writes(&self.pool, w))
+            .await
+            .map_err(raced(&thread))
     }
 
     async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
-        self.spin.run(batch::put_batch(&self.pool, ops, true)).await
+        let thread = batch_thread(&ops);
+        self.spin
+            .run(batch::put_batch(&self.pool, ops, true))
+            .await
+            .map_err(raced(&thread))
     }
 
     /// A batch of several statements (a claim and what goes with it) commits without
     /// waiting for the WAL flush.
     async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        let thread = batch_thread(&ops);
         self.spin
             .run(batch::put_batch(&self.pool, ops, false))
             .await
+            .map_err(raced(&thread))
     }
 
     /// Commits a transaction that waits for the WAL flush, which covers every commit
@@ -304,5 +354,15 @@ impl Checkpointer for PostgresSaver {
         self.spin
             .run(write::delete_thread(&self.pool, thread_id))
             .await
+    }
+
+    async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {
+        for id in thread_ids {
+            match strategy {
+                Prune::Delete => write::delete_thread(&self.pool, id).await?,
+                Prune::KeepLatest => prune::keep_latest(&self.pool, id).await?,
+            }
+        }
+        Ok(())
     }
 }

@@ -14,6 +14,9 @@ use crate::spin::Spin;
 /// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads: one round trip
 /// instead of four.
 ///
+/// A version is the id of the checkpoint whose row stores the value, with a `~` after it when
+/// that checkpoint carries it for an older one (after a prune, see `crate::prune`).
+///
 /// Each checkpoint and write is looked up by its full key: the target's id as a scalar
 /// subquery (computed once, then an index key) and each channel version through a lateral
 /// subquery (its `LIMIT 1`, on a primary key, keeps the planner from turning it back into a
@@ -38,13 +41,15 @@ chain(channel, cid, blob) AS (
              THEN cp.checkpoint -> 'channel_versions' ELSE '{}'::jsonb END) AS v
     CROSS JOIN LATERAL (
         SELECT c.blobs -> v.key AS blob FROM lg_checkpoints AS c
-        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = v.value LIMIT 1) AS b
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(v.value, '~')
+        LIMIT 1) AS b
     UNION ALL
     SELECT chain.channel, chain.blob ->> 'base', b.blob
     FROM chain
     CROSS JOIN LATERAL (
         SELECT c.blobs -> chain.channel AS blob FROM lg_checkpoints AS c
-        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = chain.blob ->> 'base'
+        WHERE c.thread_id = $1 AND c.ns = $2
+          AND c.checkpoint_id = rtrim(chain.blob ->> 'base', '~')
         LIMIT 1) AS b
     WHERE chain.blob ->> 'kind' = 'delta'
 )
@@ -77,8 +82,8 @@ pub(super) async fn tuple(
 }
 
 /// The thread's epoch and a checkpoint (the head of `ns` when `checkpoint_id` is `None`).
-async fn load(
-    pool: &PgPool,
+pub(super) async fn load<'c>(
+    on: impl sqlx::PgExecutor<'c>,
     thread_id: &str,
     ns: &str,
     checkpoint_id: Option<&str>,
@@ -87,7 +92,7 @@ async fn load(
         .bind(thread_id)
         .bind(ns)
         .bind(checkpoint_id)
-        .fetch_all(pool)
+        .fetch_all(on)
         .await
         .map_err(backend("get"))?;
     assemble_sql(thread_id, ns, &rows)

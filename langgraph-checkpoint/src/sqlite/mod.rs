@@ -18,6 +18,7 @@ mod backfill;
 mod batch;
 mod direct;
 mod group;
+mod prune;
 mod read;
 mod schema;
 mod script;
@@ -37,6 +38,7 @@ use sqlx::{Executor, Row};
 
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
+use crate::prune::Prune;
 use crate::saver::Checkpointer;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
@@ -472,5 +474,15 @@ impl Checkpointer for SqliteSaver {
         self.spin
             .run(write::delete_thread(&self.pool, thread_id))
             .await
+    }
+
+    async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {
+        for id in thread_ids {
+            match strategy {
+                Prune::Delete => write::delete_thread(&self.pool, id).await?,
+                Prune::KeepLatest => prune::keep_latest(&self.pool, id).await?,
+            }
+        }
+        Ok(())
     }
 }

@@ -11,7 +11,9 @@ use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
 /// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
-/// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads. One round trip
+/// chains and pending writes in one statement. A version is the id of the checkpoint whose row
+/// stores the value, with a `~` after it when that checkpoint carries it for an older one
+/// (after a prune, see `crate::prune`), as the rows [`assemble`](crate::assemble::assemble) reads. One round trip
 /// to the connection's worker instead of four.
 ///
 /// `CROSS JOIN` fixes the order of each join, so that SQLite looks every checkpoint and write
@@ -35,12 +37,12 @@ chain(channel, cid, blob) AS (
          json_each(CASE WHEN json_valid(cp.checkpoint)
                         THEN cp.checkpoint -> '$.channel_versions' ELSE '{}' END) AS v
     CROSS JOIN lg_checkpoints AS c
-      ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = v.value
+      ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(v.value, '~')
     UNION ALL
     SELECT chain.channel, chain.blob ->> '$.base', c.blobs -> ('$.\"' || chain.channel || '\"')
     FROM chain
     JOIN lg_checkpoints AS c
-      ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = chain.blob ->> '$.base'
+      ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(chain.blob ->> '$.base', '~')
     WHERE chain.blob ->> '$.kind' = 'delta'
 )
 SELECT 0, NULL, NULL, NULL, NULL, (SELECT epoch FROM lg_threads WHERE thread_id = ?1)
@@ -51,8 +53,8 @@ UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
     WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id";
 
 /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is `None`).
-pub(super) async fn load(
-    pool: &SqlitePool,
+pub(super) async fn load<'c>(
+    on: impl sqlx::SqliteExecutor<'c>,
     thread_id: &str,
     ns: &str,
     checkpoint_id: Option<&str>,
@@ -61,7 +63,7 @@ pub(super) async fn load(
         .bind(thread_id)
         .bind(ns)
         .bind(checkpoint_id)
-        .fetch_all(pool)
+        .fetch_all(on)
         .await
         .map_err(backend("get"))?;
     assemble_sql(thread_id, ns, &rows)

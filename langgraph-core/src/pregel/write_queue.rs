@@ -280,6 +280,13 @@ mod tests {
         async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
             self.inner.delete_thread(thread_id).await
         }
+        async fn prune(
+            &self,
+            threads: &[&str],
+            strategy: langgraph_checkpoint::Prune,
+        ) -> Result<(), CheckpointError> {
+            self.inner.prune(threads, strategy).await
+        }
     }
 
     fn op(i: usize) -> SaveOp {

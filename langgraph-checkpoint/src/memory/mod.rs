@@ -9,6 +9,7 @@ use crate::model::{
     BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, Fence, Head, ListOptions,
     PendingWrite, PutCheckpoint, PutNow, PutWrites,
 };
+use crate::prune::Prune;
 use crate::resolve::resolve_with;
 use crate::saver::Checkpointer;
 use crate::shared_str::SharedStr;
@@ -297,6 +298,8 @@ impl InMemorySaver {
     }
 }
 
+mod prune;
+
 mod erased {
     pub(super) trait Json {
         fn json_len(&self) -> u64;
@@ -415,6 +418,23 @@ impl Checkpointer for InMemorySaver {
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.lock().remove(thread_id);
+        Ok(())
+    }
+
+    async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {
+        let mut threads = self.lock();
+        for id in thread_ids {
+            match strategy {
+                Prune::Delete => {
+                    threads.remove(*id);
+                }
+                Prune::KeepLatest => {
+                    if let Some(t) = threads.get_mut(*id) {
+                        prune::keep_latest(id, t)?;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }

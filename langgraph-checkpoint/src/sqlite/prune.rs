@@ -1,0 +1,101 @@
+//! Pruning a thread's history in one `BEGIN IMMEDIATE` transaction (the plan and the rewrite
+//! are in [`crate::prune`]).
+
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+use super::{backend, read};
+use crate::error::CheckpointError;
+use crate::prune::{entry_of_row, plan, rewrite, row_of_rewrite};
+
+/// Rows of thread `?1` whose `(ns, checkpoint_id)` is in the JSON array of pairs `?2`.
+const LISTED: &str = "thread_id = ?1 AND EXISTS (SELECT 1 FROM json_each(?2) AS k \
+     WHERE k.value ->> '$[0]' = ns AND k.value ->> '$[1]' = checkpoint_id)";
+
+/// Prunes `thread_id` to what [`Prune::KeepLatest`](crate::Prune::KeepLatest) keeps.
+pub(super) async fn keep_latest(pool: &SqlitePool, thread_id: &str) -> Result<(), CheckpointError> {
+    let mut conn = pool.acquire().await.map_err(backend("prune"))?;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(backend("prune"))?;
+    let end = match prune_in(&mut conn, thread_id).await {
+        Ok(true) => "COMMIT",
+        Ok(false) => "ROLLBACK",
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(e);
+        }
+    };
+    sqlx::query(end)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend("prune"))?;
+    Ok(())
+}
+
+/// Deletes and rewrites inside the open transaction; false if nothing is to be deleted.
+async fn prune_in(conn: &mut SqliteConnection, thread_id: &str) -> Result<bool, CheckpointError> {
+    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT ns, checkpoint_id, parent_id, metadata FROM lg_checkpoints WHERE thread_id = ?1",
+    )
+    .bind(thread_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend("prune"))?;
+    let all: Vec<(String, String)> = rows.iter().map(|r| (r.0.clone(), r.1.clone())).collect();
+    let entries = rows
+        .into_iter()
+        .map(|row| entry_of_row(thread_id, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let kept = plan(entries);
+    let gone = kept.gone(&all);
+    if gone.is_empty() {
+        return Ok(false);
+    }
+    let mut updates = Vec::with_capacity(kept.len());
+    for (ns, ids) in &kept.0 {
+        for id in ids {
+            let (_, Some(t)) = read::load(&mut *conn, thread_id, ns, Some(id)).await? else {
+                return Err(CheckpointError::conflict(
+                    thread_id,
+                    format!("checkpoint {id} went while the thread was being pruned"),
+                ));
+            };
+            let row = row_of_rewrite(&rewrite(&t, |x| ids.contains(x)))?;
+            updates.push((ns, id, row));
+        }
+    }
+    let pairs = serde_json::to_string(&gone).map_err(|e| CheckpointError::backend("prune", e))?;
+    for table in ["lg_writes", "lg_checkpoints"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {LISTED}"
+        )))
+        .bind(thread_id)
+        .bind(&pairs)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend("prune"))?;
+    }
+    for (ns, id, (checkpoint, parent, blobs)) in updates {
+        sqlx::query(
+            "UPDATE lg_checkpoints SET checkpoint = ?4, parent_id = ?5, blobs = ?6 \
+             WHERE thread_id = ?1 AND ns = ?2 AND checkpoint_id = ?3",
+        )
+        .bind(thread_id)
+        .bind(ns)
+        .bind(id)
+        .bind(checkpoint)
+        .bind(parent)
+        .bind(blobs)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend("prune"))?;
+    }
+    // Claimed, as a run claims it: a run that was writing meanwhile is fenced out.
+    sqlx::query("UPDATE lg_threads SET epoch = epoch + 1, owner = NULL WHERE thread_id = ?1")
+        .bind(thread_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend("prune"))?;
+    Ok(true)
+}
