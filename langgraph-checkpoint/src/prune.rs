@@ -24,7 +24,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::error::CheckpointError;
 use crate::model::{Blob, BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, Source};
 use crate::shared_str::SharedStr;
 
@@ -130,9 +129,9 @@ impl Entry {
 pub(crate) fn entry_of_row(
     thread_id: &str,
     (ns, id, parent, metadata): (String, String, Option<String>, String),
-) -> Result<Entry, CheckpointError> {
+) -> Result<Entry, crate::CheckpointError> {
     let m: CheckpointMetadata = serde_json::from_str(&metadata)
-        .map_err(|e| CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
+        .map_err(|e| crate::CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
     Ok(Entry::new(ns, id, parent, m))
 }
 
@@ -141,7 +140,7 @@ pub(crate) fn entry_of_row(
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn row_of_rewrite(
     r: &Rewritten,
-) -> Result<(String, Option<String>, String), CheckpointError> {
+) -> Result<(String, Option<String>, String), crate::CheckpointError> {
     Ok((
         crate::encode::to_json("a checkpoint", &r.checkpoint)?,
         r.parent.clone(),
@@ -163,6 +162,7 @@ impl Kept {
     }
 
     /// The checkpoints of `all` (`(ns, id)` pairs) that are not kept.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn gone<'a>(&self, all: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
         all.iter()
             .filter(|(ns, id)| !self.contains(ns, id))
@@ -171,6 +171,7 @@ impl Kept {
     }
 
     /// The newest kept checkpoint of each namespace (the namespace's head).
+    #[cfg(feature = "postgres")]
     pub(crate) fn heads(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0
             .iter()

@@ -5,7 +5,7 @@
 //! every writer out of the namespaces being pruned; the rows deleted are exactly those the
 //! plan read, so a namespace that appears meanwhile is left alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::postgres::{PgConnection, PgPool};
 
@@ -13,9 +13,8 @@ use super::{backend, raced, read};
 use crate::error::CheckpointError;
 use crate::prune::{entry_of_row, plan, rewrite, row_of_rewrite};
 
-/// Rows of thread `$1` whose `(ns, checkpoint_id)` is in the JSON array of pairs `$2`.
-const LISTED: &str = "thread_id = $1 AND EXISTS (SELECT 1 FROM jsonb_array_elements($2::jsonb) AS k \
-     WHERE k ->> 0 = ns AND k ->> 1 = checkpoint_id)";
+/// Rows of thread `$1` in namespace `$2` whose id is in the array `$3`.
+const LISTED: &str = "thread_id = $1 AND ns = $2 AND checkpoint_id = ANY($3)";
 
 /// How often a prune starts over (after it raced a writer into a deadlock, or found a
 /// namespace whose head row it could not hold yet) before it gives up with a conflict.
@@ -128,16 +127,22 @@ async fn prune_in(
             updates.push((ns, id, row));
         }
     }
-    let gone = json(&gone)?;
-    for table in ["lg_writes", "lg_checkpoints"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE {LISTED}"
-        )))
-        .bind(thread_id)
-        .bind(&gone)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend("prune"))?;
+    let mut by_ns: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (ns, id) in gone {
+        by_ns.entry(ns).or_default().push(id);
+    }
+    for (ns, ids) in by_ns {
+        for table in ["lg_writes", "lg_checkpoints"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE {LISTED}"
+            )))
+            .bind(thread_id)
+            .bind(ns)
+            .bind(&ids)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend("prune"))?;
+        }
     }
     for (ns, id, (checkpoint, parent, blobs)) in updates {
         sqlx::query(
