@@ -1,8 +1,8 @@
 //! Pruning threads (`Checkpointer::prune`) under real graphs, in memory, on SQLite and on
 //! PostgreSQL: a thread pruned at every pause and between turns reads and resumes exactly as
-//! its unpruned twin (subgraphs paused inside, per-thread subgraph histories, edits, a
-//! parallel sibling's pending write); a long thread shrinks and goes on; a run writing while
-//! its thread is pruned gets a conflict and loses nothing it stored.
+//! its unpruned twin (subgraphs paused inside, per-thread subgraph histories, a per-thread
+//! subgraph as a node of the caller's state, edits, a parallel sibling's pending write,
+//! ephemeral values). Storage, fencing and races are in `prune_storage.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,7 +15,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use langgraph::checkpoint::CheckpointError;
 use langgraph::prelude::*;
 
 #[path = "support/store.rs"]
@@ -200,136 +199,6 @@ on_both!(twin_on:
     a_pruned_thread_reads_and_resumes_as_its_twin_on_sqlite,
     a_pruned_thread_reads_and_resumes_as_its_twin_on_postgres);
 
-/// A log of lines, one per turn (an append channel: stored as deltas).
-#[derive(State, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct Log {
-    #[reducer(append)]
-    lines: Vec<String>,
-    turns: u32,
-}
-
-fn logger(saver: Arc<dyn Checkpointer>) -> CompiledGraph<Log> {
-    StateGraph::<Log>::new()
-        .node("write", |s: &Log| {
-            LogUpdate::new()
-                .lines(vec![format!("line {} {}", s.turns, "x".repeat(200))])
-                .turns(s.turns + 1)
-        })
-        .node("check", |s: &Log| {
-            assert_eq!(s.lines.len(), s.turns as usize);
-            LogUpdate::new()
-        })
-        .edge(START, "write")
-        .edge("write", "check")
-        .edge("check", END)
-        .compile_with_shared(saver)
-        .unwrap()
-}
-
-/// A long thread keeps one checkpoint, fewer bytes, the same values, and goes on.
-#[tokio::test]
-async fn a_long_thread_shrinks_and_goes_on_on_sqlite() {
-    let store = Store::sqlite("prune-long");
-    let Store::Sqlite(dir) = &store else {
-        unreachable!()
-    };
-    let saver = Arc::new(SqliteSaver::open(dir.join("long.db")).await.unwrap());
-    let g = logger(saver.clone());
-    let cfg = RunConfig::thread("long").durability(Durability::Sync);
-    for _ in 0..40 {
-        g.invoke(LogUpdate::new(), &cfg).await.unwrap();
-    }
-    let before = g.get_state(&cfg).await.unwrap().values;
-    let stats = saver.stats("long").await.unwrap();
-    saver.prune(&["long"], Prune::KeepLatest).await.unwrap();
-    let after = saver.stats("long").await.unwrap();
-    assert_eq!(g.get_state(&cfg).await.unwrap().values, before);
-    assert_eq!(after.checkpoints, 1, "{after:?}");
-    assert!(stats.checkpoints > 100, "{stats:?}");
-    assert!(
-        after.blob_bytes + after.checkpoint_bytes < (stats.blob_bytes + stats.checkpoint_bytes) / 5,
-        "{stats:?} -> {after:?}"
-    );
-    // A new saver on the file (a new process) goes on from the pruned thread.
-    let g = logger(Arc::new(
-        SqliteSaver::open(dir.join("long.db")).await.unwrap(),
-    ));
-    for _ in 0..5 {
-        g.invoke(LogUpdate::new(), &cfg).await.unwrap();
-    }
-    let values = g.get_state(&cfg).await.unwrap().values;
-    assert_eq!(values.turns, 45);
-    assert_eq!(values.lines.len(), 45);
-    assert_eq!(values.lines[..40], before.lines[..]);
-    assert!(values.lines[44].starts_with("line 44 "));
-    // Prune::Delete deletes the thread.
-    saver.prune(&["long"], Prune::Delete).await.unwrap();
-    assert!(g.get_state(&cfg).await.unwrap().checkpoint_id.is_none());
-}
-
-/// A run writing while its thread is pruned meets a conflict at its next write; run again,
-/// it goes on from what it stored, and no finished node runs twice.
-async fn fences_out_a_run_in_progress(saver: Arc<dyn Checkpointer>) {
-    let started = Arc::new(tokio::sync::Notify::new());
-    let release = Arc::new(tokio::sync::Notify::new());
-    let firsts = Arc::new(AtomicUsize::new(0));
-    let (s2, r2, f2) = (started.clone(), release.clone(), firsts.clone());
-    let g = StateGraph::<Log>::new()
-        .node("first", move |_: &Log| {
-            f2.fetch_add(1, Ordering::SeqCst);
-            LogUpdate::new().lines(vec!["first".into()])
-        })
-        .node("second", move |_: &Log| {
-            let (s2, r2) = (s2.clone(), r2.clone());
-            async move {
-                s2.notify_one();
-                r2.notified().await;
-                Ok::<_, NodeError>(LogUpdate::new().lines(vec!["second".into()]))
-            }
-        })
-        .edge(START, "first")
-        .edge("first", "second")
-        .edge("second", END)
-        .compile_with_shared(saver.clone())
-        .unwrap();
-    let cfg = RunConfig::thread("busy").durability(Durability::Sync);
-    let run = tokio::spawn({
-        let (g, cfg) = (g.clone(), cfg.clone());
-        async move { g.invoke(LogUpdate::new(), &cfg).await }
-    });
-    started.notified().await;
-    saver.prune(&["busy"], Prune::KeepLatest).await.unwrap();
-    release.notify_one();
-    let err = run.await.unwrap().unwrap_err();
-    assert!(err.is_conflict(), "{err}");
-    // What the run stored stays: it goes on with `second`.
-    let st = g.get_state(&cfg).await.unwrap();
-    assert_eq!(st.values.lines, ["first"]);
-    assert_eq!(st.next, ["second"]);
-    let again = tokio::spawn({
-        let (g, cfg) = (g.clone(), cfg.clone());
-        async move { g.continue_run(&cfg).await }
-    });
-    started.notified().await;
-    release.notify_one();
-    let out = again.await.unwrap().unwrap();
-    assert_eq!(out.lines, ["first", "second"]);
-    assert_eq!(firsts.load(Ordering::SeqCst), 1);
-}
-
-#[tokio::test]
-async fn a_run_in_progress_is_fenced_out_by_a_prune_in_memory() {
-    fences_out_a_run_in_progress(Arc::new(InMemorySaver::new())).await;
-}
-
-async fn fences_on(store: &Store) {
-    fences_out_a_run_in_progress(store.open().await).await;
-}
-
-on_both!(fences_on:
-    a_run_in_progress_is_fenced_out_by_a_prune_on_sqlite,
-    a_run_in_progress_is_fenced_out_by_a_prune_on_postgres);
-
 /// A hint for the next superstep only (ephemeral), and what each node saw of it.
 #[derive(State, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Hinted {
@@ -394,137 +263,109 @@ on_both!(fresh_on:
     an_ephemeral_value_stays_as_fresh_as_it_was_on_sqlite,
     an_ephemeral_value_stays_as_fresh_as_it_was_on_postgres);
 
-/// An unreadable row stops the prune of its thread with a typed error naming the thread and
-/// the checkpoint, and deletes nothing of that thread; threads before it stay pruned.
-#[tokio::test]
-async fn an_unreadable_row_stops_its_thread_and_deletes_nothing_of_it_on_sqlite() {
-    let store = Store::sqlite("prune-corrupt");
-    let Store::Sqlite(dir) = &store else {
-        unreachable!()
-    };
-    let path = dir.join("corrupt.db");
-    let saver = Arc::new(SqliteSaver::open(&path).await.unwrap());
-    let g = logger(saver.clone());
-    for thread in ["fine", "bad-head", "bad-meta"] {
+/// A chat line, merged by id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Line {
+    id: Option<String>,
+    text: String,
+}
+
+impl langgraph::channels::Identified for Line {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    fn set_id(&mut self, id: String) {
+        self.id = Some(id);
+    }
+}
+
+/// The state of a chat and of its agent, a per-thread subgraph node of the same state.
+#[derive(State, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Talk {
+    #[reducer(add_messages)]
+    lines: Vec<Line>,
+    #[reducer(append)]
+    log: Vec<String>,
+}
+
+/// START -> agent -> END; the agent replies, then asks "send?" before it logs the answer.
+fn talk(saver: Arc<dyn Checkpointer>) -> (CompiledGraph<Talk>, CompiledGraph<Talk>) {
+    let agent = StateGraph::<Talk>::new()
+        .node("reply", |s: &Talk| {
+            let n = s.lines.len();
+            let text = format!("{n} lines seen");
+            TalkUpdate::new()
+                .lines(vec![Line {
+                    id: Some(format!("r{n}")),
+                    text,
+                }])
+                .log(vec!["replied".into()])
+        })
+        .node("send", |_: &Talk, ctx: Ctx| async move {
+            let answer: String = ctx.interrupt("send?").await?;
+            Ok::<_, NodeError>(TalkUpdate::new().log(vec![format!("send:{answer}")]))
+        })
+        .edge(START, "reply")
+        .edge("reply", "send")
+        .edge("send", END)
+        .persistence(Persistence::PerThread)
+        .compile_with_shared(saver.clone())
+        .unwrap();
+    let g = StateGraph::<Talk>::new()
+        .subgraph("agent", agent.clone())
+        .edge(START, "agent")
+        .edge("agent", END)
+        .compile_with_shared(saver)
+        .unwrap();
+    (g, agent)
+}
+
+/// A per-thread subgraph node of the caller's state hands back what its nodes changed in the
+/// turn; a resume finds where the turn started in the subgraph's history, which the prune
+/// keeps while the turn is in progress.
+async fn hands_back_its_turn(saver: Arc<dyn Checkpointer>) {
+    let (g, agent) = talk(saver.clone());
+    let mut seen = Vec::new();
+    for (thread, prune) in [("talk-twin", false), ("talk-pruned", true)] {
         let cfg = RunConfig::thread(thread).durability(Durability::Sync);
-        for _ in 0..3 {
-            g.invoke(LogUpdate::new(), &cfg).await.unwrap();
-        }
-    }
-    let ids = |thread: &'static str| {
-        let saver = saver.clone();
-        async move {
-            let rows: Vec<String> = sqlx::query_scalar(
-                "SELECT checkpoint_id FROM lg_checkpoints WHERE thread_id = ?1 ORDER BY 1",
-            )
-            .bind(thread)
-            .fetch_all(saver.pool())
-            .await
-            .unwrap();
-            rows
-        }
-    };
-    let run = |sql: String| {
-        let saver = saver.clone();
-        async move {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(saver.pool())
-                .await
-                .unwrap();
-        }
-    };
-    let head = ids("bad-head").await.pop().unwrap();
-    run(format!(
-        "UPDATE lg_checkpoints SET checkpoint = substr(checkpoint, 1, 20) WHERE checkpoint_id = '{head}'"
-    ))
-    .await;
-    let old = ids("bad-meta").await[1].clone();
-    run(format!(
-        "UPDATE lg_checkpoints SET metadata = '{{\"source\": 7' WHERE checkpoint_id = '{old}'"
-    ))
-    .await;
-    for (thread, broken) in [("bad-head", &head), ("bad-meta", &old)] {
-        let before = ids(thread).await;
-        let e = saver
-            .prune(&["fine", thread], Prune::KeepLatest)
-            .await
-            .unwrap_err();
-        match &e {
-            CheckpointError::Corrupt {
-                thread_id,
-                checkpoint_id,
-                ..
-            } => assert_eq!((thread_id.as_str(), checkpoint_id), (thread, broken)),
-            other => panic!("{other}"),
-        }
-        assert_eq!(ids(thread).await, before, "{thread}");
-        assert_eq!(ids("fine").await.len(), 1);
-    }
-}
-
-/// Prunes racing a run that appends turn after turn (three threads, one after the other): the
-/// run meets conflicts only, and the thread stays whole (every turn's line with its count,
-/// nothing corrupt).
-async fn races_a_run(saver: Arc<dyn Checkpointer>, durability: Durability) {
-    for round in 0..3 {
-        let thread = format!("race-{durability:?}-{round}");
-        let g = logger(saver.clone());
-        let cfg = RunConfig::thread(thread.clone()).durability(durability);
-        let writer = tokio::spawn({
-            let (g, cfg) = (g.clone(), cfg.clone());
-            async move {
-                let (mut done, mut conflicts) = (0, 0);
-                while done < 30 {
-                    match g.invoke(LogUpdate::new(), &cfg).await {
-                        Ok(_) => done += 1,
-                        Err(e) if e.is_conflict() => conflicts += 1,
-                        Err(e) => panic!("{e}"),
-                    }
-                }
-                conflicts
+        let pruned = || async {
+            if prune {
+                saver.prune(&[thread], Prune::KeepLatest).await.unwrap();
             }
-        });
-        let pruner = tokio::spawn({
-            let (saver, thread) = (saver.clone(), thread.clone());
-            async move {
-                for _ in 0..40 {
-                    if let Err(e) = saver.prune(&[thread.as_str()], Prune::KeepLatest).await {
-                        panic!("{thread}: {e}");
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
-            }
-        });
-        let conflicts = writer.await.unwrap();
-        pruner.await.unwrap();
-        let values = g.get_state(&cfg).await.unwrap().values;
-        // A run cut short by a conflict may have stored its `write` step: a turn of its own.
-        assert!(
-            values.turns >= 30,
-            "{thread}: {} turns, {conflicts} conflicts",
-            values.turns
-        );
-        assert_eq!(values.lines.len(), values.turns as usize, "{thread}");
-        for (i, line) in values.lines.iter().enumerate() {
-            assert!(
-                line.starts_with(&format!("line {i} ")),
-                "{thread} {i}: {line}"
-            );
+        };
+        let mut last = Talk::default();
+        for (id, text, answer) in [("u1", "hi", "yes"), ("u2", "and you", "no")] {
+            let input = TalkUpdate::new().lines(vec![Line {
+                id: Some(id.into()),
+                text: text.into(),
+            }]);
+            assert!(g.invoke(input, &cfg).await.unwrap().is_interrupted());
+            pruned().await;
+            last = g.resume(&cfg, answer).await.unwrap().into_value();
+            pruned().await;
         }
+        let own = agent
+            .get_state(&cfg.clone().checkpoint_ns("agent"))
+            .await
+            .unwrap()
+            .values;
+        seen.push((last, own));
     }
+    assert_eq!(seen[1], seen[0]);
+    let (last, _) = &seen[0];
+    assert_eq!(last.lines.len(), 4, "{last:?}");
+    assert_eq!(last.log, ["replied", "send:yes", "replied", "send:no"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn prunes_racing_a_run_leave_the_thread_whole_in_memory() {
-    races_a_run(Arc::new(InMemorySaver::new()), Durability::Sync).await;
-    races_a_run(Arc::new(InMemorySaver::new()), Durability::Async).await;
+#[tokio::test]
+async fn a_same_state_per_thread_node_hands_back_its_turn_in_memory() {
+    hands_back_its_turn(Arc::new(InMemorySaver::new())).await;
 }
 
-async fn races_on(store: &Store) {
-    races_a_run(store.open().await, Durability::Sync).await;
-    races_a_run(store.open().await, Durability::Async).await;
+async fn turn_on(store: &Store) {
+    hands_back_its_turn(store.open().await).await;
 }
 
-on_both!(races_on:
-    prunes_racing_a_run_leave_the_thread_whole_on_sqlite,
-    prunes_racing_a_run_leave_the_thread_whole_on_postgres);
+on_both!(turn_on:
+    a_same_state_per_thread_node_hands_back_its_turn_on_sqlite,
+    a_same_state_per_thread_node_hands_back_its_turn_on_postgres);
