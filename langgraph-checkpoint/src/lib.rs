@@ -34,6 +34,8 @@ mod model;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod prune;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod prune_rows;
 pub mod resolve;
 mod saver;
 mod shared_str;

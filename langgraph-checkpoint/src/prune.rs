@@ -124,30 +124,6 @@ impl Entry {
     }
 }
 
-/// An [`Entry`] from a database row: namespace, id, parent id and metadata as JSON text.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn entry_of_row(
-    thread_id: &str,
-    (ns, id, parent, metadata): (String, String, Option<String>, String),
-) -> Result<Entry, crate::CheckpointError> {
-    let m: CheckpointMetadata = serde_json::from_str(&metadata)
-        .map_err(|e| crate::CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
-    Ok(Entry::new(ns, id, parent, m))
-}
-
-/// A rewritten checkpoint as the columns a database saver updates: checkpoint, parent id and
-/// blobs.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn row_of_rewrite(
-    r: &Rewritten,
-) -> Result<(String, Option<String>, String), crate::CheckpointError> {
-    Ok((
-        crate::encode::to_json("a checkpoint", &r.checkpoint)?,
-        r.parent.clone(),
-        crate::encode::blobs_json(&r.blobs)?,
-    ))
-}
-
 /// The kept checkpoints of one thread, by namespace.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Kept(pub(crate) BTreeMap<String, BTreeSet<String>>);
@@ -159,15 +135,6 @@ impl Kept {
 
     pub(crate) fn len(&self) -> usize {
         self.0.values().map(BTreeSet::len).sum()
-    }
-
-    /// The checkpoints of `all` (`(ns, id)` pairs) that are not kept.
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn gone<'a>(&self, all: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
-        all.iter()
-            .filter(|(ns, id)| !self.contains(ns, id))
-            .map(|(ns, id)| (ns.as_str(), id.as_str()))
-            .collect()
     }
 
     /// The newest kept checkpoint of each namespace (the namespace's head).

@@ -208,6 +208,28 @@ fn sub(
     p
 }
 
+/// Stores subgraph checkpoints `(ns, source)` run from root checkpoint `from`, each after the
+/// namespace's newest in `stored`, and notes them there.
+async fn calls<'a>(
+    s: &dyn Checkpointer,
+    t: &str,
+    stored: &mut Vec<(&'a str, String)>,
+    puts: &[(&'a str, Source)],
+    from: &str,
+) -> Check {
+    for &(ns, source) in puts {
+        let head = stored
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == ns)
+            .map(|(_, id)| id.clone());
+        let p = sub(t, ns, head.as_deref(), 1, source, from);
+        stored.push((ns, p.checkpoint.id.to_string()));
+        s.put(p).await.map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Which subgraph namespaces stay: a per-thread history's head, a paused call whole, a
 /// finished call not at all; and the edits the root's head follows.
 pub(super) async fn prune_namespaces(s: &dyn Checkpointer) -> Check {
@@ -223,22 +245,18 @@ pub(super) async fn prune_namespaces(s: &dyn Checkpointer) -> Check {
     );
     let r1 = p1.checkpoint.id.clone();
     s.put(p1).await.map_err(err)?;
-    let mut subs = Vec::new();
-    for (ns, source) in [
-        ("a:t1", Source::Input),
-        ("a:t1", Source::Loop),
-        ("talk", Source::Input),
-        ("talk", Source::Loop),
-    ] {
-        let head = subs
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == ns)
-            .map(|(_, id): &(&str, String)| id.clone());
-        let p = sub(&t, ns, head.as_deref(), 1, source, &r1);
-        subs.push((ns, p.checkpoint.id.to_string()));
-        s.put(p).await.map_err(err)?;
-    }
+    // Stored checkpoints of subgraph namespaces, in order: (ns, id).
+    let mut subs: Vec<(&str, String)> = Vec::new();
+    let first_turn = [("a:t1", Source::Input), ("a:t1", Source::Loop)];
+    calls(s, &t, &mut subs, &first_turn, &r1).await?;
+    calls(
+        s,
+        &t,
+        &mut subs,
+        &[("talk", Source::Input), ("talk", Source::Loop)],
+        &r1,
+    )
+    .await?;
     let p2 = put(
         &t,
         "",
@@ -250,28 +268,18 @@ pub(super) async fn prune_namespaces(s: &dyn Checkpointer) -> Check {
     );
     let r2 = p2.checkpoint.id.clone();
     s.put(p2).await.map_err(err)?;
-    let mut paused = Vec::new();
-    for (ns, source) in [
-        ("a:t2", Source::Input),
-        ("a:t2", Source::Loop),
-        ("talk", Source::Input),
-        ("talk", Source::Loop),
-    ] {
-        let head = paused
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == ns)
-            .map(|(_, id): &(&str, String)| id.clone())
-            .or_else(|| {
-                subs.iter()
-                    .rev()
-                    .find(|(n, _)| *n == ns)
-                    .map(|(_, id)| id.clone())
-            });
-        let p = sub(&t, ns, head.as_deref(), 1, source, &r2);
-        paused.push((ns, p.checkpoint.id.to_string()));
-        s.put(p).await.map_err(err)?;
-    }
+    let before = subs.len();
+    let second_turn = [("a:t2", Source::Input), ("a:t2", Source::Loop)];
+    calls(s, &t, &mut subs, &second_turn, &r2).await?;
+    calls(
+        s,
+        &t,
+        &mut subs,
+        &[("talk", Source::Input), ("talk", Source::Loop)],
+        &r2,
+    )
+    .await?;
+    let paused = subs.split_off(before);
     // The root edited while its subgraphs are paused.
     let mut p3 = put(
         &t,

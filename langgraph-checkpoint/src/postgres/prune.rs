@@ -5,13 +5,13 @@
 //! every writer out of the namespaces being pruned; the rows deleted are exactly those the
 //! plan read, so a namespace that appears meanwhile is left alone.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use sqlx::postgres::{PgConnection, PgPool};
 
 use super::{backend, raced, read};
 use crate::error::CheckpointError;
-use crate::prune::{entry_of_row, plan, rewrite, row_of_rewrite};
+use crate::prune_rows::{Row, RowPlan, plan_rows, updated_row};
 
 /// Rows of thread `$1` in namespace `$2` whose id is in the array `$3`.
 const LISTED: &str = "thread_id = $1 AND ns = $2 AND checkpoint_id = ANY($3)";
@@ -91,7 +91,7 @@ async fn prune_in(
             .map_err(backend("prune"))?
             .into_iter()
             .collect();
-    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT ns, checkpoint_id, parent_id, metadata::text FROM lg_checkpoints \
          WHERE thread_id = $1",
     )
@@ -104,40 +104,23 @@ async fn prune_in(
     if rows.iter().any(|(ns, ..)| !held.contains(ns)) {
         return Ok(Some(Attempt::Again));
     }
-    let all: Vec<(String, String)> = rows.iter().map(|r| (r.0.clone(), r.1.clone())).collect();
-    let entries = rows
-        .into_iter()
-        .map(|row| entry_of_row(thread_id, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let kept = plan(entries);
-    let gone = kept.gone(&all);
-    if gone.is_empty() {
+    let Some(RowPlan { kept, gone }) = plan_rows(thread_id, rows)? else {
         return Ok(None);
-    }
+    };
     let mut updates = Vec::with_capacity(kept.len());
     for (ns, ids) in &kept.0 {
         for id in ids {
-            let (_, Some(t)) = read::load(&mut *conn, thread_id, ns, Some(id)).await? else {
-                return Err(CheckpointError::conflict(
-                    thread_id,
-                    format!("checkpoint {id} went while the thread was being pruned"),
-                ));
-            };
-            let row = row_of_rewrite(&rewrite(&t, |x| ids.contains(x)))?;
-            updates.push((ns, id, row));
+            let (_, tuple) = read::load(&mut *conn, thread_id, ns, Some(id)).await?;
+            updates.push((ns, id, updated_row(thread_id, &kept, ns, id, tuple)?));
         }
     }
-    let mut by_ns: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (ns, id) in gone {
-        by_ns.entry(ns).or_default().push(id);
-    }
-    for (ns, ids) in by_ns {
+    for (ns, ids) in gone {
         for table in ["lg_writes", "lg_checkpoints"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE {LISTED}"
             )))
             .bind(thread_id)
-            .bind(ns)
+            .bind(&ns)
             .bind(&ids)
             .execute(&mut *conn)
             .await

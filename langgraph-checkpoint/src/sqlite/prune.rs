@@ -1,13 +1,11 @@
 //! Pruning a thread's history in one `BEGIN IMMEDIATE` transaction (the plan and the rewrite
 //! are in [`crate::prune`]).
 
-use std::collections::BTreeMap;
-
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{backend, read};
 use crate::error::CheckpointError;
-use crate::prune::{entry_of_row, plan, rewrite, row_of_rewrite};
+use crate::prune_rows::{Row, RowPlan, plan_rows, updated_row};
 
 /// Rows of thread `?1` in namespace `?2` whose id is in the JSON array `?3` (SQLite builds an
 /// index of the array for `IN`, so this costs O(n log n), where matching pairs against every
@@ -39,48 +37,31 @@ pub(super) async fn keep_latest(pool: &SqlitePool, thread_id: &str) -> Result<()
 
 /// Deletes and rewrites inside the open transaction; false if nothing is to be deleted.
 async fn prune_in(conn: &mut SqliteConnection, thread_id: &str) -> Result<bool, CheckpointError> {
-    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT ns, checkpoint_id, parent_id, metadata FROM lg_checkpoints WHERE thread_id = ?1",
     )
     .bind(thread_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(backend("prune"))?;
-    let all: Vec<(String, String)> = rows.iter().map(|r| (r.0.clone(), r.1.clone())).collect();
-    let entries = rows
-        .into_iter()
-        .map(|row| entry_of_row(thread_id, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let kept = plan(entries);
-    let gone = kept.gone(&all);
-    if gone.is_empty() {
+    let Some(RowPlan { kept, gone }) = plan_rows(thread_id, rows)? else {
         return Ok(false);
-    }
+    };
     let mut updates = Vec::with_capacity(kept.len());
     for (ns, ids) in &kept.0 {
         for id in ids {
-            let (_, Some(t)) = read::load(&mut *conn, thread_id, ns, Some(id)).await? else {
-                return Err(CheckpointError::conflict(
-                    thread_id,
-                    format!("checkpoint {id} went while the thread was being pruned"),
-                ));
-            };
-            let row = row_of_rewrite(&rewrite(&t, |x| ids.contains(x)))?;
-            updates.push((ns, id, row));
+            let (_, tuple) = read::load(&mut *conn, thread_id, ns, Some(id)).await?;
+            updates.push((ns, id, updated_row(thread_id, &kept, ns, id, tuple)?));
         }
     }
-    let mut by_ns: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (ns, id) in gone {
-        by_ns.entry(ns).or_default().push(id);
-    }
-    for (ns, ids) in by_ns {
+    for (ns, ids) in gone {
         let ids = serde_json::to_string(&ids).map_err(|e| CheckpointError::backend("prune", e))?;
         for table in ["lg_writes", "lg_checkpoints"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE {LISTED}"
             )))
             .bind(thread_id)
-            .bind(ns)
+            .bind(&ns)
             .bind(&ids)
             .execute(&mut *conn)
             .await
