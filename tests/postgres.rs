@@ -1,5 +1,5 @@
 //! PostgreSQL: the conformance suite, many concurrent threads through one pool, racing
-//! processes, and corrupted rows. Runs against the server in `DATABASE_URL`
+//! processes, a write rolled back as a deadlock, and corrupted rows. Runs against the server in `DATABASE_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`); each test uses its own schema.
 
 #![cfg(feature = "postgres")]
@@ -184,4 +184,87 @@ async fn corrupted_rows_and_unknown_formats_are_typed_errors() {
         "{e}"
     );
     assert!(e.to_string().contains("broken"));
+}
+
+/// A write that PostgreSQL rolls back to break a deadlock stored nothing: the writer gets a
+/// conflict (as a fenced-out write), not a database error. Another transaction holds the
+/// thread's row while the saver's batch holds its head row and waits for the thread's row;
+/// that transaction then waits for the head row, and the saver (which waited first, with the
+/// shorter `deadlock_timeout`) is the one rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_rolled_back_as_a_deadlock_is_a_conflict() {
+    use langgraph::checkpoint::{
+        Checkpoint, CheckpointMetadata, Fence, PendingWrite, PutCheckpoint, PutWrites, SaveOp,
+        Source, next_checkpoint_id,
+    };
+    let s = Scoped::new("deadlock").await;
+    let first = PutCheckpoint {
+        thread_id: "d".into(),
+        ns: String::new(),
+        checkpoint: Checkpoint::with_id(next_checkpoint_id(None)),
+        metadata: CheckpointMetadata::new(Source::Input, -1),
+        parent_id: None,
+        expected_head: None,
+        blobs: Vec::new(),
+        parent_writes: Vec::new(),
+        fence: Fence::claim_from(0),
+    };
+    let head = first.checkpoint.id.clone();
+    s.saver.put(first).await.unwrap();
+    let held = Fence {
+        epoch: 1,
+        claim: false,
+    };
+    let next = PutCheckpoint {
+        thread_id: "d".into(),
+        ns: String::new(),
+        checkpoint: Checkpoint::with_id(next_checkpoint_id(Some(&head))),
+        metadata: CheckpointMetadata::new(Source::Loop, 0),
+        parent_id: Some(head.clone()),
+        expected_head: Some(head.clone()),
+        blobs: Vec::new(),
+        parent_writes: Vec::new(),
+        fence: held.clone(),
+    };
+    // Writes in a subgraph's namespace: the batch is a transaction of statements (its
+    // checkpoint moves the root's head row, then its writes lock the thread's row).
+    let writes = PutWrites {
+        thread_id: "d".into(),
+        ns: "sub:1".into(),
+        checkpoint_id: "c".into(),
+        writes: vec![PendingWrite {
+            task_id: "t".into(),
+            task_name: "n".into(),
+            channel: "x".into(),
+            value: json!(1),
+        }],
+        fence: held,
+    };
+    let mut other = s.saver.pool().begin().await.unwrap();
+    sqlx::query("SET LOCAL deadlock_timeout = '20s'")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1 FROM lg_threads WHERE thread_id = 'd' FOR UPDATE")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let saver = s.saver.clone();
+    let batch = tokio::spawn(async move {
+        saver
+            .put_batch(vec![SaveOp::Checkpoint(next), SaveOp::Writes(writes)])
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let locked = sqlx::query("SELECT 1 FROM lg_heads WHERE thread_id = 'd' FOR UPDATE")
+        .execute(&mut *other)
+        .await;
+    let err = batch.await.unwrap().unwrap_err();
+    assert!(locked.is_ok(), "{locked:?}");
+    assert!(err.is_conflict(), "{err}");
+    assert!(err.to_string().contains("deadlock"), "{err}");
+    other.rollback().await.unwrap();
+    // Nothing of the batch was stored.
+    let h = s.saver.head("d", "").await.unwrap();
+    assert_eq!(h.checkpoint.unwrap().checkpoint.id, head);
 }
