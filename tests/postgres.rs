@@ -1,6 +1,7 @@
 //! PostgreSQL: the conformance suite, many concurrent threads through one pool, racing
-//! processes, a write rolled back as a deadlock, and corrupted rows. Runs against the server in `DATABASE_URL`
-//! (default `postgres://postgres@127.0.0.1:5432/test`); each test uses its own schema.
+//! processes, a write rolled back as a deadlock, and corrupted rows. Runs against the server
+//! in `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`); each test uses its
+//! own schema.
 
 #![cfg(feature = "postgres")]
 #![allow(
