@@ -181,6 +181,9 @@ impl<C: Checkpointer> Checkpointer for Counting<C> {
     async fn prune(&self, threads: &[&str], strategy: Prune) -> Result<(), CheckpointError> {
         self.inner.prune(threads, strategy).await
     }
+    async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
+        self.inner.copy_thread(from, to).await
+    }
 }
 
 /// Runs `steps` supersteps under `async` on a saver that stores nothing at once (no

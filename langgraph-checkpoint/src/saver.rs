@@ -135,6 +135,15 @@ pub trait Checkpointer: Send + Sync + 'static {
     /// deleted checkpoints are no longer possible. An error (a corrupt checkpoint, a lost
     /// connection) leaves the failing thread as it was; the threads before it stay pruned.
     async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError>;
+
+    /// Copies every checkpoint, value and pending write of thread `from`, in all namespaces, to
+    /// thread `to`, atomically: `to` then reads, resumes, replays and forks as `from` does, and
+    /// the two threads go their own ways from then on (try two answers to one question, or
+    /// branch a conversation). `to` must have no checkpoints: otherwise the copy is refused
+    /// with [`CheckpointError::Conflict`] and nothing is written. Copying a thread that has
+    /// no checkpoints does nothing. A run that claimed an empty `to` meanwhile gets a conflict
+    /// at its first write.
+    async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError>;
 }
 
 /// The future a saver method returns (what `#[async_trait]` makes of an `async fn`).
@@ -249,5 +258,14 @@ impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
         Self: 'f,
     {
         (**self).prune(thread_ids, strategy)
+    }
+    fn copy_thread<'s, 'a, 'b, 'f>(&'s self, from: &'a str, to: &'b str) -> SaverFuture<'f, ()>
+    where
+        's: 'f,
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        (**self).copy_thread(from, to)
     }
 }

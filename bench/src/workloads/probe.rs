@@ -145,4 +145,10 @@ impl Checkpointer for Probe {
         self.record("prune", t);
         r
     }
+    async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
+        let t = Instant::now();
+        let r = self.inner.copy_thread(from, to).await;
+        self.record("copy_thread", t);
+        r
+    }
 }

@@ -15,6 +15,7 @@ use crate::saver::Checkpointer;
 use crate::shared_str::SharedStr;
 use crate::stats::StorageStats;
 
+#[derive(Clone)]
 struct Stored {
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
@@ -66,7 +67,7 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// One namespace of a thread. Ids and versions are time-ordered, so storing the next
 /// checkpoint appends to sorted vectors; lookups are binary searches.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Namespace {
     /// Sorted by checkpoint id, so the head (the greatest id, as in the database savers) is
     /// the last; boxed, so that growing the list moves pointers, not the ~400-byte records
@@ -418,6 +419,24 @@ impl Checkpointer for InMemorySaver {
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
         self.lock().remove(thread_id);
+        Ok(())
+    }
+
+    async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
+        let mut threads = self.lock();
+        let has_checkpoints = |t: &Thread| t.namespaces.values().any(|n| !n.checkpoints.is_empty());
+        let Some(source) = threads.get(from).filter(|t| has_checkpoints(t)) else {
+            return Ok(());
+        };
+        if threads.get(to).is_some_and(has_checkpoints) {
+            return Err(CheckpointError::conflict(
+                to,
+                "the thread to copy to already has checkpoints",
+            ));
+        }
+        let namespaces = source.namespaces.clone();
+        let target = threads.entry(SharedStr::from(to)).or_default();
+        target.namespaces = namespaces;
         Ok(())
     }
 

@@ -7,6 +7,7 @@
 //! (data-modifying CTEs): one round trip, one transaction, one commit.
 
 mod batch;
+mod copy;
 mod prune;
 mod read;
 mod schema;
@@ -354,6 +355,10 @@ impl Checkpointer for PostgresSaver {
         self.spin
             .run(write::delete_thread(&self.pool, thread_id))
             .await
+    }
+
+    async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
+        copy::copy_thread(&self.pool, from, to).await
     }
 
     async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {

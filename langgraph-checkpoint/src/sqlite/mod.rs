@@ -16,6 +16,7 @@
 
 mod backfill;
 mod batch;
+mod copy;
 mod direct;
 mod group;
 mod prune;
@@ -474,6 +475,10 @@ impl Checkpointer for SqliteSaver {
         self.spin
             .run(write::delete_thread(&self.pool, thread_id))
             .await
+    }
+
+    async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
+        copy::copy_thread(&self.pool, from, to).await
     }
 
     async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {

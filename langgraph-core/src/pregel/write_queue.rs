@@ -287,6 +287,9 @@ mod tests {
         ) -> Result<(), CheckpointError> {
             self.inner.prune(threads, strategy).await
         }
+        async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
+            self.inner.copy_thread(from, to).await
+        }
     }
 
     fn op(i: usize) -> SaveOp {

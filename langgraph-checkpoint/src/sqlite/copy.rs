@@ -1,0 +1,79 @@
+//! Copying a thread in one `BEGIN IMMEDIATE` transaction.
+
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+use super::backend;
+use crate::error::CheckpointError;
+
+/// Copies every row of thread `from` to thread `to`, which must have no checkpoints.
+pub(super) async fn copy_thread(
+    pool: &SqlitePool,
+    from: &str,
+    to: &str,
+) -> Result<(), CheckpointError> {
+    let mut conn = pool.acquire().await.map_err(backend("copy_thread"))?;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(backend("copy_thread"))?;
+    let copied = copy_in(&mut conn, from, to).await;
+    let end = if matches!(copied, Ok(true)) {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = sqlx::query(end).execute(&mut *conn).await;
+    copied?;
+    ended.map_err(backend("copy_thread"))?;
+    Ok(())
+}
+
+/// Copies inside the open transaction; false when there is nothing to copy.
+async fn copy_in(
+    conn: &mut SqliteConnection,
+    from: &str,
+    to: &str,
+) -> Result<bool, CheckpointError> {
+    let exists = |thread: &str| {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM lg_checkpoints WHERE thread_id = ?1)",
+        )
+        .bind(thread.to_string())
+    };
+    if !exists(from)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend("copy_thread"))?
+    {
+        return Ok(false);
+    }
+    if exists(to)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend("copy_thread"))?
+    {
+        return Err(CheckpointError::conflict(
+            to,
+            "the thread to copy to already has checkpoints",
+        ));
+    }
+    for sql in [
+        "INSERT INTO lg_checkpoints \
+         (thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs) \
+         SELECT ?2, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs \
+         FROM lg_checkpoints WHERE thread_id = ?1",
+        // In stored order: a checkpoint's writes are read back in rowid order.
+        "INSERT INTO lg_writes \
+         (thread_id, ns, checkpoint_id, task_id, channel, task_name, value) \
+         SELECT ?2, ns, checkpoint_id, task_id, channel, task_name, value \
+         FROM lg_writes WHERE thread_id = ?1 ORDER BY rowid",
+    ] {
+        sqlx::query(sql)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend("copy_thread"))?;
+    }
+    Ok(true)
+}
