@@ -256,11 +256,37 @@ async fn a_write_rolled_back_as_a_deadlock_is_a_conflict() {
             .put_batch(vec![SaveOp::Checkpoint(next), SaveOp::Writes(writes)])
             .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Wait until the batch waits for the thread's row (it then holds the head row).
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *other)
+        .await
+        .unwrap();
+    let waiting = async {
+        loop {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+            )
+            .bind(pid)
+            .fetch_one(s.saver.pool())
+            .await
+            .unwrap();
+            if n > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), waiting)
+        .await
+        .expect("the batch never waited for the thread's row");
     let locked = sqlx::query("SELECT 1 FROM lg_heads WHERE thread_id = 'd' FOR UPDATE")
         .execute(&mut *other)
         .await;
-    let err = batch.await.unwrap().unwrap_err();
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), batch)
+        .await
+        .expect("no deadlock was found")
+        .unwrap()
+        .unwrap_err();
     assert!(locked.is_ok(), "{locked:?}");
     assert!(err.is_conflict(), "{err}");
     assert!(err.to_string().contains("deadlock"), "{err}");
