@@ -286,3 +286,58 @@ async fn races_on(store: &Store) {
 on_both!(races_on:
     prunes_racing_a_run_leave_the_thread_whole_on_sqlite,
     prunes_racing_a_run_leave_the_thread_whole_on_postgres);
+
+/// On PostgreSQL a prune that stops at an unreadable row lets go of the thread at once: a run
+/// on it, in another process, is not kept waiting for the rows the prune had locked.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn an_unreadable_row_lets_go_of_the_thread_on_postgres() {
+    let store = Store::postgres("prune_corrupt").await;
+    let Store::Postgres(scoped) = &store else {
+        unreachable!()
+    };
+    let saver = store.open().await;
+    let g = logger(saver.clone());
+    let cfg = RunConfig::thread("held").durability(Durability::Sync);
+    for _ in 0..3 {
+        g.invoke(LogUpdate::new(), &cfg).await.unwrap();
+    }
+    let table = format!("{}.lg_checkpoints", scoped.schema);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET metadata = '\"broken\"'::jsonb WHERE checkpoint_id = \
+         (SELECT min(checkpoint_id) FROM {table} WHERE thread_id = 'held')"
+    )))
+    .execute(scoped.saver.pool())
+    .await
+    .unwrap();
+    let e = saver.prune(&["held"], Prune::KeepLatest).await.unwrap_err();
+    assert!(matches!(e, CheckpointError::Corrupt { .. }), "{e}");
+    // Another process runs the thread, while this one does nothing more (its runtime is
+    // blocked here, so nothing of it can end the prune's transaction later).
+    let schema = scoped.schema.clone();
+    let other = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let opts = langgraph::PostgresOptions::default().schema(schema);
+            let saver = langgraph::PostgresSaver::connect_with(&store::pg::url(), opts)
+                .await
+                .unwrap();
+            let g = logger(Arc::new(saver));
+            let cfg = RunConfig::thread("held").durability(Durability::Sync);
+            tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                g.invoke(LogUpdate::new(), &cfg),
+            )
+            .await
+            .map(|r| r.map(|out| out.turns))
+        })
+    });
+    let next = other
+        .join()
+        .unwrap()
+        .expect("the run waited for the failed prune's locks");
+    assert_eq!(next.unwrap(), 4);
+}

@@ -12,12 +12,16 @@ pub(super) async fn copy_thread(
     to: &str,
 ) -> Result<(), CheckpointError> {
     let mut tx = pool.begin().await.map_err(backend("copy_thread"))?;
-    if copy_in(&mut tx, from, to).await? {
-        tx.commit().await.map_err(backend("copy_thread"))?;
-    } else {
-        tx.rollback().await.map_err(backend("copy_thread"))?;
+    match copy_in(&mut tx, from, to).await {
+        Ok(true) => tx.commit().await.map_err(backend("copy_thread")),
+        Ok(false) => tx.rollback().await.map_err(backend("copy_thread")),
+        // Rolled back now: a dropped transaction would keep the target's row locked until its
+        // connection is used again.
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// Copies inside the open transaction; false when there is nothing to copy.

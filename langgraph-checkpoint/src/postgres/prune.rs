@@ -51,7 +51,16 @@ pub(super) async fn keep_latest(pool: &PgPool, thread_id: &str) -> Result<(), Ch
 
 async fn once(pool: &PgPool, thread_id: &str) -> Result<Attempt, CheckpointError> {
     let mut tx = pool.begin().await.map_err(backend("prune"))?;
-    match prune_in(&mut tx, thread_id).await? {
+    let planned = match prune_in(&mut tx, thread_id).await {
+        Ok(p) => p,
+        // Rolled back now: a dropped transaction would keep the thread's rows locked (and its
+        // writers waiting) until its connection is used again.
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Err(e);
+        }
+    };
+    match planned {
         Some(Attempt::Done) => {
             tx.commit().await.map_err(backend("prune"))?;
             Ok(Attempt::Done)
