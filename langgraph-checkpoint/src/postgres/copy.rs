@@ -3,6 +3,7 @@
 use sqlx::postgres::{PgConnection, PgPool};
 
 use super::backend;
+use super::write::in_transaction;
 use crate::error::CheckpointError;
 
 /// Copies every row of thread `from` to thread `to`, which must have no checkpoints.
@@ -11,17 +12,10 @@ pub(super) async fn copy_thread(
     from: &str,
     to: &str,
 ) -> Result<(), CheckpointError> {
-    let mut tx = pool.begin().await.map_err(backend("copy_thread"))?;
-    match copy_in(&mut tx, from, to).await {
-        Ok(true) => tx.commit().await.map_err(backend("copy_thread")),
-        Ok(false) => tx.rollback().await.map_err(backend("copy_thread")),
-        // Rolled back now: a dropped transaction would keep the target's row locked until its
-        // connection is used again.
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
+    in_transaction(pool, "copy_thread", async |conn| {
+        Ok(((), copy_in(conn, from, to).await?))
+    })
+    .await
 }
 
 /// Copies inside the open transaction; false when there is nothing to copy.

@@ -23,6 +23,7 @@ use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::prune::Prune;
 use crate::saver::Checkpointer;
+use crate::shared_str::SharedStr;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
 
@@ -131,12 +132,12 @@ fn is_race(e: &CheckpointError) -> bool {
     matches!(db.code().as_deref(), Some("40P01" | "40001"))
 }
 
-/// The thread of a batch's first op.
-fn batch_thread(ops: &[SaveOp]) -> String {
+/// The thread of a batch's first op (a shared string: no allocation on the write path).
+fn batch_thread(ops: &[SaveOp]) -> SharedStr {
     match ops.first() {
-        Some(SaveOp::Checkpoint(p)) => p.thread_id.to_string(),
-        Some(SaveOp::Writes(w)) => w.thread_id.to_string(),
-        None => String::new(),
+        Some(SaveOp::Checkpoint(p)) => p.thread_id.clone(),
+        Some(SaveOp::Writes(w)) => w.thread_id.clone(),
+        None => SharedStr::from(""),
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use sqlx::postgres::{PgConnection, PgPool};
 
+use super::write::in_transaction;
 use super::{backend, raced, read};
 use crate::error::CheckpointError;
 use crate::prune_rows::{Row, RowPlan, plan_rows, updated_row};
@@ -22,6 +23,7 @@ const ATTEMPTS: usize = 8;
 
 /// What one attempt did.
 enum Attempt {
+    /// Pruned, or found nothing to delete.
     Done,
     /// A namespace's head row appeared after the attempt locked the others: start over.
     Again,
@@ -32,48 +34,28 @@ enum Attempt {
 /// the thread's rows in different orders): the run's write is then a conflict, the prune
 /// starts over.
 pub(super) async fn keep_latest(pool: &PgPool, thread_id: &str) -> Result<(), CheckpointError> {
-    for _ in 1..ATTEMPTS {
-        match once(pool, thread_id).await.map_err(raced(thread_id)) {
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let attempt = in_transaction(pool, "prune", async |conn| {
+            Ok(match prune_in(conn, thread_id).await? {
+                Some(Attempt::Done) => (Attempt::Done, true),
+                None => (Attempt::Done, false),
+                Some(Attempt::Again) => (Attempt::Again, false),
+            })
+        });
+        match attempt.await.map_err(raced(thread_id)) {
             Ok(Attempt::Done) => return Ok(()),
-            Ok(Attempt::Again) => {}
-            Err(e) if e.is_conflict() => {}
+            Ok(Attempt::Again) => last = None,
+            Err(e) if e.is_conflict() => last = Some(e),
             Err(e) => return Err(e),
         }
     }
-    match once(pool, thread_id).await.map_err(raced(thread_id))? {
-        Attempt::Done => Ok(()),
-        Attempt::Again => Err(CheckpointError::conflict(
+    Err(last.unwrap_or_else(|| {
+        CheckpointError::conflict(
             thread_id,
             "runs kept writing to the thread while it was being pruned",
-        )),
-    }
-}
-
-async fn once(pool: &PgPool, thread_id: &str) -> Result<Attempt, CheckpointError> {
-    let mut tx = pool.begin().await.map_err(backend("prune"))?;
-    let planned = match prune_in(&mut tx, thread_id).await {
-        Ok(p) => p,
-        // Rolled back now: a dropped transaction would keep the thread's rows locked (and its
-        // writers waiting) until its connection is used again.
-        Err(e) => {
-            let _ = tx.rollback().await;
-            return Err(e);
-        }
-    };
-    match planned {
-        Some(Attempt::Done) => {
-            tx.commit().await.map_err(backend("prune"))?;
-            Ok(Attempt::Done)
-        }
-        None => {
-            tx.rollback().await.map_err(backend("prune"))?;
-            Ok(Attempt::Done)
-        }
-        Some(Attempt::Again) => {
-            tx.rollback().await.map_err(backend("prune"))?;
-            Ok(Attempt::Again)
-        }
-    }
+        )
+    }))
 }
 
 fn json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, CheckpointError> {

@@ -217,6 +217,31 @@ pub(super) async fn put_writes(pool: &PgPool, w: PutWrites) -> Result<(), Checkp
     }
 }
 
+/// Runs `body` in a transaction: committed when it returns `(_, true)`, rolled back when it
+/// returns `(_, false)` or fails. A failed body is rolled back at once: a dropped transaction
+/// is only rolled back when its connection is next used, and keeps its row locks until then.
+pub(super) async fn in_transaction<T>(
+    pool: &PgPool,
+    op: &'static str,
+    body: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<(T, bool), CheckpointError>,
+) -> Result<T, CheckpointError> {
+    let mut tx = pool.begin().await.map_err(backend(op))?;
+    match body(&mut tx).await {
+        Ok((out, true)) => {
+            tx.commit().await.map_err(backend(op))?;
+            Ok(out)
+        }
+        Ok((out, false)) => {
+            let _ = tx.rollback().await;
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 pub(super) async fn delete_thread(pool: &PgPool, thread_id: &str) -> Result<(), CheckpointError> {
     sqlx::query(
         "WITH a AS (DELETE FROM lg_writes WHERE thread_id = $1), \

@@ -3,6 +3,7 @@
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::backend;
+use super::write::in_transaction;
 use crate::error::CheckpointError;
 
 /// Copies every row of thread `from` to thread `to`, which must have no checkpoints.
@@ -11,21 +12,10 @@ pub(super) async fn copy_thread(
     from: &str,
     to: &str,
 ) -> Result<(), CheckpointError> {
-    let mut conn = pool.acquire().await.map_err(backend("copy_thread"))?;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *conn)
-        .await
-        .map_err(backend("copy_thread"))?;
-    let copied = copy_in(&mut conn, from, to).await;
-    let end = if matches!(copied, Ok(true)) {
-        "COMMIT"
-    } else {
-        "ROLLBACK"
-    };
-    let ended = sqlx::query(end).execute(&mut *conn).await;
-    copied?;
-    ended.map_err(backend("copy_thread"))?;
-    Ok(())
+    in_transaction(pool, "copy_thread", async |conn| {
+        Ok(((), copy_in(conn, from, to).await?))
+    })
+    .await
 }
 
 /// Copies inside the open transaction; false when there is nothing to copy.

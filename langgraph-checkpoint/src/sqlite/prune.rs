@@ -3,6 +3,7 @@
 
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
+use super::write::in_transaction;
 use super::{backend, read};
 use crate::error::CheckpointError;
 use crate::prune_rows::{Row, RowPlan, plan_rows, updated_row};
@@ -15,24 +16,10 @@ const LISTED: &str =
 
 /// Prunes `thread_id` to what [`Prune::KeepLatest`](crate::Prune::KeepLatest) keeps.
 pub(super) async fn keep_latest(pool: &SqlitePool, thread_id: &str) -> Result<(), CheckpointError> {
-    let mut conn = pool.acquire().await.map_err(backend("prune"))?;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *conn)
-        .await
-        .map_err(backend("prune"))?;
-    let end = match prune_in(&mut conn, thread_id).await {
-        Ok(true) => "COMMIT",
-        Ok(false) => "ROLLBACK",
-        Err(e) => {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return Err(e);
-        }
-    };
-    sqlx::query(end)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend("prune"))?;
-    Ok(())
+    in_transaction(pool, "prune", async |conn| {
+        Ok(((), prune_in(conn, thread_id).await?))
+    })
+    .await
 }
 
 /// Deletes and rewrites inside the open transaction; false if nothing is to be deleted.

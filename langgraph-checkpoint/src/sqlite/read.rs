@@ -11,10 +11,11 @@ use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
 /// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
-/// chains and pending writes in one statement. A version is the id of the checkpoint whose row
-/// stores the value, with a `~` after it when that checkpoint carries it for an older one
-/// (after a prune, see `crate::prune`), as the rows [`assemble`](crate::assemble::assemble) reads. One round trip
-/// to the connection's worker instead of four.
+/// chains and pending writes in one statement, as the rows
+/// [`assemble`](crate::assemble::assemble) reads: one round trip to the connection's worker
+/// instead of four. A version is the id of the checkpoint whose row stores the value, with a
+/// `~` after it when that checkpoint carries it for an older one (after a prune, see
+/// `crate::prune`).
 ///
 /// `CROSS JOIN` fixes the order of each join, so that SQLite looks every checkpoint and write
 /// up by its full key. Left to choose, it scanned all of the thread's checkpoints (and

@@ -59,6 +59,37 @@ async fn rollback(conn: &mut SqliteConnection) {
     let _ = sqlx::query("ROLLBACK").execute(conn).await;
 }
 
+/// Runs `body` in a `BEGIN IMMEDIATE` transaction on a pooled connection: committed when it
+/// returns `(_, true)`, rolled back when it returns `(_, false)` or fails.
+pub(super) async fn in_transaction<T>(
+    pool: &SqlitePool,
+    op: &'static str,
+    body: impl AsyncFnOnce(&mut SqliteConnection) -> Result<(T, bool), CheckpointError>,
+) -> Result<T, CheckpointError> {
+    let mut conn = pool.acquire().await.map_err(backend(op))?;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(backend(op))?;
+    match body(&mut conn).await {
+        Ok((out, true)) => {
+            sqlx::query("COMMIT")
+                .execute(&mut *conn)
+                .await
+                .map_err(backend(op))?;
+            Ok(out)
+        }
+        Ok((out, false)) => {
+            rollback(&mut conn).await;
+            Ok(out)
+        }
+        Err(e) => {
+            rollback(&mut conn).await;
+            Err(e)
+        }
+    }
+}
+
 pub(super) async fn claim(
     pool: &SqlitePool,
     thread_id: &str,
