@@ -34,6 +34,67 @@ async fn conformance_postgres() {
     conformance::run_all(&nosync.saver).await.unwrap();
 }
 
+/// `url` with its database replaced by `db` (the query string stays).
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, ""), |(b, q)| (b, q));
+    let (server, _) = base.rsplit_once('/').expect("a URL with a database");
+    if query.is_empty() {
+        format!("{server}/{db}")
+    } else {
+        format!("{server}/{db}?{query}")
+    }
+}
+
+/// The suite again in a database whose text order is a language's (ICU `en-US`: `a` < `B`
+/// < `é` < `z`, where bytes say `B` < `a` < `z` < `é`): ids are ordered, paged and compared
+/// the same as on the other savers, whatever the server's collation.
+#[tokio::test]
+async fn conformance_on_a_database_with_a_language_collation() {
+    let admin = sqlx::PgPool::connect(&pg::url()).await.unwrap();
+    let db = format!("lgt_icu_{}", uuid::Uuid::new_v4().simple());
+    let create = format!(
+        "CREATE DATABASE {db} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' \
+         LOCALE 'C.UTF-8'"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(create))
+        .execute(&admin)
+        .await
+        .expect("PostgreSQL with ICU (every Debian and official build has it)");
+    let url = with_database(&pg::url(), &db);
+    // Errors, not panics, until the database is dropped.
+    let result: Result<(), String> = async {
+        let probe = sqlx::PgPool::connect(&url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let order: Vec<String> =
+            sqlx::query_scalar("SELECT x FROM (VALUES ('B'), ('a'), ('z'), ('é')) v(x) ORDER BY x")
+                .fetch_all(&probe)
+                .await
+                .map_err(|e| e.to_string())?;
+        probe.close().await;
+        if order != ["a", "B", "é", "z"] {
+            return Err(format!(
+                "the database does not sort as a language does: {order:?}"
+            ));
+        }
+        let saver = PostgresSaver::connect(&url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let r = conformance::run_all(&saver)
+            .await
+            .map_err(|e| e.to_string());
+        saver.close().await;
+        r
+    }
+    .await;
+    let drop = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(drop))
+        .execute(&admin)
+        .await
+        .unwrap();
+    result.unwrap();
+}
+
 /// A closed saver has no connection left and refuses work with an error.
 #[tokio::test]
 async fn a_closed_saver_lets_go_of_the_server() {

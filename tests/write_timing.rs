@@ -184,6 +184,12 @@ impl<C: Checkpointer> Checkpointer for Counting<C> {
     async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
         self.inner.copy_thread(from, to).await
     }
+    async fn threads(
+        &self,
+        query: &langgraph::ThreadQuery,
+    ) -> Result<Vec<langgraph::ThreadInfo>, CheckpointError> {
+        self.inner.threads(query).await
+    }
 }
 
 /// Runs `steps` supersteps under `async` on a saver that stores nothing at once (no

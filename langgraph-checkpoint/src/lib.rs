@@ -45,6 +45,7 @@ mod spin;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stats;
+mod threads;
 mod timestamp;
 
 /// The attribute for implementing [`Checkpointer`] (its methods are `async`).
@@ -65,3 +66,4 @@ pub use small_map::SmallMap;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteSaver, Synchronous};
 pub use stats::StorageStats;
+pub use threads::{ThreadInfo, ThreadQuery};

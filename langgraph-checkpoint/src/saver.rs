@@ -9,6 +9,7 @@ use crate::model::{
     CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutNow, PutWrites, SaveOp,
 };
 use crate::prune::Prune;
+use crate::threads::{ThreadInfo, ThreadQuery};
 
 /// Stores and loads checkpoints of threads.
 ///
@@ -144,6 +145,14 @@ pub trait Checkpointer: Send + Sync + 'static {
     /// no checkpoints does nothing. A run that claimed an empty `to` meanwhile gets a conflict
     /// at its first write.
     async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError>;
+
+    /// The threads that have a checkpoint in their root namespace and match `query`, in the
+    /// byte order of their ids, with the id of each one's newest root checkpoint: how a
+    /// maintenance job finds the threads to [`prune`](Checkpointer::prune) or
+    /// [`delete`](Checkpointer::delete_thread) (by id prefix, by the time of their last
+    /// write), a page at a time. A thread being written meanwhile is listed with the head it
+    /// had when it was read.
+    async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError>;
 }
 
 /// The future a saver method returns (what `#[async_trait]` makes of an `async fn`).
@@ -267,5 +276,13 @@ impl<T: Checkpointer + ?Sized> Checkpointer for Arc<T> {
         Self: 'f,
     {
         (**self).copy_thread(from, to)
+    }
+    fn threads<'s, 'a, 'f>(&'s self, query: &'a ThreadQuery) -> SaverFuture<'f, Vec<ThreadInfo>>
+    where
+        's: 'f,
+        'a: 'f,
+        Self: 'f,
+    {
+        (**self).threads(query)
     }
 }

@@ -151,4 +151,13 @@ impl Checkpointer for Probe {
         self.record("copy_thread", t);
         r
     }
+    async fn threads(
+        &self,
+        query: &langgraph::ThreadQuery,
+    ) -> Result<Vec<langgraph::ThreadInfo>, CheckpointError> {
+        let t = Instant::now();
+        let r = self.inner.threads(query).await;
+        self.record("threads", t);
+        r
+    }
 }

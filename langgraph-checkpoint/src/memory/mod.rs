@@ -14,6 +14,7 @@ use crate::resolve::resolve_with;
 use crate::saver::Checkpointer;
 use crate::shared_str::SharedStr;
 use crate::stats::StorageStats;
+use crate::threads::{ThreadInfo, ThreadQuery};
 
 #[derive(Clone)]
 struct Stored {
@@ -438,6 +439,15 @@ impl Checkpointer for InMemorySaver {
         let target = threads.entry(SharedStr::from(to)).or_default();
         target.namespaces = namespaces;
         Ok(())
+    }
+
+    async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError> {
+        let threads = self.lock();
+        let heads = threads.iter().filter_map(|(id, t)| {
+            let head = t.namespaces.get("")?.head_id()?;
+            Some((id.as_str(), head))
+        });
+        Ok(query.select(heads))
     }
 
     async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {

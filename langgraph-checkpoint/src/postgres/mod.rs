@@ -11,6 +11,7 @@ mod copy;
 mod prune;
 mod read;
 mod schema;
+mod threads;
 mod write;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::saver::Checkpointer;
 use crate::shared_str::SharedStr;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
+use crate::threads::{ThreadInfo, ThreadQuery};
 
 /// Options of [`PostgresSaver::connect_with`].
 #[derive(Debug, Clone)]
@@ -360,6 +362,10 @@ impl Checkpointer for PostgresSaver {
 
     async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
         copy::copy_thread(&self.pool, from, to).await
+    }
+
+    async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError> {
+        threads::threads(&self.pool, query).await
     }
 
     async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {

@@ -5,7 +5,9 @@ use sqlx::postgres::PgPool;
 use super::backend;
 use crate::error::CheckpointError;
 
-/// The schema version this build creates and reads.
+/// The schema version this build creates and reads. (Version 1 databases of earlier builds
+/// gain the partial index `lg_heads_root`, which lists threads, at their next connect; a
+/// build without it ignores it.)
 pub(crate) const SCHEMA_VERSION: i64 = 1;
 
 const DDL: &str = "
@@ -20,6 +22,7 @@ CREATE TABLE IF NOT EXISTS lg_heads (
     checkpoint_id TEXT NOT NULL,
     PRIMARY KEY (thread_id, ns)
 );
+CREATE INDEX IF NOT EXISTS lg_heads_root ON lg_heads (thread_id COLLATE \"C\") WHERE ns = '';
 CREATE TABLE IF NOT EXISTS lg_checkpoints (
     thread_id     TEXT NOT NULL,
     ns            TEXT NOT NULL,

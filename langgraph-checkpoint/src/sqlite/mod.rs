@@ -23,6 +23,7 @@ mod prune;
 mod read;
 mod schema;
 mod script;
+mod threads;
 mod wal;
 mod worker;
 mod write;
@@ -43,6 +44,7 @@ use crate::prune::Prune;
 use crate::saver::Checkpointer;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
+use crate::threads::{ThreadInfo, ThreadQuery};
 use direct::Direct;
 
 /// How much SQLite waits for the disk at each commit.
@@ -479,6 +481,10 @@ impl Checkpointer for SqliteSaver {
 
     async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
         copy::copy_thread(&self.pool, from, to).await
+    }
+
+    async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError> {
+        threads::threads(&self.pool, query).await
     }
 
     async fn prune(&self, thread_ids: &[&str], strategy: Prune) -> Result<(), CheckpointError> {

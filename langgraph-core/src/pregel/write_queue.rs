@@ -290,6 +290,12 @@ mod tests {
         async fn copy_thread(&self, from: &str, to: &str) -> Result<(), CheckpointError> {
             self.inner.copy_thread(from, to).await
         }
+        async fn threads(
+            &self,
+            query: &langgraph_checkpoint::ThreadQuery,
+        ) -> Result<Vec<langgraph_checkpoint::ThreadInfo>, CheckpointError> {
+            self.inner.threads(query).await
+        }
     }
 
     fn op(i: usize) -> SaveOp {

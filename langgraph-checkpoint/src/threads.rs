@@ -1,0 +1,246 @@
+//! Finding threads: the threads a saver holds, in pages, by id prefix and by the time of their
+//! newest checkpoint (what a maintenance job needs before it prunes or deletes old threads).
+//!
+//! A thread is listed when its root namespace has a checkpoint; the newest one is its *head*.
+//! Threads come in the byte order of their ids (as Rust compares strings), so a page ends
+//! where the next one starts: pass the last thread id of a page to [`ThreadQuery::after`].
+//! The time of a thread is the time in its head's id (a UUID v7 holds its creation time to
+//! the millisecond); the time filters compare ids, so they cost an index lookup per thread in
+//! the database savers, not a read of the checkpoint.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+/// Which threads [`Checkpointer::threads`](crate::Checkpointer::threads) lists.
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use langgraph_checkpoint::ThreadQuery;
+///
+/// // Threads of tenant 42 not written for 30 days, 100 at a time.
+/// let cutoff = Utc::now() - Duration::days(30);
+/// let q = ThreadQuery::new().prefix("tenant-42/").updated_before(cutoff).limit(100);
+/// assert_eq!(q.prefix, "tenant-42/");
+/// assert_eq!(q.limit, Some(100));
+/// // The next page starts after the last thread of this one.
+/// let next = q.clone().after("tenant-42/chat-0099");
+/// assert_eq!(next.after.as_deref(), Some("tenant-42/chat-0099"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadQuery {
+    /// Only threads whose id starts with this text (`""`: every thread).
+    pub prefix: String,
+    /// Only threads whose id sorts after this one (the last id of the previous page).
+    pub after: Option<String>,
+    /// Only threads whose head was written before this time (to the millisecond).
+    pub updated_before: Option<DateTime<Utc>>,
+    /// Only threads whose head was written at or after this time (to the millisecond).
+    pub updated_since: Option<DateTime<Utc>>,
+    /// At most this many threads (`None`: all).
+    pub limit: Option<usize>,
+}
+
+impl ThreadQuery {
+    /// Every thread, in id order.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps only thread ids that start with `prefix`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Starts after thread `thread_id` (exclusive): the cursor of the next page.
+    pub fn after(mut self, thread_id: impl Into<String>) -> Self {
+        self.after = Some(thread_id.into());
+        self
+    }
+
+    /// Keeps only threads whose newest checkpoint is older than `time`.
+    pub fn updated_before(mut self, time: impl Into<DateTime<Utc>>) -> Self {
+        self.updated_before = Some(time.into());
+        self
+    }
+
+    /// Keeps only threads whose newest checkpoint was written at `time` or later.
+    pub fn updated_since(mut self, time: impl Into<DateTime<Utc>>) -> Self {
+        self.updated_since = Some(time.into());
+        self
+    }
+
+    /// Returns at most `n` threads.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// The lowest id of `updated_before`'s millisecond: a head sorts below it exactly when it
+    /// was written before that millisecond.
+    pub(crate) fn before_id(&self) -> Option<String> {
+        self.updated_before.as_ref().map(lowest_id_at)
+    }
+
+    /// The lowest id of `updated_since`'s millisecond.
+    pub(crate) fn since_id(&self) -> Option<String> {
+        self.updated_since.as_ref().map(lowest_id_at)
+    }
+
+    /// The answer for a saver that holds its threads' heads at hand: the admitted threads in
+    /// id order, at most `limit` of them.
+    pub(crate) fn select<'a>(
+        &self,
+        heads: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<ThreadInfo> {
+        let (before, since) = (self.before_id(), self.since_id());
+        let mut found: Vec<(&str, &str)> = heads
+            .into_iter()
+            .filter(|(thread_id, head)| {
+                thread_id.starts_with(&self.prefix)
+                    && self.after.as_deref().is_none_or(|a| *thread_id > a)
+                    && before.as_deref().is_none_or(|b| *head < b)
+                    && since.as_deref().is_none_or(|s| *head >= s)
+            })
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        found.truncate(self.limit.unwrap_or(usize::MAX));
+        found
+            .into_iter()
+            .map(|(thread_id, head)| ThreadInfo::new(thread_id, head))
+            .collect()
+    }
+
+    /// The least text above every id that starts with `prefix`, in byte order (`None`: no
+    /// bound, for an empty prefix or one of `char::MAX`s only): `prefix` with its last
+    /// character that can grow moved to the next character, and what follows it cut.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn prefix_end(&self) -> Option<String> {
+        let mut chars: Vec<char> = self.prefix.chars().collect();
+        while let Some(last) = chars.pop() {
+            // The next scalar value: after U+D7FF comes U+E000 (surrogates are not chars).
+            let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+            if let Some(next) = next {
+                chars.push(next);
+                return Some(chars.into_iter().collect());
+            }
+        }
+        None
+    }
+
+    /// The limit as an SQL `LIMIT` (`-1`: none).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn sql_limit(&self) -> i64 {
+        self.limit
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// A thread as [`Checkpointer::threads`](crate::Checkpointer::threads) lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// The thread's id.
+    pub thread_id: String,
+    /// The id of the newest checkpoint of its root namespace.
+    pub head: String,
+}
+
+impl ThreadInfo {
+    /// A thread with head checkpoint `head`.
+    pub fn new(thread_id: impl Into<String>, head: impl Into<String>) -> Self {
+        Self {
+            thread_id: thread_id.into(),
+            head: head.into(),
+        }
+    }
+
+    /// When the head was written: the time in its id (to the millisecond), or `None` for an
+    /// id that is not a UUID v7 (one a custom saver or test wrote).
+    ///
+    /// ```
+    /// use langgraph_checkpoint::{ThreadInfo, new_checkpoint_id};
+    ///
+    /// let before = chrono::Utc::now();
+    /// let t = ThreadInfo::new("t", new_checkpoint_id().as_str());
+    /// let at = t.updated_at().unwrap();
+    /// assert!(at >= before - chrono::Duration::milliseconds(1));
+    /// assert_eq!(ThreadInfo::new("t", "c1").updated_at(), None);
+    /// ```
+    pub fn updated_at(&self) -> Option<DateTime<Utc>> {
+        time_of_id(&self.head)
+    }
+}
+
+/// The lowest UUID v7 text of `time`'s millisecond (clamped to what an id can hold).
+fn lowest_id_at(time: &DateTime<Utc>) -> String {
+    let ms = time.timestamp_millis().clamp(0, (1 << 48) - 1);
+    format!(
+        "{:08x}-{:04x}-0000-0000-000000000000",
+        ms >> 16,
+        ms & 0xffff
+    )
+}
+
+/// The millisecond in a UUID v7's text, or `None` for other text.
+fn time_of_id(id: &str) -> Option<DateTime<Utc>> {
+    let uuid = uuid::Uuid::parse_str(id).ok()?;
+    if uuid.get_version_num() != 7 {
+        return None;
+    }
+    let ms = i64::try_from(uuid.as_u128() >> 80).ok()?;
+    Utc.timestamp_millis_opt(ms).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::new_checkpoint_id;
+    use chrono::Duration;
+
+    #[test]
+    fn the_lowest_id_of_a_millisecond_sorts_below_every_id_made_in_it() {
+        let id = new_checkpoint_id();
+        let at = time_of_id(&id).unwrap();
+        let floor = lowest_id_at(&at);
+        assert!(floor.as_str() <= id.as_str());
+        assert!(lowest_id_at(&(at + Duration::milliseconds(1))).as_str() > id.as_str());
+        assert_eq!(time_of_id(&floor), None, "version 0: not an id of ours");
+        assert_eq!(
+            lowest_id_at(&DateTime::<Utc>::MIN_UTC),
+            "00000000-0000-0000-0000-000000000000"
+        );
+    }
+
+    #[test]
+    fn select_filters_sorts_and_limits() {
+        let old = "00000000-0001-7000-8000-000000000000";
+        let new = new_checkpoint_id().to_string();
+        let heads = [("b", new.as_str()), ("a/2", old), ("a/1", new.as_str())];
+        let ids = |q: ThreadQuery| -> Vec<String> {
+            q.select(heads.iter().copied())
+                .into_iter()
+                .map(|t| t.thread_id)
+                .collect()
+        };
+        assert_eq!(ids(ThreadQuery::new()), ["a/1", "a/2", "b"]);
+        assert_eq!(ids(ThreadQuery::new().prefix("a/")), ["a/1", "a/2"]);
+        assert_eq!(ids(ThreadQuery::new().after("a/1").limit(1)), ["a/2"]);
+        assert_eq!(ids(ThreadQuery::new().limit(0)), Vec::<String>::new());
+        let cutoff = Utc::now() - Duration::days(1);
+        assert_eq!(ids(ThreadQuery::new().updated_before(cutoff)), ["a/2"]);
+        assert_eq!(ids(ThreadQuery::new().updated_since(cutoff)), ["a/1", "b"]);
+        let q = ThreadQuery::new().prefix("a/").updated_since(cutoff);
+        assert_eq!(ids(q), ["a/1"]);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_prefix_ends_below_the_first_id_without_it() {
+        let end = |p: &str| ThreadQuery::new().prefix(p).prefix_end();
+        assert_eq!(end(""), None);
+        assert_eq!(end("a/").as_deref(), Some("a0"));
+        assert!(end("a/").unwrap().as_str() > "a/\u{10ffff}");
+        assert_eq!(end("x\u{d7ff}").as_deref(), Some("x\u{e000}"));
+        assert_eq!(end("y\u{10ffff}").as_deref(), Some("z"));
+        assert_eq!(end("\u{10ffff}"), None);
+    }
+}
