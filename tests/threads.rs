@@ -1,7 +1,7 @@
 //! Listing threads (`Checkpointer::threads`) under real graphs, in memory, on SQLite and on
 //! PostgreSQL: a maintenance job pages through one tenant's threads that were not written
-//! since a cutoff, prunes them, deletes another tenant's threads, and every thread it left
-//! alone, or pruned, goes on as before.
+//! since a cutoff and prunes them (`sweep`), deletes another tenant's threads, and every
+//! thread it left alone, or pruned, goes on as before.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use langgraph::ThreadInfo;
+use langgraph::checkpoint::sweep;
 use langgraph::prelude::*;
 
 #[path = "support/store.rs"]
@@ -122,8 +123,12 @@ async fn maintenance_job(saver: Arc<dyn Checkpointer>, reopen: Option<Arc<dyn Ch
             "{t:?}"
         );
     }
-    saver.prune(&ids, Prune::KeepLatest).await.unwrap();
-    // The busy ones are listed from the cutoff on, and the walk finds no idle one now that
+    // The sweep prunes them, three to a page.
+    let pruned = sweep(&*saver, &idle.clone().limit(3), Prune::KeepLatest)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 4);
+    // The busy ones are listed from the cutoff on, and the walk still finds the idle ones:
     // pruning kept their heads.
     let busy = saver
         .threads(&ThreadQuery::new().prefix("tenant-a/").updated_since(cutoff))
@@ -141,7 +146,11 @@ async fn maintenance_job(saver: Arc<dyn Checkpointer>, reopen: Option<Arc<dyn Ch
     let leaving = walk(&*saver, ThreadQuery::new().prefix("tenant-b/"), 100).await;
     let leaving: Vec<&str> = leaving.iter().map(|t| t.thread_id.as_str()).collect();
     assert_eq!(leaving, tenant_b);
-    saver.prune(&leaving, Prune::Delete).await.unwrap();
+    let tenant_b_threads = ThreadQuery::new().prefix("tenant-b/").limit(2);
+    let deleted = sweep(&*saver, &tenant_b_threads, Prune::Delete)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 3, "two pages");
     assert!(
         saver
             .threads(&ThreadQuery::new().prefix("tenant-b/"))

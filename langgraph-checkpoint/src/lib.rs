@@ -66,4 +66,4 @@ pub use small_map::SmallMap;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteSaver, Synchronous};
 pub use stats::StorageStats;
-pub use threads::{ThreadInfo, ThreadQuery};
+pub use threads::{ThreadInfo, ThreadQuery, sweep};

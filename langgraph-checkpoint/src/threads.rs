@@ -10,6 +10,10 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::error::CheckpointError;
+use crate::prune::Prune;
+use crate::saver::Checkpointer;
+
 /// Which threads [`Checkpointer::threads`](crate::Checkpointer::threads) lists.
 ///
 /// ```
@@ -167,6 +171,44 @@ impl ThreadInfo {
     /// ```
     pub fn updated_at(&self) -> Option<DateTime<Utc>> {
         time_of_id(&self.head)
+    }
+}
+
+/// Prunes every thread `query` lists with `strategy`, a page of threads at a time (the
+/// query's `limit` is the page size; 100 without one), and returns how many threads it
+/// pruned: the loop of a maintenance job. Each page is listed after the last thread of the
+/// one before, so threads deleted or pruned on the way are never listed twice.
+///
+/// ```
+/// use langgraph_checkpoint::{Checkpointer, InMemorySaver, Prune, ThreadQuery, sweep};
+/// use std::time::{Duration, SystemTime};
+///
+/// # futures::executor::block_on(async {
+/// let saver = InMemorySaver::new();
+/// // Delete the threads nobody wrote to for 30 days, 500 at a time.
+/// let cutoff = SystemTime::now() - Duration::from_secs(30 * 24 * 3600);
+/// let idle = ThreadQuery::new().updated_before(cutoff).limit(500);
+/// let deleted = sweep(&saver, &idle, Prune::Delete).await.unwrap();
+/// assert_eq!(deleted, 0); // a new saver has none
+/// # });
+/// ```
+pub async fn sweep(
+    saver: &dyn Checkpointer,
+    query: &ThreadQuery,
+    strategy: Prune,
+) -> Result<usize, CheckpointError> {
+    let page = query.limit.unwrap_or(100).max(1);
+    let mut q = query.clone().limit(page);
+    let mut done = 0;
+    loop {
+        let found = saver.threads(&q).await?;
+        let ids: Vec<&str> = found.iter().map(|t| t.thread_id.as_str()).collect();
+        saver.prune(&ids, strategy).await?;
+        done += found.len();
+        match found.last() {
+            Some(last) if found.len() == page => q.after = Some(last.thread_id.clone()),
+            _ => return Ok(done),
+        }
     }
 }
 
