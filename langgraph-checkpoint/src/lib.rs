@@ -25,6 +25,8 @@ mod assemble;
 pub mod conformance;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod encode;
+#[cfg(feature = "encryption")]
+mod encrypted;
 mod error;
 mod id;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -50,6 +52,8 @@ mod timestamp;
 
 /// The attribute for implementing [`Checkpointer`] (its methods are `async`).
 pub use async_trait::async_trait;
+#[cfg(feature = "encryption")]
+pub use encrypted::{Encrypted, EncryptionKey, KeyError};
 pub use error::CheckpointError;
 pub use memory::InMemorySaver;
 pub use model::{
