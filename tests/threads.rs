@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use langgraph::ThreadInfo;
-use langgraph::checkpoint::sweep;
+use langgraph::checkpoint::{CheckpointError, sweep};
 use langgraph::prelude::*;
 
 #[path = "support/store.rs"]
@@ -193,3 +193,84 @@ async fn on(store: &Store) {
 on_both!(on:
     a_maintenance_job_pages_through_idle_threads_on_sqlite,
     a_maintenance_job_pages_through_idle_threads_on_postgres);
+
+/// A user's threads, found by the run metadata of their heads among many others (one in 50
+/// threads is ann's, so the database savers fetch several pages to fill one), and deleted
+/// (a request to erase a user's data); the other users' threads stay.
+async fn erase_a_user(saver: Arc<dyn Checkpointer>) {
+    let g = chat(saver.clone());
+    let user = |i: usize| if i % 50 == 7 { "ann" } else { "bob" };
+    for i in 0..260 {
+        let cfg = RunConfig::thread(format!("chat-{i:03}"))
+            .durability(Durability::Exit)
+            .metadata("user", user(i));
+        g.invoke(say("hi"), &cfg).await.unwrap();
+    }
+    let anns = ThreadQuery::new().metadata("user", "ann");
+    let expected: Vec<String> = (0..260)
+        .filter(|&i| user(i) == "ann")
+        .map(|i| format!("chat-{i:03}"))
+        .collect();
+    assert_eq!(expected.len(), 6);
+    let found = walk(&*saver, anns.clone(), 4).await;
+    let ids: Vec<&str> = found.iter().map(|t| t.thread_id.as_str()).collect();
+    assert_eq!(ids, expected);
+    let two = saver.threads(&anns.clone().limit(2)).await.unwrap();
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[1].thread_id, "chat-057");
+    let erased = sweep(&*saver, &anns, Prune::Delete).await.unwrap();
+    assert_eq!(erased, 6);
+    assert!(saver.threads(&anns).await.unwrap().is_empty());
+    let left = walk(&*saver, ThreadQuery::new().prefix("chat-"), 100).await;
+    assert_eq!(left.len(), 254);
+    assert_eq!(
+        walk(&*saver, ThreadQuery::new().metadata("user", "bob"), 100).await,
+        left
+    );
+}
+
+#[tokio::test]
+async fn a_users_threads_are_found_by_their_metadata_and_erased_in_memory() {
+    erase_a_user(Arc::new(InMemorySaver::new())).await;
+}
+
+async fn erase_on(store: &Store) {
+    erase_a_user(store.open().await).await;
+}
+
+on_both!(erase_on:
+    a_users_threads_are_found_by_their_metadata_and_erased_on_sqlite,
+    a_users_threads_are_found_by_their_metadata_and_erased_on_postgres);
+
+/// A head whose metadata does not decode stops a metadata search with a typed error naming
+/// the thread and checkpoint; a search without a metadata filter does not read it.
+#[tokio::test]
+async fn unreadable_head_metadata_is_a_typed_error() {
+    let store = Store::sqlite("bad-meta-threads");
+    let Store::Sqlite(dir) = &store else {
+        unreachable!()
+    };
+    let saver = Arc::new(SqliteSaver::open(dir.join("store.db")).await.unwrap());
+    let g = chat(saver.clone());
+    for t in ["a", "b"] {
+        g.invoke(say("hi"), &RunConfig::thread(t)).await.unwrap();
+    }
+    let head = saver.threads(&ThreadQuery::new()).await.unwrap()[1]
+        .head
+        .clone();
+    sqlx::query("UPDATE lg_checkpoints SET metadata = '{\"source\": 7' WHERE checkpoint_id = ?1")
+        .bind(&head)
+        .execute(saver.pool())
+        .await
+        .unwrap();
+    let e = saver
+        .threads(&ThreadQuery::new().metadata("user", "ann"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CheckpointError::Corrupt { thread_id, checkpoint_id, .. }
+            if thread_id == "b" && checkpoint_id == &head),
+        "{e}"
+    );
+    assert_eq!(saver.threads(&ThreadQuery::new()).await.unwrap().len(), 2);
+}

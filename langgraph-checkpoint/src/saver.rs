@@ -150,7 +150,7 @@ pub trait Checkpointer: Send + Sync + 'static {
     /// byte order of their ids, with the id of each one's newest root checkpoint: how a
     /// maintenance job finds the threads to [`prune`](Checkpointer::prune) or
     /// [`delete`](Checkpointer::delete_thread) (by id prefix, by the time of their last
-    /// write), a page at a time. A thread being written meanwhile is listed with the head it
+    /// write, by their head's metadata), a page at a time. A thread being written meanwhile is listed with the head it
     /// had when it was read.
     async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError>;
 }

@@ -1,5 +1,6 @@
-//! Finding threads: the threads a saver holds, in pages, by id prefix and by the time of their
-//! newest checkpoint (what a maintenance job needs before it prunes or deletes old threads).
+//! Finding threads: the threads a saver holds, in pages, by id prefix, by the time of their
+//! newest checkpoint and by its metadata (what a maintenance job needs before it prunes or
+//! deletes old threads, or a user's).
 //!
 //! A thread is listed when its root namespace has a checkpoint; the newest one is its *head*.
 //! Threads come in the byte order of their ids (as Rust compares strings), so a page ends
@@ -9,8 +10,10 @@
 //! the database savers, not a read of the checkpoint.
 
 use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, Value};
 
 use crate::error::CheckpointError;
+use crate::model::CheckpointMetadata;
 use crate::prune::Prune;
 use crate::saver::Checkpointer;
 
@@ -39,6 +42,9 @@ pub struct ThreadQuery {
     pub updated_before: Option<DateTime<Utc>>,
     /// Only threads whose head was written at or after this time (to the millisecond).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only threads whose head's metadata has every key here with an equal value (a run's
+    /// metadata, `RunConfig::metadata`, is in every checkpoint it writes).
+    pub filter: Map<String, Value>,
     /// At most this many threads (`None`: all).
     pub limit: Option<usize>,
 }
@@ -73,6 +79,13 @@ impl ThreadQuery {
         self
     }
 
+    /// Keeps only threads whose newest checkpoint's metadata has `key` equal to `value` (in
+    /// addition to the keys already given): the threads of one user, say.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.filter.insert(key.into(), value.into());
+        self
+    }
+
     /// Returns at most `n` threads.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
@@ -94,17 +107,19 @@ impl ThreadQuery {
     /// id order, at most `limit` of them.
     pub(crate) fn select<'a>(
         &self,
-        heads: impl IntoIterator<Item = (&'a str, &'a str)>,
+        heads: impl IntoIterator<Item = (&'a str, &'a str, &'a CheckpointMetadata)>,
     ) -> Vec<ThreadInfo> {
         let (before, since) = (self.before_id(), self.since_id());
         let mut found: Vec<(&str, &str)> = heads
             .into_iter()
-            .filter(|(thread_id, head)| {
+            .filter(|(thread_id, head, metadata)| {
                 thread_id.starts_with(&self.prefix)
                     && self.after.as_deref().is_none_or(|a| *thread_id > a)
                     && before.as_deref().is_none_or(|b| *head < b)
                     && since.as_deref().is_none_or(|s| *head >= s)
+                    && metadata.matches(&self.filter)
             })
+            .map(|(thread_id, head, _)| (thread_id, head))
             .collect();
         found.sort_unstable_by(|a, b| a.0.cmp(b.0));
         found.truncate(self.limit.unwrap_or(usize::MAX));
@@ -112,6 +127,44 @@ impl ThreadQuery {
             .into_iter()
             .map(|(thread_id, head)| ThreadInfo::new(thread_id, head))
             .collect()
+    }
+
+    /// The answer for a database saver that filters on metadata itself: `fetch(after, n)`
+    /// returns up to `n` threads after `after` that match all but the metadata filter, with
+    /// their head's metadata JSON; pages of them are fetched until `limit` threads matched
+    /// or none are left. A head whose metadata does not decode is a typed error.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) async fn filter_pages<F, Fut>(
+        &self,
+        mut fetch: F,
+    ) -> Result<Vec<ThreadInfo>, CheckpointError>
+    where
+        F: FnMut(Option<String>, usize) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<(ThreadInfo, String)>, CheckpointError>>,
+    {
+        let want = self.limit.unwrap_or(usize::MAX);
+        let page = want.clamp(100, 1000);
+        let (mut after, mut out) = (self.after.clone(), Vec::new());
+        while out.len() < want {
+            let rows = fetch(after.clone(), page).await?;
+            let full = rows.len() == page;
+            for (info, metadata) in rows {
+                let m: CheckpointMetadata = serde_json::from_str(&metadata).map_err(|e| {
+                    CheckpointError::corrupt(&info.thread_id, &info.head, format!("metadata: {e}"))
+                })?;
+                after = Some(info.thread_id.clone());
+                if m.matches(&self.filter) {
+                    out.push(info);
+                    if out.len() == want {
+                        break;
+                    }
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// The least text above every id that starts with `prefix`, in byte order (`None`: no
@@ -256,7 +309,14 @@ mod tests {
     fn select_filters_sorts_and_limits() {
         let old = "00000000-0001-7000-8000-000000000000";
         let new = new_checkpoint_id().to_string();
-        let heads = [("b", new.as_str()), ("a/2", old), ("a/1", new.as_str())];
+        let mut ann = CheckpointMetadata::new(crate::model::Source::Loop, 1);
+        ann.extra.insert("user".into(), "ann".into());
+        let bob = CheckpointMetadata::new(crate::model::Source::Loop, 1);
+        let heads = [
+            ("b", new.as_str(), &bob),
+            ("a/2", old, &ann),
+            ("a/1", new.as_str(), &ann),
+        ];
         let ids = |q: ThreadQuery| -> Vec<String> {
             q.select(heads.iter().copied())
                 .into_iter()
@@ -272,6 +332,18 @@ mod tests {
         assert_eq!(ids(ThreadQuery::new().updated_since(cutoff)), ["a/1", "b"]);
         let q = ThreadQuery::new().prefix("a/").updated_since(cutoff);
         assert_eq!(ids(q), ["a/1"]);
+        assert_eq!(
+            ids(ThreadQuery::new().metadata("user", "ann")),
+            ["a/1", "a/2"]
+        );
+        assert_eq!(
+            ids(ThreadQuery::new().metadata("user", "bob")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            ids(ThreadQuery::new().metadata("step", 1)),
+            ["a/1", "a/2", "b"]
+        );
     }
 
     #[cfg(feature = "postgres")]

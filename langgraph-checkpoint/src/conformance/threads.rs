@@ -24,13 +24,29 @@ pub(super) async fn threads(s: &dyn Checkpointer) -> Check {
     let name = |suffix: &str| format!("{base}/{suffix}");
     // `B` sorts before `a` and `é` after `z` in byte order (not in most locales' orders).
     let (upper, a, b, accented) = (name("B"), name("a"), name("b"), name("é"));
-    for t in [&upper, &b, &accented] {
-        s.put(first_put(t, json!(0))).await.map_err(err)?;
+    // Whose threads they are: `user` in the metadata of the head (bob's `a` becomes ann's).
+    let owned = |thread: &str, user: &str| {
+        let mut p = first_put(thread, json!(0));
+        p.metadata.extra.insert("user".into(), json!(user));
+        p
+    };
+    for (t, user) in [
+        (&upper, "bob"),
+        (&b, "carl"),
+        (&accented, "ann"),
+        (&a, "bob"),
+    ] {
+        s.put(owned(t, user)).await.map_err(err)?;
     }
-    let first = first_put(&a, json!(1));
-    let first_id = first.checkpoint.id.clone();
-    s.put(first).await.map_err(err)?;
-    let second = put(
+    let first_id = s
+        .head(&a, "")
+        .await
+        .map_err(err)?
+        .checkpoint
+        .ok_or("no head")?
+        .checkpoint
+        .id;
+    let mut second = put(
         &a,
         "",
         Some(&first_id),
@@ -39,6 +55,7 @@ pub(super) async fn threads(s: &dyn Checkpointer) -> Check {
         vec![("x", full(json!(2)))],
         &[],
     );
+    second.metadata.extra.insert("user".into(), json!("ann"));
     let a_head = second.checkpoint.id.to_string();
     s.put(second).await.map_err(err)?;
     // A thread with a subgraph checkpoint only, and one claimed without any.
@@ -105,6 +122,24 @@ pub(super) async fn threads(s: &dyn Checkpointer) -> Check {
         "threads written an hour from now: {later:?}"
     );
 
+    let anns = ids(s, mine().metadata("user", "ann")).await?;
+    ensure!(
+        anns == [a.clone(), accented.clone()],
+        "ann's threads by their heads: {anns:?}"
+    );
+    let page = ids(s, mine().metadata("user", "ann").limit(1)).await?;
+    ensure!(
+        page == [a.clone()],
+        "a page of one of ann's threads: {page:?}"
+    );
+    let next = ids(s, mine().metadata("user", "ann").after(&a)).await?;
+    ensure!(
+        next == [accented.clone()],
+        "ann's threads after {a}: {next:?}"
+    );
+    let none = ids(s, mine().metadata("user", "ann").metadata("step", 7)).await?;
+    ensure!(none.is_empty(), "every key must match: {none:?}");
+
     s.delete_thread(&b).await.map_err(err)?;
     s.prune(&[a.as_str()], Prune::KeepLatest)
         .await
@@ -121,6 +156,11 @@ pub(super) async fn threads(s: &dyn Checkpointer) -> Check {
     ensure!(
         after == expected,
         "after deleting b, pruning a and copying it to e: {after:?}, expected {expected:?}"
+    );
+    let anns = ids(s, mine().metadata("user", "ann")).await?;
+    ensure!(
+        anns == [a.clone(), copy.clone(), accented.clone()],
+        "ann's threads after the prune and the copy: {anns:?}"
     );
     Ok(())
 }

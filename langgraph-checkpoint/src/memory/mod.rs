@@ -444,8 +444,8 @@ impl Checkpointer for InMemorySaver {
     async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError> {
         let threads = self.lock();
         let heads = threads.iter().filter_map(|(id, t)| {
-            let head = t.namespaces.get("")?.head_id()?;
-            Some((id.as_str(), head))
+            let head = t.namespaces.get("")?.checkpoints.last()?;
+            Some((id.as_str(), head.checkpoint.id.as_str(), &head.metadata))
         });
         Ok(query.select(heads))
     }

@@ -2,6 +2,8 @@
 //! "C"`, as the other savers compare ids, whatever the database's collation), through the
 //! partial index `lg_heads_root`.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
@@ -10,40 +12,80 @@ use crate::error::CheckpointError;
 use crate::threads::{ThreadInfo, ThreadQuery};
 
 /// `$1` after, `$2` prefix, `$3` the end of the prefix's range, `$4` the lowest id of
-/// `updated_before`, `$5` of `updated_since`, `$6` the limit (`NULL`: none).
+/// `updated_before`, `$5` of `updated_since`, `$6` the limit (`NULL`: none); `{metadata}` is
+/// empty or the column of the head's metadata, `{join}` the join that reads it.
 const THREADS: &str = r#"
-SELECT thread_id, checkpoint_id FROM lg_heads
-WHERE ns = ''
-  AND thread_id COLLATE "C" >= $2
-  AND ($1::text IS NULL OR thread_id COLLATE "C" > $1)
-  AND ($3::text IS NULL OR thread_id COLLATE "C" < $3)
-  AND ($4::text IS NULL OR checkpoint_id COLLATE "C" < $4)
-  AND ($5::text IS NULL OR checkpoint_id COLLATE "C" >= $5)
-ORDER BY thread_id COLLATE "C"
+SELECT h.thread_id, h.checkpoint_id{metadata} FROM lg_heads h{join}
+WHERE h.ns = ''
+  AND h.thread_id COLLATE "C" >= $2
+  AND ($1::text IS NULL OR h.thread_id COLLATE "C" > $1)
+  AND ($3::text IS NULL OR h.thread_id COLLATE "C" < $3)
+  AND ($4::text IS NULL OR h.checkpoint_id COLLATE "C" < $4)
+  AND ($5::text IS NULL OR h.checkpoint_id COLLATE "C" >= $5)
+ORDER BY h.thread_id COLLATE "C"
 LIMIT $6"#;
+
+/// The statement without the head's metadata, and with it.
+static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    [
+        THREADS.replace("{metadata}", "").replace("{join}", ""),
+        THREADS.replace("{metadata}", ", c.metadata::text").replace(
+            "{join}",
+            " JOIN lg_checkpoints c ON c.thread_id = h.thread_id AND c.ns = '' \
+             AND c.checkpoint_id = h.checkpoint_id",
+        ),
+    ]
+});
+
+/// Up to `limit` (`None`: all) threads after `after` that `query` selects but for its
+/// metadata filter, with their head's metadata when `metadata`.
+async fn fetch(
+    pool: &PgPool,
+    query: &ThreadQuery,
+    after: Option<&str>,
+    limit: Option<i64>,
+    metadata: bool,
+) -> Result<Vec<(ThreadInfo, String)>, CheckpointError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(
+        STATEMENTS[usize::from(metadata)].as_str(),
+    ))
+    .bind(after)
+    .bind(query.prefix.as_str())
+    .bind(query.prefix_end())
+    .bind(query.before_id())
+    .bind(query.since_id())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(backend("threads"))?;
+    rows.iter()
+        .map(|r| {
+            let info = ThreadInfo::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
+            let meta = if metadata {
+                r.try_get(2)?
+            } else {
+                String::new()
+            };
+            Ok((info, meta))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(backend("threads"))
+}
 
 /// The threads `query` asks for.
 pub(super) async fn threads(
     pool: &PgPool,
     query: &ThreadQuery,
 ) -> Result<Vec<ThreadInfo>, CheckpointError> {
-    let rows = sqlx::query(THREADS)
-        .bind(query.after.as_deref())
-        .bind(query.prefix.as_str())
-        .bind(query.prefix_end())
-        .bind(query.before_id())
-        .bind(query.since_id())
-        .bind(query.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
-        .fetch_all(pool)
-        .await
-        .map_err(backend("threads"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(ThreadInfo::new(
-                r.try_get::<String, _>(0)?,
-                r.try_get::<String, _>(1)?,
-            ))
+    if query.filter.is_empty() {
+        let limit = query.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = fetch(pool, query, query.after.as_deref(), limit, false).await?;
+        return Ok(rows.into_iter().map(|(info, _)| info).collect());
+    }
+    query
+        .filter_pages(|after, n| async move {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            fetch(pool, query, after.as_deref(), Some(n), true).await
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(backend("threads"))
+        .await
 }

@@ -2,6 +2,8 @@
 //! table through its primary key (a skip scan: one index lookup per thread, whatever the
 //! threads' lengths) and stops as soon as the page is full.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
@@ -10,9 +12,10 @@ use crate::error::CheckpointError;
 use crate::threads::{ThreadInfo, ThreadQuery};
 
 /// `?1` after, `?2` prefix, `?3` the lowest id of `updated_before`, `?4` of `updated_since`,
-/// `?5` the limit. The recursive part finds the next thread id after the last one (ids in
-/// byte order: SQLite's `BINARY` collation) while it still starts with the prefix; the
-/// `LIMIT -1` keeps the head lookup from being copied into each condition that reads it.
+/// `?5` the limit; `{metadata}` is empty or the column of the head's metadata. The recursive
+/// part finds the next thread id after the last one (ids in byte order: SQLite's `BINARY`
+/// collation) while it still starts with the prefix; the `LIMIT -1` keeps the head lookup from
+/// being copied into each condition that reads it.
 const THREADS: &str = "
 WITH RECURSIVE t(id) AS (
     SELECT (SELECT min(thread_id) FROM lg_checkpoints
@@ -21,7 +24,7 @@ WITH RECURSIVE t(id) AS (
     SELECT (SELECT min(thread_id) FROM lg_checkpoints WHERE thread_id > t.id)
     FROM t WHERE t.id IS NOT NULL AND substr(t.id, 1, length(?2)) = ?2
 )
-SELECT id, head FROM (
+SELECT id, head{metadata} FROM (
     SELECT id, (SELECT max(checkpoint_id) FROM lg_checkpoints
                 WHERE thread_id = t.id AND ns = '') AS head
     FROM t WHERE id IS NOT NULL AND substr(id, 1, length(?2)) = ?2 LIMIT -1
@@ -29,27 +32,72 @@ SELECT id, head FROM (
 WHERE head IS NOT NULL AND (?3 IS NULL OR head < ?3) AND (?4 IS NULL OR head >= ?4)
 LIMIT ?5";
 
+/// The statement without the head's metadata, and with it.
+static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    [
+        THREADS.replace("{metadata}", ""),
+        THREADS.replace(
+            "{metadata}",
+            ", (SELECT metadata FROM lg_checkpoints \
+             WHERE thread_id = id AND ns = '' AND checkpoint_id = head)",
+        ),
+    ]
+});
+
+/// Up to `limit` (`-1`: all) threads after `after` that `query` selects but for its
+/// metadata filter, with their head's metadata when `metadata`.
+async fn fetch(
+    pool: &SqlitePool,
+    query: &ThreadQuery,
+    after: Option<&str>,
+    limit: i64,
+    metadata: bool,
+) -> Result<Vec<(ThreadInfo, String)>, CheckpointError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(
+        STATEMENTS[usize::from(metadata)].as_str(),
+    ))
+    .bind(after)
+    .bind(query.prefix.as_str())
+    .bind(query.before_id())
+    .bind(query.since_id())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(backend("threads"))?;
+    rows.iter()
+        .map(|r| {
+            let info = ThreadInfo::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
+            let meta = if metadata {
+                r.try_get(2)?
+            } else {
+                String::new()
+            };
+            Ok((info, meta))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(backend("threads"))
+}
+
 /// The threads `query` asks for.
 pub(super) async fn threads(
     pool: &SqlitePool,
     query: &ThreadQuery,
 ) -> Result<Vec<ThreadInfo>, CheckpointError> {
-    let rows = sqlx::query(THREADS)
-        .bind(query.after.as_deref())
-        .bind(query.prefix.as_str())
-        .bind(query.before_id())
-        .bind(query.since_id())
-        .bind(query.sql_limit())
-        .fetch_all(pool)
-        .await
-        .map_err(backend("threads"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(ThreadInfo::new(
-                r.try_get::<String, _>(0)?,
-                r.try_get::<String, _>(1)?,
-            ))
+    if query.filter.is_empty() {
+        let rows = fetch(
+            pool,
+            query,
+            query.after.as_deref(),
+            query.sql_limit(),
+            false,
+        )
+        .await?;
+        return Ok(rows.into_iter().map(|(info, _)| info).collect());
+    }
+    query
+        .filter_pages(|after, n| async move {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            fetch(pool, query, after.as_deref(), n, true).await
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(backend("threads"))
+        .await
 }
