@@ -274,3 +274,37 @@ async fn unreadable_head_metadata_is_a_typed_error() {
     );
     assert_eq!(saver.threads(&ThreadQuery::new()).await.unwrap().len(), 2);
 }
+
+/// On PostgreSQL a head row whose checkpoint row is gone (a damaged database) is a typed
+/// error for a metadata search too, not a panic or a silent skip.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_head_without_its_checkpoint_is_a_typed_error_on_postgres() {
+    let s = store::pg::Scoped::new("threads_head").await;
+    let saver: Arc<dyn Checkpointer> = Arc::new(s.saver.clone());
+    let g = chat(saver.clone());
+    g.invoke(say("hi"), &RunConfig::thread("lost"))
+        .await
+        .unwrap();
+    let head = saver.threads(&ThreadQuery::new()).await.unwrap()[0]
+        .head
+        .clone();
+    let sql = format!(
+        "DELETE FROM {}.lg_checkpoints WHERE checkpoint_id = $1",
+        s.schema
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&head)
+        .execute(s.saver.pool())
+        .await
+        .unwrap();
+    let e = saver
+        .threads(&ThreadQuery::new().metadata("user", "ann"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, CheckpointError::Corrupt { thread_id, checkpoint_id, .. }
+            if thread_id == "lost" && checkpoint_id == &head),
+        "{e}"
+    );
+}

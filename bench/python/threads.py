@@ -7,7 +7,8 @@ a thread), half written before a cutoff and half after, interleaved in id order.
     python threads.py [--threads 1000,10000] [--reps 3] [--postgres URL]
 
 Prints, per N, the median time (and range) of the walk, which yields every thread and, by the
-heads' timestamps, the idle half.
+heads' timestamps, the idle half; and of `saver.list(None, filter={"user": "ann"})`, which
+finds the tenth of the threads whose run metadata names user `ann`.
 """
 import argparse
 import operator
@@ -59,6 +60,7 @@ def run(saver, kind, n, reps):
     for half in (0, 1):
         for i in range(half, n, 2):
             cfg = {"configurable": {"thread_id": name(i)}}
+            cfg["metadata"] = {"user": "ann" if i % 10 == 3 else "bob"}
             for turn in range(3):
                 g.invoke({"lines": [f"user line {turn}"]}, cfg)
         if half == 0:
@@ -73,10 +75,19 @@ def run(saver, kind, n, reps):
         walks.append((time.perf_counter() - t) * 1e3)
         assert len(found) == n, len(found)
         assert len(idle) == (n + 1) // 2, len(idle)
+    users = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        anns = {c.config["configurable"]["thread_id"] for c in saver.list(None, filter={"user": "ann"})}
+        users.append((time.perf_counter() - t) * 1e3)
+        assert len(anns) == len([i for i in range(n) if i % 10 == 3]), len(anns)
+    users.sort()
     walks.sort()
     print(
         f"python-{kind} {n} threads ({9 * n} checkpoints): every thread and the idle half "
-        f"through list(None) {statistics.median(walks):.2f} ms ({walks[0]:.2f}-{walks[-1]:.2f})"
+        f"through list(None) {statistics.median(walks):.2f} ms ({walks[0]:.2f}-{walks[-1]:.2f}); "
+        f"one user's tenth through list(None, filter) {statistics.median(users):.2f} ms "
+        f"({users[0]:.2f}-{users[-1]:.2f})"
     )
 
 

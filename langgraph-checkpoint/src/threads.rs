@@ -227,6 +227,31 @@ impl ThreadInfo {
     }
 }
 
+/// The rows of a database saver's thread listing: thread id, head id and, when `metadata`,
+/// the head's metadata JSON (a head without its checkpoint row reads as empty metadata, which
+/// [`ThreadQuery::filter_pages`] reports as a typed error).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn thread_rows<R: sqlx::Row>(
+    rows: &[R],
+    metadata: bool,
+) -> Result<Vec<(ThreadInfo, String)>, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|r| {
+            let info = ThreadInfo::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
+            let meta = if metadata {
+                r.try_get::<Option<String>, _>(2)?.unwrap_or_default()
+            } else {
+                String::new()
+            };
+            Ok((info, meta))
+        })
+        .collect()
+}
+
 /// Prunes every thread `query` lists with `strategy`, a page of threads at a time (the
 /// query's `limit` is the page size; 100 without one), and returns how many threads it
 /// pruned: the loop of a maintenance job. Each page is listed after the last thread of the

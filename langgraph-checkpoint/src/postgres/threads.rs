@@ -4,18 +4,19 @@
 
 use std::sync::LazyLock;
 
-use sqlx::Row;
 use sqlx::postgres::PgPool;
 
 use super::backend;
 use crate::error::CheckpointError;
-use crate::threads::{ThreadInfo, ThreadQuery};
+use crate::threads::{ThreadInfo, ThreadQuery, thread_rows};
 
 /// `$1` after, `$2` prefix, `$3` the end of the prefix's range, `$4` the lowest id of
 /// `updated_before`, `$5` of `updated_since`, `$6` the limit (`NULL`: none); `{metadata}` is
-/// empty or the column of the head's metadata, `{join}` the join that reads it.
+/// empty or the column of the head's metadata: a subquery in the select list, so that it is
+/// looked up for the rows of the page only (a join lets the planner read every checkpoint
+/// row first: 160 ms instead of 13 for a page of 1,000 of 10,000 threads).
 const THREADS: &str = r#"
-SELECT h.thread_id, h.checkpoint_id{metadata} FROM lg_heads h{join}
+SELECT h.thread_id, h.checkpoint_id{metadata} FROM lg_heads h
 WHERE h.ns = ''
   AND h.thread_id COLLATE "C" >= $2
   AND ($1::text IS NULL OR h.thread_id COLLATE "C" > $1)
@@ -28,11 +29,11 @@ LIMIT $6"#;
 /// The statement without the head's metadata, and with it.
 static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
     [
-        THREADS.replace("{metadata}", "").replace("{join}", ""),
-        THREADS.replace("{metadata}", ", c.metadata::text").replace(
-            "{join}",
-            " JOIN lg_checkpoints c ON c.thread_id = h.thread_id AND c.ns = '' \
-             AND c.checkpoint_id = h.checkpoint_id",
+        THREADS.replace("{metadata}", ""),
+        THREADS.replace(
+            "{metadata}",
+            ", (SELECT c.metadata::text FROM lg_checkpoints c \
+             WHERE c.thread_id = h.thread_id AND c.ns = '' AND c.checkpoint_id = h.checkpoint_id)",
         ),
     ]
 });
@@ -58,18 +59,7 @@ async fn fetch(
     .fetch_all(pool)
     .await
     .map_err(backend("threads"))?;
-    rows.iter()
-        .map(|r| {
-            let info = ThreadInfo::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
-            let meta = if metadata {
-                r.try_get(2)?
-            } else {
-                String::new()
-            };
-            Ok((info, meta))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(backend("threads"))
+    thread_rows(&rows, metadata).map_err(backend("threads"))
 }
 
 /// The threads `query` asks for.

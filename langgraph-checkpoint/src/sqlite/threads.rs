@@ -4,12 +4,11 @@
 
 use std::sync::LazyLock;
 
-use sqlx::Row;
 use sqlx::sqlite::SqlitePool;
 
 use super::backend;
 use crate::error::CheckpointError;
-use crate::threads::{ThreadInfo, ThreadQuery};
+use crate::threads::{ThreadInfo, ThreadQuery, thread_rows};
 
 /// `?1` after, `?2` prefix, `?3` the lowest id of `updated_before`, `?4` of `updated_since`,
 /// `?5` the limit; `{metadata}` is empty or the column of the head's metadata. The recursive
@@ -64,18 +63,7 @@ async fn fetch(
     .fetch_all(pool)
     .await
     .map_err(backend("threads"))?;
-    rows.iter()
-        .map(|r| {
-            let info = ThreadInfo::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?);
-            let meta = if metadata {
-                r.try_get(2)?
-            } else {
-                String::new()
-            };
-            Ok((info, meta))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(backend("threads"))
+    thread_rows(&rows, metadata).map_err(backend("threads"))
 }
 
 /// The threads `query` asks for.
