@@ -281,6 +281,34 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_read_from_text_and_the_environment_with_typed_errors() {
+        let key = EncryptionKey::generate();
+        let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(EncryptionKey::parse(&hex).unwrap(), key);
+        assert_eq!(
+            EncryptionKey::parse(&format!(" {}\n", key.to_base64())).unwrap(),
+            key
+        );
+        let short = EncryptionKey::parse(&STANDARD.encode([7u8; 16])).unwrap_err();
+        assert_eq!(
+            short,
+            KeyError::Invalid("16 bytes, an AES-256 key has 32".into())
+        );
+        assert!(matches!(
+            EncryptionKey::parse("zz".repeat(32).as_str()),
+            Err(KeyError::Invalid(_))
+        ));
+        let var = "LANGGRAPH_TEST_KEY_THAT_IS_NEVER_SET";
+        let missing = EncryptionKey::from_env(var).unwrap_err();
+        assert_eq!(missing, KeyError::Missing(var.into()));
+        assert!(
+            missing
+                .to_string()
+                .contains("EncryptionKey::generate().to_base64()")
+        );
+    }
+
+    #[test]
     fn plain_values_pass_through() {
         let c = cipher();
         for v in [json!({"a": 1}), json!(["x", 1]), json!("plain"), json!(3)] {
