@@ -67,13 +67,15 @@ impl ThreadQuery {
         self
     }
 
-    /// Keeps only threads whose newest checkpoint is older than `time`.
+    /// Keeps only threads whose newest checkpoint is older than `time` (a
+    /// `std::time::SystemTime` or a `chrono::DateTime<Utc>`).
     pub fn updated_before(mut self, time: impl Into<DateTime<Utc>>) -> Self {
         self.updated_before = Some(time.into());
         self
     }
 
-    /// Keeps only threads whose newest checkpoint was written at `time` or later.
+    /// Keeps only threads whose newest checkpoint was written at `time` or later (a
+    /// `std::time::SystemTime` or a `chrono::DateTime<Utc>`).
     pub fn updated_since(mut self, time: impl Into<DateTime<Utc>>) -> Self {
         self.updated_since = Some(time.into());
         self
