@@ -131,24 +131,29 @@ impl ThreadQuery {
             .collect()
     }
 
-    /// The answer for a database saver that filters on metadata itself: `fetch(after, n)`
-    /// returns up to `n` threads after `after` that match all but the metadata filter, with
-    /// their head's metadata JSON; pages of them are fetched until `limit` threads matched
-    /// or none are left. A head whose metadata does not decode is a typed error.
+    /// The answer for a database saver: `fetch(after, limit, metadata)` returns up to `limit`
+    /// (`None`: all) threads after `after` that match all but the metadata filter, with their
+    /// head's metadata JSON when `metadata`. Without a metadata filter that is the answer;
+    /// with one, pages of candidates are fetched until `limit` threads matched or none are
+    /// left. A head whose metadata does not decode is a typed error.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) async fn filter_pages<F, Fut>(
+    pub(crate) async fn answer<F, Fut>(
         &self,
         mut fetch: F,
     ) -> Result<Vec<ThreadInfo>, CheckpointError>
     where
-        F: FnMut(Option<String>, usize) -> Fut,
+        F: FnMut(Option<String>, Option<usize>, bool) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<(ThreadInfo, String)>, CheckpointError>>,
     {
+        if self.filter.is_empty() {
+            let rows = fetch(self.after.clone(), self.limit, false).await?;
+            return Ok(rows.into_iter().map(|(info, _)| info).collect());
+        }
         let want = self.limit.unwrap_or(usize::MAX);
         let page = want.clamp(100, 1000);
         let (mut after, mut out) = (self.after.clone(), Vec::new());
         while out.len() < want {
-            let rows = fetch(after.clone(), page).await?;
+            let rows = fetch(after.clone(), Some(page), true).await?;
             let full = rows.len() == page;
             for (info, metadata) in rows {
                 let m: CheckpointMetadata = serde_json::from_str(&metadata).map_err(|e| {
@@ -184,13 +189,6 @@ impl ThreadQuery {
             }
         }
         None
-    }
-
-    /// The limit as an SQL `LIMIT` (`-1`: none).
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn sql_limit(&self) -> i64 {
-        self.limit
-            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
 
@@ -231,7 +229,7 @@ impl ThreadInfo {
 
 /// The rows of a database saver's thread listing: thread id, head id and, when `metadata`,
 /// the head's metadata JSON (a head without its checkpoint row reads as empty metadata, which
-/// [`ThreadQuery::filter_pages`] reports as a typed error).
+/// [`ThreadQuery::answer`] reports as a typed error).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn thread_rows<R: sqlx::Row>(
     rows: &[R],

@@ -44,7 +44,7 @@ async fn fetch(
     pool: &PgPool,
     query: &ThreadQuery,
     after: Option<&str>,
-    limit: Option<i64>,
+    limit: Option<usize>,
     metadata: bool,
 ) -> Result<Vec<(ThreadInfo, String)>, CheckpointError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(
@@ -55,7 +55,7 @@ async fn fetch(
     .bind(query.prefix_end())
     .bind(query.before_id())
     .bind(query.since_id())
-    .bind(limit)
+    .bind(limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
     .fetch_all(pool)
     .await
     .map_err(backend("threads"))?;
@@ -67,15 +67,9 @@ pub(super) async fn threads(
     pool: &PgPool,
     query: &ThreadQuery,
 ) -> Result<Vec<ThreadInfo>, CheckpointError> {
-    if query.filter.is_empty() {
-        let limit = query.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = fetch(pool, query, query.after.as_deref(), limit, false).await?;
-        return Ok(rows.into_iter().map(|(info, _)| info).collect());
-    }
     query
-        .filter_pages(|after, n| async move {
-            let n = i64::try_from(n).unwrap_or(i64::MAX);
-            fetch(pool, query, after.as_deref(), Some(n), true).await
+        .answer(|after, limit, metadata| async move {
+            fetch(pool, query, after.as_deref(), limit, metadata).await
         })
         .await
 }

@@ -43,13 +43,13 @@ static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
     ]
 });
 
-/// Up to `limit` (`-1`: all) threads after `after` that `query` selects but for its
+/// Up to `limit` (`None`: all) threads after `after` that `query` selects but for its
 /// metadata filter, with their head's metadata when `metadata`.
 async fn fetch(
     pool: &SqlitePool,
     query: &ThreadQuery,
     after: Option<&str>,
-    limit: i64,
+    limit: Option<usize>,
     metadata: bool,
 ) -> Result<Vec<(ThreadInfo, String)>, CheckpointError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(
@@ -59,7 +59,7 @@ async fn fetch(
     .bind(query.prefix.as_str())
     .bind(query.before_id())
     .bind(query.since_id())
-    .bind(limit)
+    .bind(limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)))
     .fetch_all(pool)
     .await
     .map_err(backend("threads"))?;
@@ -71,21 +71,9 @@ pub(super) async fn threads(
     pool: &SqlitePool,
     query: &ThreadQuery,
 ) -> Result<Vec<ThreadInfo>, CheckpointError> {
-    if query.filter.is_empty() {
-        let rows = fetch(
-            pool,
-            query,
-            query.after.as_deref(),
-            query.sql_limit(),
-            false,
-        )
-        .await?;
-        return Ok(rows.into_iter().map(|(info, _)| info).collect());
-    }
     query
-        .filter_pages(|after, n| async move {
-            let n = i64::try_from(n).unwrap_or(i64::MAX);
-            fetch(pool, query, after.as_deref(), n, true).await
+        .answer(|after, limit, metadata| async move {
+            fetch(pool, query, after.as_deref(), limit, metadata).await
         })
         .await
 }
