@@ -26,7 +26,7 @@ step "cargo test (workspace, all features: SQLite and PostgreSQL)"
 cargo test --workspace --all-features
 
 step "examples"
-for ex in quickstart map-reduce human-in-the-loop react-agent structured-extraction; do
+for ex in quickstart map-reduce human-in-the-loop react-agent structured-extraction retention; do
   echo "--- $ex"
   cargo run -q -p "$ex" </dev/null >/dev/null
 done
