@@ -59,12 +59,13 @@ use crate::model::{BlobValue, CheckpointTuple, PendingWrite, PutCheckpoint, PutW
 /// };
 /// saver.put(put).await.unwrap();
 /// // Read through the wrapper: the value. Read from the saver underneath: a sealed string.
-/// let read = saver.head("t", "").await.unwrap().checkpoint.unwrap();
+/// let read = saver.clone().head("t", "").await.unwrap().checkpoint.unwrap();
 /// assert_eq!(read.values["card"], json!("4111 1111 1111 1111"));
 /// let stored = plain.head("t", "").await.unwrap().checkpoint.unwrap();
 /// assert!(!stored.values["card"].to_string().contains("4111"));
 /// # });
 /// ```
+#[derive(Clone)]
 pub struct Encrypted<S> {
     inner: S,
     cipher: Cipher,
