@@ -73,6 +73,19 @@ fn uuid_of(stamp: u64) -> u128 {
     (ms << 80) | (0x7 << 76) | ((seq >> 4) << 64) | (0b10 << 62) | ((seq & 0xf) << 58) | random
 }
 
+/// The lowest id of Unix millisecond `ms` (clamped to what an id holds): every id made in
+/// that millisecond sorts at or above it, every id made before it below.
+pub(crate) fn lowest_id_of_ms(ms: i64) -> SharedStr {
+    let ms = u64::try_from(ms).unwrap_or(0).min(MAX_MS);
+    encode(u128::from(ms) << 80)
+}
+
+/// The Unix millisecond an id (the text of a UUID v7) was made in, or `None` for other text.
+pub(crate) fn ms_of_id(id: &str) -> Option<u64> {
+    let uuid = uuid::Uuid::parse_str(id).ok()?;
+    (uuid.get_version_num() == 7).then(|| (uuid.as_u128() >> 80) as u64)
+}
+
 /// The canonical text of an id, in one allocation.
 fn encode(value: u128) -> SharedStr {
     let bytes = value.to_be_bytes();

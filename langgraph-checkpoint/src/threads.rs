@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use crate::error::CheckpointError;
+use crate::id::{lowest_id_of_ms, ms_of_id};
 use crate::model::CheckpointMetadata;
 use crate::prune::Prune;
 use crate::saver::Checkpointer;
@@ -290,23 +291,14 @@ pub async fn sweep(
     }
 }
 
-/// The lowest UUID v7 text of `time`'s millisecond (clamped to what an id can hold).
+/// The lowest id of `time`'s millisecond.
 fn lowest_id_at(time: &DateTime<Utc>) -> String {
-    let ms = time.timestamp_millis().clamp(0, (1 << 48) - 1);
-    format!(
-        "{:08x}-{:04x}-0000-0000-000000000000",
-        ms >> 16,
-        ms & 0xffff
-    )
+    lowest_id_of_ms(time.timestamp_millis()).to_string()
 }
 
 /// The millisecond in a UUID v7's text, or `None` for other text.
 fn time_of_id(id: &str) -> Option<DateTime<Utc>> {
-    let uuid = uuid::Uuid::parse_str(id).ok()?;
-    if uuid.get_version_num() != 7 {
-        return None;
-    }
-    let ms = i64::try_from(uuid.as_u128() >> 80).ok()?;
+    let ms = i64::try_from(ms_of_id(id)?).ok()?;
     Utc.timestamp_millis_opt(ms).single()
 }
 

@@ -169,20 +169,17 @@ impl Cipher {
     /// A string of one or more atoms opened: one atom's value, or the strings of several
     /// joined (a string extended by deltas).
     fn open_atoms(&self, text: &str) -> Result<Value, String> {
-        let mut parts = text.split(MARK).skip(1).map(|body| self.open_atom(body));
-        let first = parts.next().ok_or("an empty encrypted value")??;
-        let mut joined = match parts.next() {
-            None => return Ok(first),
-            Some(second) => match (first, second?) {
-                (Value::String(mut a), Value::String(b)) => {
-                    a.push_str(&b);
-                    a
-                }
-                _ => return Err("encrypted parts of a value that are not strings".into()),
-            },
-        };
+        let mut parts: Vec<Value> = text
+            .split(MARK)
+            .skip(1)
+            .map(|body| self.open_atom(body))
+            .collect::<Result<_, _>>()?;
+        if parts.len() == 1 {
+            return Ok(parts.remove(0));
+        }
+        let mut joined = String::new();
         for part in parts {
-            match part? {
+            match part {
                 Value::String(s) => joined.push_str(&s),
                 _ => return Err("encrypted parts of a value that are not strings".into()),
             }
