@@ -59,7 +59,7 @@
 
 pub use langgraph_checkpoint as checkpoint;
 pub use langgraph_checkpoint::{
-    Checkpointer, InMemorySaver, Prune, StorageStats, ThreadInfo, ThreadQuery,
+    Checkpointer, InMemorySaver, Prune, StorageStats, ThreadInfo, ThreadQuery, ThreadStatus,
 };
 #[cfg(feature = "postgres")]
 pub use langgraph_checkpoint::{PostgresOptions, PostgresSaver};
@@ -75,7 +75,7 @@ pub mod otel;
 pub mod prelude {
     #[cfg(feature = "sqlite")]
     pub use langgraph_checkpoint::SqliteSaver;
-    pub use langgraph_checkpoint::{Checkpointer, InMemorySaver, Prune, ThreadQuery};
+    pub use langgraph_checkpoint::{Checkpointer, InMemorySaver, Prune, ThreadQuery, ThreadStatus};
     pub use langgraph_core::{
         ALL_NODES, Budget, CachePolicy, Command, CompiledGraph, Ctx, Durability, END, FromState,
         GraphError, Input, Interrupt, ListOptions, NodeError, OnExceeded, Outcome, Persistence,

@@ -1,6 +1,6 @@
 //! What listing threads costs (`Checkpointer::threads`): a store of N chat threads of three
-//! turns each (nine checkpoints a thread), half of them written before a cutoff and half after,
-//! interleaved in id order.
+//! turns each (nine checkpoints a thread; a tenth of the threads end on a question, with eight),
+//! half of them written before a cutoff and half after, interleaved in id order.
 //!
 //! ```text
 //! cargo run --release -p langgraph-bench --example threads -- \
@@ -10,7 +10,9 @@
 //! Prints, per N, the median time (and range) of: the first page of 100 threads; a walk
 //! through every thread in pages of 1,000; a walk through the idle half (`updated_before`
 //! the cutoff) in pages of 1,000; one page under a prefix that matches 100 threads; and the
-//! tenth of the threads whose run metadata names user `ann`, in pages of 1,000. On
+//! tenth of the threads whose run metadata names user `ann`, in pages of 1,000; the tenth
+//! waiting for an answer (`ThreadStatus::Interrupted`), in pages of 1,000, and
+//! the first page of 100 of them. On
 //! PostgreSQL the head rows are analyzed first, as autovacuum does on a live database: with
 //! the statistics of an empty table the planner sorts every head row instead of reading the
 //! index in order (5.4 ms instead of about 0.5 for the first page of 10,000 threads).
@@ -29,8 +31,14 @@ struct Chat {
 
 fn chat(saver: Arc<dyn Checkpointer>) -> Result<CompiledGraph<Chat>, Box<dyn std::error::Error>> {
     Ok(StateGraph::<Chat>::new()
-        .node("reply", |s: &Chat| {
-            ChatUpdate::new().lines(vec![format!("reply {}", s.lines.len())])
+        .node("reply", |s: &Chat, ctx: Ctx| {
+            let (n, ask) = (s.lines.len(), s.lines.last().is_some_and(|l| l == "ask"));
+            async move {
+                if ask {
+                    let _: String = ctx.interrupt("ok?").await?;
+                }
+                Ok::<_, NodeError>(ChatUpdate::new().lines(vec![format!("reply {n}")]))
+            }
         })
         .edge(START, "reply")
         .edge("reply", END)
@@ -170,7 +178,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .durability(Durability::Async)
                     .metadata("user", user);
                 for turn in 0..3 {
-                    let line = format!("user line {turn}");
+                    // A tenth of the threads end on a question: they wait for an answer.
+                    let line = if turn == 2 && i % 10 == 5 {
+                        "ask".to_string()
+                    } else {
+                        format!("user line {turn}")
+                    };
                     g.invoke(ChatUpdate::new().lines(vec![line]), &cfg).await?;
                 }
             }
@@ -214,11 +227,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(walk(s, &anns, 1000).await?.len())
         })
         .await?;
+        let waiting = ThreadQuery::new().status(ThreadStatus::Interrupted);
+        let expected = (5..n).step_by(10).count();
+        let inbox = time(a.reps, expected, || async {
+            Ok(walk(s, &waiting, 1000).await?.len())
+        })
+        .await?;
+        let first_inbox = time(a.reps, expected.min(100), || async {
+            Ok(s.threads(&waiting.clone().limit(100)).await?.len())
+        })
+        .await?;
         println!(
             "{kind} {n} threads ({} checkpoints): first page of 100 {first}; all in pages of \
              1,000 {all}; the idle half {idle}; a prefix page of 100 {tenant}; one user's \
-             tenth by metadata {user}",
-            9 * n
+             tenth by metadata {user}; the tenth waiting for an answer {inbox} (first page of \
+             100 {first_inbox})",
+            9 * n - (5..n).step_by(10).count()
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

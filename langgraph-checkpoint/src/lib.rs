@@ -47,6 +47,7 @@ mod spin;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stats;
+mod thread_status;
 mod threads;
 mod timestamp;
 
@@ -70,4 +71,5 @@ pub use small_map::SmallMap;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteSaver, Synchronous};
 pub use stats::StorageStats;
+pub use thread_status::ThreadStatus;
 pub use threads::{ThreadInfo, ThreadQuery, sweep};

@@ -1,6 +1,7 @@
 //! Finding threads: the threads a saver holds, in pages, by id prefix, by the time of their
-//! newest checkpoint and by its metadata (what a maintenance job needs before it prunes or
-//! deletes old threads, or a user's).
+//! newest checkpoint, by its metadata and by what it waits for (what a maintenance job needs
+//! before it prunes or deletes old threads, or a user's, and what a human-in-the-loop inbox
+//! lists).
 //!
 //! A thread is listed when its root namespace has a checkpoint; the newest one is its *head*.
 //! Threads come in the byte order of their ids (as Rust compares strings), so a page ends
@@ -14,9 +15,10 @@ use serde_json::{Map, Value};
 
 use crate::error::CheckpointError;
 use crate::id::{lowest_id_of_ms, ms_of_id};
-use crate::model::CheckpointMetadata;
+use crate::model::{CheckpointMetadata, PendingWrite};
 use crate::prune::Prune;
 use crate::saver::Checkpointer;
+use crate::thread_status::ThreadStatus;
 
 /// Which threads [`Checkpointer::threads`](crate::Checkpointer::threads) lists.
 ///
@@ -46,6 +48,9 @@ pub struct ThreadQuery {
     /// Only threads whose head's metadata has every key here with an equal value (a run's
     /// metadata, `RunConfig::metadata`, is in every checkpoint it writes).
     pub filter: Map<String, Value>,
+    /// Only threads whose head waits for this (an answer to a question, or a retry of a
+    /// failed task; see [`ThreadStatus`]).
+    pub status: Option<ThreadStatus>,
     /// At most this many threads (`None`: all).
     pub limit: Option<usize>,
 }
@@ -89,6 +94,22 @@ impl ThreadQuery {
         self
     }
 
+    /// Keeps only threads whose head waits for `status`: with
+    /// [`ThreadStatus::Interrupted`], the inbox of a human-in-the-loop application (the
+    /// threads whose `get_state` shows a question); with [`ThreadStatus::Failed`], the threads
+    /// a run left with a failed task.
+    pub fn status(mut self, status: ThreadStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The pending-write channel a head must have an open write on (see
+    /// [`ThreadStatus::channel`]), or `None` without a status filter.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn status_channel(&self) -> Option<&'static str> {
+        self.status.map(ThreadStatus::channel)
+    }
+
     /// Returns at most `n` threads.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
@@ -106,23 +127,25 @@ impl ThreadQuery {
         self.updated_since.as_ref().map(lowest_id_at)
     }
 
-    /// The answer for a saver that holds its threads' heads at hand: the admitted threads in
-    /// id order, at most `limit` of them.
+    /// The answer for a saver that holds its threads' heads at hand (thread id, head id, the
+    /// head's metadata and pending writes): the admitted threads in id order, at most `limit`
+    /// of them.
     pub(crate) fn select<'a>(
         &self,
-        heads: impl IntoIterator<Item = (&'a str, &'a str, &'a CheckpointMetadata)>,
+        heads: impl IntoIterator<Item = (&'a str, &'a str, &'a CheckpointMetadata, &'a [PendingWrite])>,
     ) -> Vec<ThreadInfo> {
         let (before, since) = (self.before_id(), self.since_id());
         let mut found: Vec<(&str, &str)> = heads
             .into_iter()
-            .filter(|(thread_id, head, metadata)| {
+            .filter(|(thread_id, head, metadata, writes)| {
                 thread_id.starts_with(&self.prefix)
                     && self.after.as_deref().is_none_or(|a| *thread_id > a)
                     && before.as_deref().is_none_or(|b| *head < b)
                     && since.as_deref().is_none_or(|s| *head >= s)
+                    && self.status.is_none_or(|s| s.shown_by(writes))
                     && metadata.matches(&self.filter)
             })
-            .map(|(thread_id, head, _)| (thread_id, head))
+            .map(|(thread_id, head, _, _)| (thread_id, head))
             .collect();
         found.sort_unstable_by(|a, b| a.0.cmp(b.0));
         found.truncate(self.limit.unwrap_or(usize::MAX));
@@ -329,10 +352,16 @@ mod tests {
         let mut ann = CheckpointMetadata::new(crate::model::Source::Loop, 1);
         ann.extra.insert("user".into(), "ann".into());
         let bob = CheckpointMetadata::new(crate::model::Source::Loop, 1);
-        let heads = [
-            ("b", new.as_str(), &bob),
-            ("a/2", old, &ann),
-            ("a/1", new.as_str(), &ann),
+        let asked = [PendingWrite {
+            task_id: "t".into(),
+            task_name: "n".into(),
+            channel: crate::INTERRUPT.into(),
+            value: Value::Null,
+        }];
+        let heads: [(&str, &str, &CheckpointMetadata, &[PendingWrite]); 3] = [
+            ("b", new.as_str(), &bob, &asked),
+            ("a/2", old, &ann, &[]),
+            ("a/1", new.as_str(), &ann, &[]),
         ];
         let ids = |q: ThreadQuery| -> Vec<String> {
             q.select(heads.iter().copied())
@@ -361,6 +390,11 @@ mod tests {
             ids(ThreadQuery::new().metadata("step", 1)),
             ["a/1", "a/2", "b"]
         );
+        let waiting = ThreadQuery::new().status(ThreadStatus::Interrupted);
+        assert_eq!(ids(waiting.clone()), ["b"]);
+        assert_eq!(ids(waiting.prefix("a/")), Vec::<String>::new());
+        let failed = ThreadQuery::new().status(ThreadStatus::Failed);
+        assert_eq!(ids(failed), Vec::<String>::new());
     }
 
     #[cfg(feature = "postgres")]

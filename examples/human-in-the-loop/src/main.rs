@@ -1,6 +1,7 @@
 //! Human in the loop: `review` asks a person to approve a draft with `ctx.interrupt`, the
-//! run pauses (its state is in `hitl.db`), the "process" restarts (the database is reopened
-//! by a new graph), and the run resumes with a typed, schema-checked answer.
+//! runs pause (their state is in `hitl.db`), the "process" restarts (the database is reopened
+//! by a new graph), the reviewer's inbox lists the threads waiting for an answer, and a run
+//! resumes with a typed, schema-checked answer.
 //!
 //! `cargo run -p human-in-the-loop` answers from standard input (`y`/`n` and a comment), or
 //! approves when there is no input. `cargo run -p human-in-the-loop -- n "too short"` answers
@@ -86,25 +87,51 @@ async fn answer() -> Approval {
     }
 }
 
+/// The reviewer's inbox: the threads waiting for an answer, with their questions.
+async fn inbox(g: &CompiledGraph<Article>) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let saver = g.checkpointer().ok_or("the graph has no checkpointer")?;
+    let waiting = ThreadQuery::new()
+        .prefix("article-")
+        .status(ThreadStatus::Interrupted);
+    let mut ids = Vec::new();
+    for t in saver.threads(&waiting).await? {
+        let state = g
+            .get_state(&RunConfig::thread(t.thread_id.as_str()))
+            .await?;
+        println!("  {} asks: {}", t.thread_id, state.interrupts[0].value);
+        ids.push(t.thread_id);
+    }
+    Ok(ids)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = RunConfig::thread("article-7");
     {
         let saver = SqliteSaver::open("hitl.db").await?;
-        saver.delete_thread("article-7").await?;
+        for t in ["article-7", "article-8"] {
+            saver.delete_thread(t).await?;
+        }
         let g = graph(saver)?;
         let out = g
             .invoke(ArticleUpdate::new().draft("Rust agents"), &cfg)
             .await?;
         let question = &out.interrupts[0];
         println!("paused at `{}`, asking: {}", question.node, question.value);
+        let other = RunConfig::thread("article-8");
+        g.invoke(ArticleUpdate::new().draft("Typed state"), &other)
+            .await?;
     } // the first "process" is gone; only hitl.db remains
 
     let g = graph(SqliteSaver::open("hitl.db").await?)?;
+    println!("after restart, the inbox:");
+    assert_eq!(inbox(&g).await?, ["article-7", "article-8"]);
     let pending = g.get_state(&cfg).await?;
-    println!("after restart, the thread waits on {:?}", pending.next);
+    println!("article-7 waits on {:?}", pending.next);
     let out = g.resume(&cfg, answer().await).await?;
     println!("published: {}; log: {:?}", out.published, out.log);
     assert!(!out.is_interrupted());
+    println!("the inbox now:");
+    assert_eq!(inbox(&g).await?, ["article-8"]);
     Ok(())
 }

@@ -3,10 +3,11 @@
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use super::{Check, err, first_put, full, held, put, thread};
-use crate::model::Fence;
+use super::{Check, err, first_put, full, held, put, thread, write};
+use crate::model::{ERROR, Fence, INTERRUPT, PendingWrite, PutWrites, RESUME, WRITES};
 use crate::prune::Prune;
 use crate::saver::Checkpointer;
+use crate::thread_status::ThreadStatus;
 use crate::threads::{ThreadInfo, ThreadQuery};
 
 /// The ids of the threads `q` lists.
@@ -161,6 +162,141 @@ pub(super) async fn threads(s: &dyn Checkpointer) -> Check {
     ensure!(
         anns == [a.clone(), copy.clone(), accented.clone()],
         "ann's threads after the prune and the copy: {anns:?}"
+    );
+    Ok(())
+}
+
+/// The status filter reads the pending writes of the root head only: a task with a question
+/// (or an error) and no output is waiting; one that finished since, another task's output, a
+/// moved-on head or a subgraph's writes are not.
+pub(super) async fn thread_status(s: &dyn Checkpointer) -> Check {
+    let base = thread();
+    let name = |suffix: &str| format!("{base}/{suffix}");
+    // (thread, writes on its first checkpoint); ann owns the threads whose name ends in `-2`.
+    let cases: Vec<(String, Vec<PendingWrite>)> = vec![
+        (name("asked"), vec![write("t1", INTERRUPT, json!(["q"]))]),
+        (
+            name("asked-2"),
+            vec![
+                write("t1", INTERRUPT, json!(["q"])),
+                write("t2", WRITES, json!({})),
+                // An answer stored before the process stopped: the question stays open.
+                write("t1", RESUME, json!(["a"])),
+            ],
+        ),
+        (
+            name("answered"),
+            vec![
+                write("t1", INTERRUPT, json!(["q"])),
+                write("t1", WRITES, json!({})),
+            ],
+        ),
+        (
+            name("both-2"),
+            vec![
+                write("t1", INTERRUPT, json!(["q"])),
+                write("t2", ERROR, json!({"message": "boom"})),
+            ],
+        ),
+        (name("failed"), vec![write("t1", ERROR, json!({}))]),
+        (name("moved-on"), vec![write("t1", INTERRUPT, json!(["q"]))]),
+        (name("quiet"), vec![]),
+    ];
+    for (t, writes) in &cases {
+        let mut p = first_put(t, json!(0));
+        let user = if t.ends_with("-2") { "ann" } else { "bob" };
+        p.metadata.extra.insert("user".into(), json!(user));
+        let id = p.checkpoint.id.clone();
+        s.put(p).await.map_err(err)?;
+        if !writes.is_empty() {
+            let w = PutWrites {
+                thread_id: t.as_str().into(),
+                ns: String::new(),
+                checkpoint_id: id.clone(),
+                writes: writes.clone(),
+                fence: held(1),
+            };
+            s.put_writes(w).await.map_err(err)?;
+        }
+        if t.ends_with("moved-on") {
+            let next = put(
+                t,
+                "",
+                Some(id.as_str()),
+                held(1),
+                1,
+                vec![],
+                &[("x", id.as_str())],
+            );
+            s.put(next).await.map_err(err)?;
+        }
+    }
+    // A subgraph's question under a quiet root head.
+    let sub = put(&name("quiet"), "n:t", None, held(1), 0, vec![], &[]);
+    let sub_id = sub.checkpoint.id.clone();
+    s.put(sub).await.map_err(err)?;
+    let sub_writes = PutWrites {
+        thread_id: name("quiet").into(),
+        ns: "n:t".into(),
+        checkpoint_id: sub_id,
+        writes: vec![write("t9", INTERRUPT, json!(["q"]))],
+        fence: held(1),
+    };
+    s.put_writes(sub_writes).await.map_err(err)?;
+
+    let mine = || ThreadQuery::new().prefix(format!("{base}/"));
+    let asking = || mine().status(ThreadStatus::Interrupted);
+    let found = ids(s, asking()).await?;
+    let expected = [name("asked"), name("asked-2"), name("both-2")];
+    ensure!(
+        found == expected,
+        "threads waiting for an answer: {found:?}, expected {expected:?}"
+    );
+    let found = ids(s, mine().status(ThreadStatus::Failed)).await?;
+    let expected = [name("both-2"), name("failed")];
+    ensure!(
+        found == expected,
+        "threads with a failed task: {found:?}, expected {expected:?}"
+    );
+    let page = ids(s, asking().limit(1).after(name("asked"))).await?;
+    ensure!(
+        page == [name("asked-2")],
+        "a page of one after {}: {page:?}",
+        name("asked")
+    );
+    let anns = ids(s, asking().metadata("user", "ann")).await?;
+    ensure!(
+        anns == [name("asked-2"), name("both-2")],
+        "ann's threads waiting for an answer: {anns:?}"
+    );
+    let anns = ids(s, asking().metadata("user", "ann").limit(1)).await?;
+    ensure!(
+        anns == [name("asked-2")],
+        "a page of one of ann's threads waiting for an answer: {anns:?}"
+    );
+
+    // The task finishes: the thread waits no more.
+    let asked = name("asked");
+    let head = s
+        .head(&asked, "")
+        .await
+        .map_err(err)?
+        .checkpoint
+        .ok_or("no head")?
+        .checkpoint
+        .id;
+    let finished = PutWrites {
+        thread_id: asked.as_str().into(),
+        ns: String::new(),
+        checkpoint_id: head,
+        writes: vec![write("t1", WRITES, json!({}))],
+        fence: held(1),
+    };
+    s.put_writes(finished).await.map_err(err)?;
+    let found = ids(s, asking()).await?;
+    ensure!(
+        found == [name("asked-2"), name("both-2")],
+        "after {asked}'s task finished: {found:?}"
     );
     Ok(())
 }

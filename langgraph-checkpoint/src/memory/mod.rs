@@ -444,8 +444,15 @@ impl Checkpointer for InMemorySaver {
     async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError> {
         let threads = self.lock();
         let heads = threads.iter().filter_map(|(id, t)| {
-            let head = t.namespaces.get("")?.checkpoints.last()?;
-            Some((id.as_str(), head.checkpoint.id.as_str(), &head.metadata))
+            let root = t.namespaces.get("")?;
+            let head = root.checkpoints.last()?;
+            let writes = root.writes.get(head.checkpoint.id.as_str());
+            Some((
+                id.as_str(),
+                head.checkpoint.id.as_str(),
+                &head.metadata,
+                writes.map_or(&[][..], Vec::as_slice),
+            ))
         });
         Ok(query.select(heads))
     }

@@ -11,7 +11,8 @@ use crate::error::CheckpointError;
 use crate::threads::{ThreadInfo, ThreadQuery, thread_rows};
 
 /// `$1` after, `$2` prefix, `$3` the end of the prefix's range, `$4` the lowest id of
-/// `updated_before`, `$5` of `updated_since`, `$6` the limit (`NULL`: none); `{metadata}` is
+/// `updated_before`, `$5` of `updated_since`, `$6` the limit (`NULL`: none), `$7` the channel
+/// of a status filter (a head's task with a write on it and none on `__writes__`); `{metadata}` is
 /// empty or the column of the head's metadata: a subquery in the select list, so that it is
 /// looked up for the rows of the page only (a join lets the planner read every checkpoint
 /// row first: 160 ms instead of 13 for a page of 1,000 of 10,000 threads).
@@ -23,6 +24,14 @@ WHERE h.ns = ''
   AND ($3::text IS NULL OR h.thread_id COLLATE "C" < $3)
   AND ($4::text IS NULL OR h.checkpoint_id COLLATE "C" < $4)
   AND ($5::text IS NULL OR h.checkpoint_id COLLATE "C" >= $5)
+  AND ($7::text IS NULL OR EXISTS (
+    SELECT 1 FROM lg_writes w
+    WHERE w.thread_id = h.thread_id AND w.ns = '' AND w.checkpoint_id = h.checkpoint_id
+      AND w.channel = $7
+      AND NOT EXISTS (
+        SELECT 1 FROM lg_writes d
+        WHERE d.thread_id = h.thread_id AND d.ns = '' AND d.checkpoint_id = h.checkpoint_id
+          AND d.task_id = w.task_id AND d.channel = '__writes__')))
 ORDER BY h.thread_id COLLATE "C"
 LIMIT $6"#;
 
@@ -56,6 +65,7 @@ async fn fetch(
     .bind(query.before_id())
     .bind(query.since_id())
     .bind(limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+    .bind(query.status_channel())
     .fetch_all(pool)
     .await
     .map_err(backend("threads"))?;

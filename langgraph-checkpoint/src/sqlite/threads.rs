@@ -11,7 +11,9 @@ use crate::error::CheckpointError;
 use crate::threads::{ThreadInfo, ThreadQuery, thread_rows};
 
 /// `?1` after, `?2` prefix, `?3` the lowest id of `updated_before`, `?4` of `updated_since`,
-/// `?5` the limit; `{metadata}` is empty or the column of the head's metadata. The recursive
+/// `?5` the limit, `?6` the channel of a status filter (a head's task with a write on it and
+/// none on `__writes__`: two primary-key lookups among the head's writes); `{metadata}` is
+/// empty or the column of the head's metadata. The recursive
 /// part finds the next thread id after the last one (ids in byte order: SQLite's `BINARY`
 /// collation) while it still starts with the prefix; the `LIMIT -1` keeps the head lookup from
 /// being copied into each condition that reads it.
@@ -29,6 +31,13 @@ SELECT id, head{metadata} FROM (
     FROM t WHERE id IS NOT NULL AND substr(id, 1, length(?2)) = ?2 LIMIT -1
 )
 WHERE head IS NOT NULL AND (?3 IS NULL OR head < ?3) AND (?4 IS NULL OR head >= ?4)
+  AND (?6 IS NULL OR EXISTS (
+    SELECT 1 FROM lg_writes w
+    WHERE w.thread_id = id AND w.ns = '' AND w.checkpoint_id = head AND w.channel = ?6
+      AND NOT EXISTS (
+        SELECT 1 FROM lg_writes d
+        WHERE d.thread_id = id AND d.ns = '' AND d.checkpoint_id = head
+          AND d.task_id = w.task_id AND d.channel = '__writes__')))
 LIMIT ?5";
 
 /// The statement without the head's metadata, and with it.
@@ -60,6 +69,7 @@ async fn fetch(
     .bind(query.before_id())
     .bind(query.since_id())
     .bind(limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)))
+    .bind(query.status_channel())
     .fetch_all(pool)
     .await
     .map_err(backend("threads"))?;
