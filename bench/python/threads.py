@@ -118,7 +118,7 @@ def run(saver, kind, n, reps):
     users.sort()
     walks.sort()
     print(
-        f"python-{kind} {n} threads ({9 * n} checkpoints): every thread and the idle half "
+        f"python-{kind} {n} threads ({9 * n - len(range(5, n, 10))} checkpoints): every thread and the idle half "
         f"through list(None) {statistics.median(walks):.2f} ms ({walks[0]:.2f}-{walks[-1]:.2f}); "
         f"one user's tenth through list(None, filter) {statistics.median(users):.2f} ms "
         f"({users[0]:.2f}-{users[-1]:.2f}); the tenth waiting for an answer through list(None) "
