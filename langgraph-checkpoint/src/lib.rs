@@ -28,6 +28,8 @@ mod encode;
 #[cfg(feature = "encryption")]
 mod encrypted;
 mod error;
+#[cfg(feature = "sqlite")]
+mod filter_sql;
 mod id;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod listing;

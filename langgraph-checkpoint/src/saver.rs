@@ -150,8 +150,10 @@ pub trait Checkpointer: Send + Sync + 'static {
     /// byte order of their ids, with the id of each one's newest root checkpoint: how a
     /// maintenance job finds the threads to [`prune`](Checkpointer::prune) or
     /// [`delete`](Checkpointer::delete_thread) (by id prefix, by the time of their last
-    /// write, by their head's metadata), a page at a time. A thread being written meanwhile is listed with the head it
-    /// had when it was read.
+    /// write, by their head's metadata), and how an application finds the threads waiting
+    /// for an answer or a retry (by their head's pending writes, see
+    /// [`ThreadStatus`](crate::ThreadStatus)), a page at a time. A thread being written
+    /// meanwhile is listed with the head it had when it was read.
     async fn threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadInfo>, CheckpointError>;
 }
 

@@ -153,13 +153,13 @@ use copy::copy_thread;
 use fencing::{fencing, racing_writers};
 use prune::{prune_keep_latest, prune_namespaces};
 use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
-use threads::{thread_status, threads};
+use threads::{thread_metadata, thread_status, threads};
 use writes::{immediate_puts, pending_writes};
 
 /// Runs every check against `saver`; the first failure is returned.
 pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
     let s: &dyn Checkpointer = saver;
-    let checks: [(&'static str, Check); 16] = [
+    let checks: [(&'static str, Check); 17] = [
         ("empty_thread", empty_thread(s).await),
         ("put_and_read_back", put_and_read_back(s).await),
         ("delta_chains", delta_chains(s).await),
@@ -176,6 +176,7 @@ pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
         ("copy_thread", copy_thread(s).await),
         ("threads", threads(s).await),
         ("thread_status", thread_status(s).await),
+        ("thread_metadata", thread_metadata(s).await),
     ];
     for (check, result) in checks {
         result.map_err(|reason| Failure { check, reason })?;

@@ -300,3 +300,50 @@ pub(super) async fn thread_status(s: &dyn Checkpointer) -> Check {
     );
     Ok(())
 }
+
+/// The metadata filter matches values of every JSON kind by equality (the database savers
+/// narrow the rows in SQL first, which must never drop a match): strings, integers, a large
+/// unsigned, booleans, floats, `null`, arrays and objects, under keys with a dot or a quote.
+pub(super) async fn thread_metadata(s: &dyn Checkpointer) -> Check {
+    let base = thread();
+    let (rich, plain) = (format!("{base}/rich"), format!("{base}/plain"));
+    let kept = json!({
+        "name": "zoë \"q\"", "n": 3, "big": u64::MAX, "flag": true, "ratio": 0.5,
+        "none": null, "tags": {"a": [1, 2], "b": "x"}, "list": [1, "two"],
+        "dot.ted": "y", "we\"ird": "w"
+    });
+    let serde_json::Value::Object(kept) = kept else {
+        return Err("not an object".into());
+    };
+    for (t, meta) in [(&rich, kept.clone()), (&plain, serde_json::Map::new())] {
+        let mut p = first_put(t, json!(0));
+        p.metadata.extra.extend(meta);
+        s.put(p).await.map_err(err)?;
+    }
+    let mine = || ThreadQuery::new().prefix(format!("{base}/"));
+    for (k, v) in &kept {
+        let found = ids(s, mine().metadata(k.clone(), v.clone())).await?;
+        ensure!(found == [rich.clone()], "metadata {k} = {v}: {found:?}");
+    }
+    let all = kept
+        .iter()
+        .fold(mine(), |q, (k, v)| q.metadata(k.clone(), v.clone()));
+    let found = ids(s, all.limit(1)).await?;
+    ensure!(found == [rich.clone()], "every key at once: {found:?}");
+    let misses = [
+        ("n", json!("3")),
+        ("n", json!(3.5)),
+        ("flag", json!(1)),
+        ("ratio", json!(0.25)),
+        ("none", json!("null")),
+        ("tags", json!({"a": [1, 2]})),
+        ("list", json!([1])),
+        ("name", json!("zoë")),
+        ("missing", json!(null)),
+    ];
+    for (k, v) in misses {
+        let found = ids(s, mine().metadata(k, v.clone())).await?;
+        ensure!(found.is_empty(), "metadata {k} = {v} matched {found:?}");
+    }
+    Ok(())
+}

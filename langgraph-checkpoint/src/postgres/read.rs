@@ -108,14 +108,21 @@ pub(super) async fn list(
     ns: &str,
     opts: &ListOptions,
 ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+    // Without a filter the newest `limit` rows are the answer; with one, every row is matched
+    // in Rust.
+    let limit = opts
+        .limit
+        .filter(|_| opts.filter.is_empty())
+        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     let ids = sqlx::query(
         "SELECT checkpoint_id, metadata::text FROM lg_checkpoints \
          WHERE thread_id = $1 AND ns = $2 AND ($3::text IS NULL OR checkpoint_id < $3) \
-         ORDER BY checkpoint_id DESC",
+         ORDER BY checkpoint_id DESC LIMIT $4",
     )
     .bind(thread_id)
     .bind(ns)
     .bind(opts.before.clone())
+    .bind(limit)
     .fetch_all(pool);
     let rows = spin.run(ids).await.map_err(backend("list"))?;
     let rows = rows

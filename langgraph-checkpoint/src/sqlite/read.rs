@@ -6,6 +6,7 @@ use sqlx::sqlite::SqlitePool;
 use super::backend;
 use crate::assemble::assemble_sql;
 use crate::error::CheckpointError;
+use crate::filter_sql::sqlite_prefilter;
 use crate::listing::listed_ids;
 use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
@@ -32,19 +33,21 @@ cp AS (
     FROM target CROSS JOIN lg_checkpoints AS c
     WHERE c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = target.id
 ),
-chain(channel, cid, blob) AS (
-    SELECT v.key, v.value, c.blobs -> ('$.\"' || v.key || '\"')
+chain(channel, cid, blob, base) AS (
+    SELECT v.key, v.value, c.blobs -> ('$.\"' || v.key || '\"'),
+           c.blobs ->> ('$.\"' || v.key || '\".base')
     FROM cp CROSS JOIN
          json_each(CASE WHEN json_valid(cp.checkpoint)
                         THEN cp.checkpoint -> '$.channel_versions' ELSE '{}' END) AS v
     CROSS JOIN lg_checkpoints AS c
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(v.value, '~')
     UNION ALL
-    SELECT chain.channel, chain.blob ->> '$.base', c.blobs -> ('$.\"' || chain.channel || '\"')
+    SELECT chain.channel, chain.base, c.blobs -> ('$.\"' || chain.channel || '\"'),
+           c.blobs ->> ('$.\"' || chain.channel || '\".base')
     FROM chain
     JOIN lg_checkpoints AS c
-      ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(chain.blob ->> '$.base', '~')
-    WHERE chain.blob ->> '$.kind' = 'delta'
+      ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(chain.base, '~')
+    WHERE chain.base IS NOT NULL
 )
 SELECT 0, NULL, NULL, NULL, NULL, (SELECT epoch FROM lg_threads WHERE thread_id = ?1)
 UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint, metadata, NULL FROM cp
@@ -80,14 +83,27 @@ pub(super) async fn list(
     ns: &str,
     opts: &ListOptions,
 ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+    // Without a filter the newest `limit` rows are the answer; with one, SQLite drops the rows
+    // whose metadata cannot match (see `sqlite_prefilter`) and the rest are matched in Rust.
+    let prefilter = sqlite_prefilter(&opts.filter);
+    let limit = match opts.limit {
+        Some(n) if opts.filter.is_empty() => i64::try_from(n).unwrap_or(i64::MAX),
+        _ => -1,
+    };
     let ids = sqlx::query(
         "SELECT checkpoint_id, metadata FROM lg_checkpoints \
          WHERE thread_id = ?1 AND ns = ?2 AND (?3 IS NULL OR checkpoint_id < ?3) \
-         ORDER BY checkpoint_id DESC",
+           AND (?4 IS NULL OR CASE WHEN json_valid(metadata) THEN NOT EXISTS ( \
+             SELECT 1 FROM json_each(?4) f \
+             WHERE json_extract(metadata, '$.\"' || f.key || '\"') IS NOT f.value) \
+             ELSE 1 END) \
+         ORDER BY checkpoint_id DESC LIMIT ?5",
     )
     .bind(thread_id)
     .bind(ns)
     .bind(opts.before.clone())
+    .bind(prefilter)
+    .bind(limit)
     .fetch_all(pool);
     let rows = spin.run(ids).await.map_err(backend("list"))?;
     let rows = rows

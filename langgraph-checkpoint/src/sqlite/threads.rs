@@ -8,6 +8,7 @@ use sqlx::sqlite::SqlitePool;
 
 use super::backend;
 use crate::error::CheckpointError;
+use crate::filter_sql::sqlite_prefilter;
 use crate::threads::{ThreadInfo, ThreadQuery, thread_rows};
 
 /// `?1` after, `?2` prefix, `?3` the lowest id of `updated_before`, `?4` of `updated_since`,
@@ -40,15 +41,30 @@ WHERE head IS NOT NULL AND (?3 IS NULL OR head < ?3) AND (?4 IS NULL OR head >= 
           AND d.task_id = w.task_id AND d.channel = '__writes__')))
 LIMIT ?5";
 
+/// What the statement with the head's metadata adds to its conditions: `?7`, the entries of
+/// the metadata filter SQLite can check (see `sqlite_prefilter`), as a JSON object. It drops
+/// a head whose metadata reads back another value for one of them; the rows it lets through
+/// (a head whose metadata is not JSON too, reported as corrupt) are matched in Rust.
+const PREFILTER: &str = "
+  AND (?7 IS NULL OR NOT EXISTS (
+    SELECT 1 FROM lg_checkpoints c
+    WHERE c.thread_id = id AND c.ns = '' AND c.checkpoint_id = head
+      AND CASE WHEN json_valid(c.metadata) THEN EXISTS (
+        SELECT 1 FROM json_each(?7) f
+        WHERE json_extract(c.metadata, '$.\"' || f.key || '\"') IS NOT f.value) ELSE 0 END))
+LIMIT ?5";
+
 /// The statement without the head's metadata, and with it.
 static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
     [
         THREADS.replace("{metadata}", ""),
-        THREADS.replace(
-            "{metadata}",
-            ", (SELECT metadata FROM lg_checkpoints \
-             WHERE thread_id = id AND ns = '' AND checkpoint_id = head)",
-        ),
+        THREADS
+            .replace(
+                "{metadata}",
+                ", (SELECT metadata FROM lg_checkpoints \
+                 WHERE thread_id = id AND ns = '' AND checkpoint_id = head)",
+            )
+            .replace("\nLIMIT ?5", PREFILTER),
     ]
 });
 
@@ -61,7 +77,7 @@ async fn fetch(
     limit: Option<usize>,
     metadata: bool,
 ) -> Result<Vec<(ThreadInfo, String)>, CheckpointError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(
+    let mut statement = sqlx::query(sqlx::AssertSqlSafe(
         STATEMENTS[usize::from(metadata)].as_str(),
     ))
     .bind(after)
@@ -69,10 +85,14 @@ async fn fetch(
     .bind(query.before_id())
     .bind(query.since_id())
     .bind(limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)))
-    .bind(query.status_channel())
-    .fetch_all(pool)
-    .await
-    .map_err(backend("threads"))?;
+    .bind(query.status_channel());
+    if metadata {
+        statement = statement.bind(sqlite_prefilter(&query.filter));
+    }
+    let rows = statement
+        .fetch_all(pool)
+        .await
+        .map_err(backend("threads"))?;
     thread_rows(&rows, metadata).map_err(backend("threads"))
 }
 
