@@ -5,7 +5,9 @@
 //! `e`; kind 1 the checkpoint (`a` id, `b` parent, `c` checkpoint JSON, `d` metadata JSON);
 //! kind 2 a blob on the delta chain of a channel version the checkpoint references (`a`
 //! channel, `b` version, `c` blob JSON or none); kind 3 a pending write (`a` task, `b` task
-//! name, `c` channel, `d` value JSON, `e` order).
+//! name, `c` channel, `d` value JSON, `e` order). A read of several checkpoints at once (a
+//! page of a listing, [`assemble_many`]) yields their rows together, each blob once, and a
+//! seventh column `f` with the checkpoint id of each pending write.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -26,6 +28,8 @@ pub(crate) struct Row {
     pub(crate) c: Option<String>,
     pub(crate) d: Option<String>,
     pub(crate) e: Option<i64>,
+    /// The checkpoint of a pending write, in a read of several checkpoints.
+    pub(crate) f: Option<String>,
 }
 
 impl Row {
@@ -43,6 +47,7 @@ impl Row {
             c: r.try_get(3)?,
             d: r.try_get(4)?,
             e: r.try_get(5)?,
+            f: if r.len() > 6 { r.try_get(6)? } else { None },
         })
     }
 }
@@ -86,72 +91,92 @@ pub(crate) fn parse_checkpoint(
     serde_json::from_value(raw).map_err(|e| CheckpointError::corrupt(thread_id, id, e))
 }
 
-/// The thread's epoch and the checkpoint (none if the statement found none), with values
-/// rebuilt from their delta chains and pending writes in stored order.
-pub(crate) fn assemble(
-    thread_id: &str,
-    ns: &str,
-    rows: Vec<Row>,
-) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
-    let mut epoch = 0;
-    let mut cp: Option<(String, Option<String>, String, String)> = None;
-    let mut by_channel: HashMap<String, HashMap<String, BlobValue>> = HashMap::new();
-    let mut writes: Vec<(i64, String, PendingWrite)> = Vec::new();
-    let mut bad_blob: Option<(String, String)> = None;
+/// A stored checkpoint row: id, parent, checkpoint JSON, metadata JSON.
+type CheckpointRow = (String, Option<String>, String, String);
+
+/// A pending write with its stored order and value JSON.
+type WriteRow = (i64, String, PendingWrite);
+
+/// The rows of a read, sorted by kind.
+#[derive(Default)]
+struct Sorted {
+    epoch: i64,
+    checkpoints: Vec<CheckpointRow>,
+    /// Per channel, the stored blobs by version.
+    by_channel: HashMap<String, HashMap<String, BlobValue>>,
+    /// Per checkpoint (`""` in a read of one), its pending writes.
+    writes: HashMap<String, Vec<WriteRow>>,
+    /// The first blob that did not decode: its version and why.
+    bad_blob: Option<(String, String)>,
+}
+
+fn sort_rows(rows: Vec<Row>) -> Sorted {
+    let mut out = Sorted::default();
     for r in rows {
         match r.kind {
-            0 => epoch = r.e.unwrap_or(0),
-            1 => {
-                cp = Some((
-                    r.a.unwrap_or_default(),
-                    r.b,
-                    r.c.unwrap_or_default(),
-                    r.d.unwrap_or_default(),
-                ))
-            }
+            0 => out.epoch = r.e.unwrap_or(0),
+            1 => out.checkpoints.push((
+                r.a.unwrap_or_default(),
+                r.b,
+                r.c.unwrap_or_default(),
+                r.d.unwrap_or_default(),
+            )),
             2 => {
                 let channel = r.a.unwrap_or_default();
                 let cid = r.b.unwrap_or_default();
                 match r.c.map(|b| serde_json::from_str::<BlobValue>(&b)) {
                     Some(Ok(b)) => {
-                        by_channel.entry(channel).or_default().insert(cid, b);
+                        out.by_channel.entry(channel).or_default().insert(cid, b);
                     }
                     Some(Err(e)) => {
-                        bad_blob.get_or_insert((cid, format!("channel `{channel}`: {e}")));
+                        out.bad_blob
+                            .get_or_insert((cid, format!("channel `{channel}`: {e}")));
                     }
                     None => {
-                        bad_blob.get_or_insert((
+                        out.bad_blob.get_or_insert((
                             cid,
                             format!("no stored value for channel `{channel}`"),
                         ));
                     }
                 }
             }
-            _ => writes.push((
-                r.e.unwrap_or(0),
-                r.d.unwrap_or_default(),
-                PendingWrite {
-                    task_id: r.a.unwrap_or_default(),
-                    task_name: r.b.unwrap_or_default(),
-                    channel: r.c.unwrap_or_default(),
-                    value: Value::Null,
-                },
-            )),
+            _ => out
+                .writes
+                .entry(r.f.unwrap_or_default())
+                .or_default()
+                .push((
+                    r.e.unwrap_or(0),
+                    r.d.unwrap_or_default(),
+                    PendingWrite {
+                        task_id: r.a.unwrap_or_default(),
+                        task_name: r.b.unwrap_or_default(),
+                        channel: r.c.unwrap_or_default(),
+                        value: Value::Null,
+                    },
+                )),
         }
     }
-    let Some((id, parent_id, text, meta)) = cp else {
-        return Ok((epoch, None));
-    };
-    if let Some((cid, reason)) = bad_blob {
-        return Err(CheckpointError::corrupt(thread_id, &cid, reason));
-    }
+    out
+}
+
+/// The tuple of checkpoint row `cp`, its values resolved through `by_channel` and its pending
+/// writes in stored order.
+fn tuple(
+    thread_id: &str,
+    ns: &str,
+    cp: CheckpointRow,
+    by_channel: &HashMap<String, HashMap<String, BlobValue>>,
+    mut writes: Vec<WriteRow>,
+) -> Result<CheckpointTuple, CheckpointError> {
+    let (id, parent_id, text, meta) = cp;
     let checkpoint = parse_checkpoint(thread_id, &id, &text)?;
     let metadata: CheckpointMetadata = serde_json::from_str(&meta)
         .map_err(|e| CheckpointError::corrupt(thread_id, &id, format!("metadata: {e}")))?;
+    let none = HashMap::new();
     let mut values = BTreeMap::new();
     for (channel, version) in &checkpoint.channel_versions {
-        let blobs = by_channel.remove(channel.as_str()).unwrap_or_default();
-        let v = resolve_chain(version, &blobs).map_err(|e| {
+        let blobs = by_channel.get(channel.as_str()).unwrap_or(&none);
+        let v = resolve_chain(version, blobs).map_err(|e| {
             CheckpointError::corrupt(thread_id, &id, format!("channel `{channel}`: {e}"))
         })?;
         values.insert(channel.to_string(), v);
@@ -163,18 +188,82 @@ pub(crate) fn assemble(
             .map_err(|e| CheckpointError::corrupt(thread_id, &id, format!("pending write: {e}")))?;
         pending_writes.push(w);
     }
-    Ok((
-        epoch,
-        Some(CheckpointTuple {
-            thread_id: thread_id.to_string(),
-            ns: ns.to_string(),
-            checkpoint,
-            metadata,
-            parent_id,
-            values,
-            pending_writes,
-        }),
-    ))
+    Ok(CheckpointTuple {
+        thread_id: thread_id.to_string(),
+        ns: ns.to_string(),
+        checkpoint,
+        metadata,
+        parent_id,
+        values,
+        pending_writes,
+    })
+}
+
+/// The thread's epoch and the checkpoint (none if the statement found none), with values
+/// rebuilt from their delta chains and pending writes in stored order.
+pub(crate) fn assemble(
+    thread_id: &str,
+    ns: &str,
+    rows: Vec<Row>,
+) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+    let mut sorted = sort_rows(rows);
+    let Some(cp) = sorted.checkpoints.pop() else {
+        return Ok((sorted.epoch, None));
+    };
+    if let Some((cid, reason)) = sorted.bad_blob {
+        return Err(CheckpointError::corrupt(thread_id, &cid, reason));
+    }
+    let writes = sorted.writes.into_values().flatten().collect();
+    let t = tuple(thread_id, ns, cp, &sorted.by_channel, writes)?;
+    Ok((sorted.epoch, Some(t)))
+}
+
+/// The checkpoints `ids` of a read of several at once, in that order (an id the statement did
+/// not find is left out): the blobs their chains share were read once, and each value is
+/// rebuilt from them.
+pub(crate) fn assemble_many(
+    thread_id: &str,
+    ns: &str,
+    ids: &[String],
+    rows: Vec<Row>,
+) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+    let mut sorted = sort_rows(rows);
+    if let Some((cid, reason)) = sorted.bad_blob {
+        return Err(CheckpointError::corrupt(thread_id, &cid, reason));
+    }
+    let mut found: HashMap<String, CheckpointRow> = sorted
+        .checkpoints
+        .drain(..)
+        .map(|cp| (cp.0.clone(), cp))
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(cp) = found.remove(id) {
+            let writes = sorted.writes.remove(id).unwrap_or_default();
+            out.push(tuple(thread_id, ns, cp, &sorted.by_channel, writes)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`assemble_many`] over the driver's rows.
+pub(crate) fn assemble_many_sql<R: sqlx::Row>(
+    thread_id: &str,
+    ns: &str,
+    ids: &[String],
+    rows: &[R],
+) -> Result<Vec<CheckpointTuple>, CheckpointError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let rows = rows
+        .iter()
+        .map(Row::from_sql)
+        .collect::<Result<Vec<Row>, sqlx::Error>>()
+        .map_err(|e| CheckpointError::backend("list", e))?;
+    assemble_many(thread_id, ns, ids, rows)
 }
 
 #[cfg(test)]
@@ -190,6 +279,7 @@ mod tests {
             c: s(c),
             d: s(d),
             e,
+            f: None,
         }
     }
 
@@ -224,6 +314,62 @@ mod tests {
             .map(|w| w.task_id.as_str())
             .collect();
         assert_eq!(tasks, ["t1", "t2"]);
+    }
+
+    #[test]
+    fn several_checkpoints_share_their_chains_and_keep_their_own_writes() {
+        let cp = |id: &str, version: &str| {
+            let mut cp = Checkpoint::with_id(id);
+            cp.channel_versions.insert("xs".into(), version.into());
+            serde_json::to_string(&cp).unwrap()
+        };
+        let meta = r#"{"source":"loop","step":1}"#;
+        let write = |task: &str, cid: &str, order: i64| Row {
+            f: Some(cid.into()),
+            ..row(3, task, "n", "__writes__", "1", Some(order))
+        };
+        let rows = vec![
+            row(0, "", "", "", "", Some(1)),
+            row(1, "c1", "", &cp("c1", "c1"), meta, None),
+            row(1, "c3", "c2", &cp("c3", "c3"), meta, None),
+            row(2, "xs", "c1", r#"{"kind":"full","value":[1]}"#, "", None),
+            row(
+                2,
+                "xs",
+                "c3",
+                r#"{"kind":"delta","base":"c1","items":[3],"depth":1}"#,
+                "",
+                None,
+            ),
+            write("t2", "c3", 7),
+            write("t1", "c3", 5),
+            write("t0", "c1", 2),
+        ];
+        let ids = ["c3", "c9", "c1"].map(String::from);
+        let found = assemble_many("th", "", &ids, rows).unwrap();
+        let got: Vec<(&str, &Value, Vec<&str>)> = found
+            .iter()
+            .map(|t| {
+                let tasks = t.pending_writes.iter().map(|w| w.task_id.as_str());
+                (t.checkpoint.id.as_str(), &t.values["xs"], tasks.collect())
+            })
+            .collect();
+        let (one, three) = (serde_json::json!([1]), serde_json::json!([1, 3]));
+        assert_eq!(
+            got,
+            [("c3", &three, vec!["t1", "t2"]), ("c1", &one, vec!["t0"])],
+            "in the order asked, c9 (not found) left out"
+        );
+        let bad = vec![
+            row(1, "c1", "", &cp("c1", "c1"), meta, None),
+            row(2, "xs", "c1", "{not json", "", None),
+        ];
+        let e = assemble_many("th", "", &ids, bad).unwrap_err();
+        assert!(
+            matches!(&e, CheckpointError::Corrupt { thread_id, checkpoint_id, .. }
+                if thread_id == "th" && checkpoint_id == "c1"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -3,6 +3,11 @@
 use crate::error::CheckpointError;
 use crate::model::{CheckpointMetadata, ListOptions};
 
+/// How many checkpoints a listing reads in one statement: enough that a page of a UI's
+/// history reads the chains its checkpoints share once, few enough that a listing of a whole
+/// long thread does not hold every row of it at once.
+pub(crate) const PAGE: usize = 64;
+
 /// The ids, among `rows` of `(checkpoint id, metadata JSON)` newest first, that `opts` selects:
 /// those whose metadata matches the filter, at most `opts.limit` of them. A row whose metadata
 /// does not decode is a typed error naming the thread and the checkpoint.

@@ -136,6 +136,29 @@ fn write(task: &str, channel: &str, value: Value) -> PendingWrite {
     }
 }
 
+/// Every checkpoint of the root namespace of `thread`, listed (a page of them at once in the
+/// database savers), is the tuple `get` reads: the same values and its own pending writes.
+async fn list_equals_get(s: &dyn Checkpointer, thread: &str) -> Check {
+    let listed = s
+        .list(thread, "", &crate::model::ListOptions::default())
+        .await
+        .map_err(err)?;
+    ensure!(listed.len() > 1, "{} listed checkpoints", listed.len());
+    for l in &listed {
+        let one = s
+            .get(thread, "", &l.checkpoint.id)
+            .await
+            .map_err(err)?
+            .ok_or("a listed checkpoint is missing")?;
+        ensure!(
+            *l == one,
+            "listed {} differs from get: {l:?} against {one:?}",
+            l.checkpoint.id
+        );
+    }
+    Ok(())
+}
+
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }

@@ -156,7 +156,7 @@ pub(super) async fn delta_chains(s: &dyn Checkpointer) -> Check {
         old.values.get("m") == Some(&json!([1])),
         "older versions stay intact"
     );
-    Ok(())
+    super::list_equals_get(s, &t).await
 }
 
 pub(super) async fn listing(s: &dyn Checkpointer) -> Check {

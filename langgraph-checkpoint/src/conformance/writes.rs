@@ -88,7 +88,7 @@ pub(super) async fn pending_writes(s: &dyn Checkpointer) -> Check {
         s.head(&t, "").await.map_err(err)?.epoch == 2,
         "claiming writes bump the epoch"
     );
-    Ok(())
+    super::list_equals_get(s, &t).await
 }
 
 /// Offers `p` to `put_now`; if the saver hands it back, it must be unchanged, and it is

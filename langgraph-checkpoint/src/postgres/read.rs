@@ -4,11 +4,61 @@ use sqlx::Row as _;
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use crate::assemble::assemble_sql;
+use crate::assemble::{assemble_many_sql, assemble_sql};
 use crate::error::CheckpointError;
-use crate::listing::listed_ids;
+use crate::listing::{PAGE, listed_ids};
 use crate::model::{CheckpointTuple, Head, ListOptions};
 use crate::spin::Spin;
+
+/// The part of a checkpoint read after `cp` (the target checkpoints): the delta chains of
+/// their channel versions and the rows of the epoch, checkpoints and chains (the write rows
+/// follow). `"UNION ALL"` for a read of one checkpoint; `"UNION"` for a read of several, whose
+/// chains meet (each chain row once) and whose rows have a seventh column.
+macro_rules! chain_and_checkpoints {
+    ("UNION ALL") => {
+        chain_and_checkpoints!(@ "UNION ALL", "")
+    };
+    ("UNION") => {
+        chain_and_checkpoints!(@ "UNION", ", NULL::text")
+    };
+    (@ $union:literal, $seventh:literal) => {
+        concat!(
+            "
+chain(channel, cid, blob) AS (
+    SELECT v.key, v.value, b.blob
+    FROM cp
+    CROSS JOIN LATERAL jsonb_each_text(
+        CASE WHEN jsonb_typeof(cp.checkpoint -> 'channel_versions') = 'object'
+             THEN cp.checkpoint -> 'channel_versions' ELSE '{}'::jsonb END) AS v
+    CROSS JOIN LATERAL (
+        SELECT c.blobs -> v.key AS blob FROM lg_checkpoints AS c
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(v.value, '~')
+        LIMIT 1) AS b
+    ",
+            $union,
+            "
+    SELECT chain.channel, chain.blob ->> 'base', b.blob
+    FROM chain
+    CROSS JOIN LATERAL (
+        SELECT c.blobs -> chain.channel AS blob FROM lg_checkpoints AS c
+        WHERE c.thread_id = $1 AND c.ns = $2
+          AND c.checkpoint_id = rtrim(chain.blob ->> 'base', '~')
+        LIMIT 1) AS b
+    WHERE chain.blob ->> 'kind' = 'delta'
+)
+SELECT 0::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
+       (SELECT epoch FROM lg_threads WHERE thread_id = $1)::bigint",
+            $seventh,
+            "
+UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint::text, metadata::text, NULL",
+            $seventh,
+            " FROM cp
+UNION ALL SELECT 2, channel, cid, blob::text, NULL, NULL",
+            $seventh,
+            " FROM chain"
+        )
+    };
+}
 
 /// A checkpoint (`$3`, or the head of the namespace when `$3` is NULL) with its epoch, delta
 /// chains and pending writes in one statement, as the rows [`assemble`](crate::assemble::assemble) reads: one round trip
@@ -22,7 +72,8 @@ use crate::spin::Spin;
 /// subquery (its `LIMIT 1`, on a primary key, keeps the planner from turning it back into a
 /// join). Joined to the target as a table, the generic plan scanned the thread's rows by
 /// their prefix and filtered them, in time proportional to the thread's length.
-const TUPLE: &str = "
+const TUPLE: &str = concat!(
+    "
 WITH RECURSIVE
 target(id) AS (
     SELECT coalesce($3::text, (SELECT checkpoint_id FROM lg_heads
@@ -32,34 +83,33 @@ cp AS (
     SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
     FROM lg_checkpoints AS c
     WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = (SELECT id FROM target)
-),
-chain(channel, cid, blob) AS (
-    SELECT v.key, v.value, b.blob
-    FROM cp
-    CROSS JOIN LATERAL jsonb_each_text(
-        CASE WHEN jsonb_typeof(cp.checkpoint -> 'channel_versions') = 'object'
-             THEN cp.checkpoint -> 'channel_versions' ELSE '{}'::jsonb END) AS v
-    CROSS JOIN LATERAL (
-        SELECT c.blobs -> v.key AS blob FROM lg_checkpoints AS c
-        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(v.value, '~')
-        LIMIT 1) AS b
-    UNION ALL
-    SELECT chain.channel, chain.blob ->> 'base', b.blob
-    FROM chain
-    CROSS JOIN LATERAL (
-        SELECT c.blobs -> chain.channel AS blob FROM lg_checkpoints AS c
-        WHERE c.thread_id = $1 AND c.ns = $2
-          AND c.checkpoint_id = rtrim(chain.blob ->> 'base', '~')
-        LIMIT 1) AS b
-    WHERE chain.blob ->> 'kind' = 'delta'
-)
-SELECT 0::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
-       (SELECT epoch FROM lg_threads WHERE thread_id = $1)::bigint
-UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint::text, metadata::text, NULL FROM cp
-UNION ALL SELECT 2, channel, cid, blob::text, NULL, NULL FROM chain
+),",
+    chain_and_checkpoints!("UNION ALL"),
+    "
 UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value::text, w.seq
     FROM lg_writes AS w
-    WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = (SELECT id FROM target)";
+    WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = (SELECT id FROM target)"
+);
+
+/// The checkpoints of `$3` (an array of ids) in one statement, as the rows [`assemble_many`]
+/// reads: the rows of [`TUPLE`] for each, with the blobs their chains share once (the
+/// recursive `UNION` drops a chain row already found, and so stops walking a chain where
+/// another one joined it) and each pending write's checkpoint in a seventh column. A page of
+/// a long thread's history shares nearly all of its chains.
+const TUPLES: &str = concat!(
+    "
+WITH RECURSIVE
+cp AS (
+    SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
+    FROM lg_checkpoints AS c
+    WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = ANY($3::text[])
+),",
+    chain_and_checkpoints!("UNION"),
+    "
+UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value::text, w.seq, w.checkpoint_id
+    FROM lg_writes AS w
+    WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = ANY($3::text[])"
+);
 
 /// The thread's epoch and the newest checkpoint of `ns`.
 pub(super) async fn head(
@@ -130,13 +180,29 @@ pub(super) async fn list(
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
         .map_err(backend("list"))?;
-    let mut out = Vec::new();
-    for id in listed_ids(thread_id, rows, opts)? {
-        if let Some(t) = spin.run(tuple(pool, thread_id, ns, &id)).await? {
-            out.push(t);
-        }
+    let ids = listed_ids(thread_id, rows, opts)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for page in ids.chunks(PAGE) {
+        out.extend(spin.run(load_many(pool, thread_id, ns, page)).await?);
     }
     Ok(out)
+}
+
+/// Checkpoints `ids` of a namespace, in that order (one deleted meanwhile is left out).
+async fn load_many(
+    pool: &PgPool,
+    thread_id: &str,
+    ns: &str,
+    ids: &[String],
+) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+    let rows = sqlx::query(TUPLES)
+        .bind(thread_id)
+        .bind(ns)
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+        .map_err(backend("list"))?;
+    assemble_many_sql(thread_id, ns, ids, &rows)
 }
 
 #[cfg(test)]

@@ -168,6 +168,7 @@ impl Direct {
                     c: r.get(3)?,
                     d: r.get(4)?,
                     e: r.get(5)?,
+                    f: None,
                 })
             })?;
             rows.collect::<rusqlite::Result<Vec<Row>>>()

@@ -4,30 +4,27 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
 use super::backend;
-use crate::assemble::assemble_sql;
+use crate::assemble::{assemble_many_sql, assemble_sql};
 use crate::error::CheckpointError;
 use crate::filter_sql::sqlite_prefilter;
-use crate::listing::listed_ids;
+use crate::listing::{PAGE, listed_ids};
 use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
-/// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
-/// chains and pending writes in one statement, as the rows
-/// [`assemble`](crate::assemble::assemble) reads: one round trip to the connection's worker
-/// instead of four. A version is the id of the checkpoint whose row stores the value, with a
-/// `~` after it when that checkpoint carries it for an older one (after a prune, see
-/// `crate::prune`).
-///
-/// `CROSS JOIN` fixes the order of each join, so that SQLite looks every checkpoint and write
-/// up by its full key. Left to choose, it scanned all of the thread's checkpoints (and
-/// writes) and matched each against the target, so a read took time in proportion to the
-/// thread's length (4.5 ms at 4,000 checkpoints, against 0.05 ms with the order fixed).
-pub(super) const TUPLE: &str = "
-WITH RECURSIVE
-target(id) AS (
-    SELECT coalesce(?3, (SELECT max(checkpoint_id) FROM lg_checkpoints
-                         WHERE thread_id = ?1 AND ns = ?2))
-),
+/// The part of a checkpoint read after `target(id)`: the target checkpoints, the delta chains
+/// of their channel versions and the rows of the epoch, checkpoints and chains (the write rows
+/// follow). `"UNION ALL"` for a read of one checkpoint; `"UNION"` for a read of several, whose
+/// chains meet (each chain row once) and whose rows have a seventh column.
+macro_rules! chain_and_checkpoints {
+    ("UNION ALL") => {
+        chain_and_checkpoints!(@ "UNION ALL", "")
+    };
+    ("UNION") => {
+        chain_and_checkpoints!(@ "UNION", ", NULL")
+    };
+    (@ $union:literal, $seventh:literal) => {
+        concat!(
+            "
 cp AS (
     SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
     FROM target CROSS JOIN lg_checkpoints AS c
@@ -41,7 +38,9 @@ chain(channel, cid, blob, base) AS (
                         THEN cp.checkpoint -> '$.channel_versions' ELSE '{}' END) AS v
     CROSS JOIN lg_checkpoints AS c
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(v.value, '~')
-    UNION ALL
+    ",
+            $union,
+            "
     SELECT chain.channel, chain.base, c.blobs -> ('$.\"' || chain.channel || '\"'),
            c.blobs ->> ('$.\"' || chain.channel || '\".base')
     FROM chain
@@ -49,12 +48,59 @@ chain(channel, cid, blob, base) AS (
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(chain.base, '~')
     WHERE chain.base IS NOT NULL
 )
-SELECT 0, NULL, NULL, NULL, NULL, (SELECT epoch FROM lg_threads WHERE thread_id = ?1)
-UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint, metadata, NULL FROM cp
-UNION ALL SELECT 2, channel, cid, blob, NULL, NULL FROM chain
+SELECT 0, NULL, NULL, NULL, NULL, (SELECT epoch FROM lg_threads WHERE thread_id = ?1)",
+            $seventh,
+            "
+UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint, metadata, NULL",
+            $seventh,
+            " FROM cp
+UNION ALL SELECT 2, channel, cid, blob, NULL, NULL",
+            $seventh,
+            " FROM chain"
+        )
+    };
+}
+
+/// A checkpoint (`?3`, or the newest of the namespace when `?3` is NULL) with its epoch, delta
+/// chains and pending writes in one statement, as the rows
+/// [`assemble`](crate::assemble::assemble) reads: one round trip to the connection's worker
+/// instead of four. A version is the id of the checkpoint whose row stores the value, with a
+/// `~` after it when that checkpoint carries it for an older one (after a prune, see
+/// `crate::prune`).
+///
+/// `CROSS JOIN` fixes the order of each join, so that SQLite looks every checkpoint and write
+/// up by its full key. Left to choose, it scanned all of the thread's checkpoints (and
+/// writes) and matched each against the target, so a read took time in proportion to the
+/// thread's length (4.5 ms at 4,000 checkpoints, against 0.05 ms with the order fixed).
+pub(super) const TUPLE: &str = concat!(
+    "
+WITH RECURSIVE
+target(id) AS (
+    SELECT coalesce(?3, (SELECT max(checkpoint_id) FROM lg_checkpoints
+                         WHERE thread_id = ?1 AND ns = ?2))
+),",
+    chain_and_checkpoints!("UNION ALL"),
+    "
 UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
     FROM target CROSS JOIN lg_writes AS w
-    WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id";
+    WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id"
+);
+
+/// The checkpoints of `?3` (a JSON array of ids) in one statement, as the rows
+/// [`assemble_many`] reads: the rows of [`TUPLE`] for each, with the blobs their chains share
+/// once (the recursive `UNION` drops a chain row already found, and so stops walking a chain
+/// where another one joined it) and each pending write's checkpoint in a seventh column.
+/// A page of a long thread's history shares nearly all of its chains.
+const TUPLES: &str = concat!(
+    "
+WITH RECURSIVE
+target(id) AS (SELECT value FROM json_each(?3)),",
+    chain_and_checkpoints!("UNION"),
+    "
+UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid, w.checkpoint_id
+    FROM target CROSS JOIN lg_writes AS w
+    WHERE w.thread_id = ?1 AND w.ns = ?2 AND w.checkpoint_id = target.id"
+);
 
 /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is `None`).
 pub(super) async fn load<'c>(
@@ -111,13 +157,30 @@ pub(super) async fn list(
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
         .map_err(backend("list"))?;
-    let mut out = Vec::new();
-    for id in listed_ids(thread_id, rows, opts)? {
-        if let Some(t) = spin.run(load(pool, thread_id, ns, Some(&id))).await?.1 {
-            out.push(t);
-        }
+    let ids = listed_ids(thread_id, rows, opts)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for page in ids.chunks(PAGE) {
+        out.extend(spin.run(load_many(pool, thread_id, ns, page)).await?);
     }
     Ok(out)
+}
+
+/// Checkpoints `ids` of a namespace, in that order (one deleted meanwhile is left out).
+async fn load_many(
+    pool: &SqlitePool,
+    thread_id: &str,
+    ns: &str,
+    ids: &[String],
+) -> Result<Vec<CheckpointTuple>, CheckpointError> {
+    let list = serde_json::to_string(ids).map_err(|e| CheckpointError::backend("list", e))?;
+    let rows = sqlx::query(TUPLES)
+        .bind(thread_id)
+        .bind(ns)
+        .bind(list)
+        .fetch_all(pool)
+        .await
+        .map_err(backend("list"))?;
+    assemble_many_sql(thread_id, ns, ids, &rows)
 }
 
 #[cfg(test)]
