@@ -95,20 +95,28 @@ UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value::text, w.seq
 /// reads: the rows of [`TUPLE`] for each, with the blobs their chains share once (the
 /// recursive `UNION` drops a chain row already found, and so stops walking a chain where
 /// another one joined it) and each pending write's checkpoint in a seventh column. A page of
-/// a long thread's history shares nearly all of its chains.
+/// a long thread's history shares nearly all of its chains. Each id is looked up through a
+/// lateral subquery (`LIMIT 1`, `OFFSET 0`: kept apart from the join): with `= ANY($3)` the
+/// generic plan scanned the thread's rows by their prefix.
 const TUPLES: &str = concat!(
     "
 WITH RECURSIVE
+target(id) AS (SELECT unnest($3::text[])),
 cp AS (
-    SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
-    FROM lg_checkpoints AS c
-    WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = ANY($3::text[])
+    SELECT c.* FROM target CROSS JOIN LATERAL (
+        SELECT c.checkpoint_id, c.parent_id, c.checkpoint, c.metadata
+        FROM lg_checkpoints AS c
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = target.id
+        LIMIT 1) AS c
 ),",
     chain_and_checkpoints!("UNION"),
     "
-UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value::text, w.seq, w.checkpoint_id
-    FROM lg_writes AS w
-    WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = ANY($3::text[])"
+UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.seq, w.checkpoint_id
+    FROM target CROSS JOIN LATERAL (
+        SELECT w.task_id, w.task_name, w.channel, w.value::text, w.seq, w.checkpoint_id
+        FROM lg_writes AS w
+        WHERE w.thread_id = $1 AND w.ns = $2 AND w.checkpoint_id = target.id
+        OFFSET 0) AS w"
 );
 
 /// The thread's epoch and the newest checkpoint of `ns`.
@@ -209,13 +217,12 @@ async fn load_many(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use super::TUPLE;
+    use super::{TUPLE, TUPLES};
     use crate::postgres::{PostgresOptions, PostgresSaver};
 
-    /// In the generic plan of a tuple read (the one a prepared statement settles on), every
-    /// checkpoint and write is looked up by its full key: no scan of the thread's rows.
-    #[tokio::test]
-    async fn a_tuple_read_looks_rows_up_by_their_full_key() {
+    /// The generic plan (the one a prepared statement settles on) of `statement`, prepared
+    /// with parameter types `types` and run with `args`.
+    async fn generic_plan(statement: &str, types: &str, args: &str) -> Vec<String> {
         let url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let schema = format!("lgt_plan_{}", uuid::Uuid::new_v4().simple());
@@ -226,12 +233,13 @@ mod tests {
             .execute(&mut *conn)
             .await
             .unwrap();
-        let prepare = format!("PREPARE lg_tuple(text, text, text) AS {TUPLE}");
+        let prepare = format!("PREPARE lg_read({types}) AS {statement}");
         sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
             .execute(&mut *conn)
             .await
             .unwrap();
-        let plan: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE lg_tuple('t', '', NULL)")
+        let explain = format!("EXPLAIN EXECUTE lg_read({args})");
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
             .fetch_all(&mut *conn)
             .await
             .unwrap();
@@ -241,22 +249,36 @@ mod tests {
             .execute(saver.pool())
             .await
             .unwrap();
-        let reads: Vec<usize> = (0..plan.len())
-            .filter(|&i| {
-                plan[i].contains(" on lg_checkpoints") || plan[i].contains(" on lg_writes")
-            })
-            .collect();
-        // The target checkpoint, each channel version, each delta's base, the writes.
-        assert_eq!(reads.len(), 4, "{plan:#?}");
-        for i in reads {
-            let cond = plan.get(i + 1).map_or("", String::as_str);
-            assert!(
-                plan[i].contains("Index Scan")
-                    && cond.contains("Index Cond")
-                    && cond.contains("checkpoint_id ="),
-                "{} / {cond} in {plan:#?}",
-                plan[i]
-            );
+        plan
+    }
+
+    /// In the generic plan of a tuple read, and of a read of several, every checkpoint and
+    /// write is looked up by its full key: no scan of the thread's rows.
+    #[tokio::test]
+    async fn a_tuple_read_looks_rows_up_by_their_full_key() {
+        let reads = [
+            (TUPLE, "text, text, text", "'t', '', NULL"),
+            (TUPLES, "text, text, text[]", "'t', '', ARRAY['a', 'b']"),
+        ];
+        for (statement, types, args) in reads {
+            let plan = generic_plan(statement, types, args).await;
+            let reads: Vec<usize> = (0..plan.len())
+                .filter(|&i| {
+                    plan[i].contains(" on lg_checkpoints") || plan[i].contains(" on lg_writes")
+                })
+                .collect();
+            // The target checkpoint, each channel version, each delta's base, the writes.
+            assert_eq!(reads.len(), 4, "{plan:#?}");
+            for i in reads {
+                let cond = plan.get(i + 1).map_or("", String::as_str);
+                assert!(
+                    plan[i].contains("Index Scan")
+                        && cond.contains("Index Cond")
+                        && cond.contains("checkpoint_id ="),
+                    "{} / {cond} in {plan:#?}",
+                    plan[i]
+                );
+            }
         }
     }
 }

@@ -187,38 +187,49 @@ async fn load_many(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use super::TUPLE;
+    use super::{TUPLE, TUPLES};
 
-    /// Every lookup of a checkpoint row in a tuple read goes by its full key, whatever the
-    /// thread's length: no step scans the thread's checkpoints.
-    #[test]
-    fn a_tuple_read_looks_checkpoints_up_by_their_full_key() {
+    /// The steps of SQLite's plan for `statement` that read checkpoint and write rows.
+    fn row_reads(statement: &str, target: &str) -> (Vec<String>, Vec<String>) {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(super::super::schema::DDL).unwrap();
         let mut st = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {TUPLE}"))
+            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
             .unwrap();
         let plan: Vec<String> = st
-            .query_map(rusqlite::params!["t", "", "id"], |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params!["t", "", target], |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let searches: Vec<&String> = plan
+        let searches = plan
             .iter()
             .filter(|step| {
                 step.contains("lg_checkpoints")
                     || step.starts_with("SEARCH c ")
                     || step.starts_with("SEARCH w ")
             })
+            .cloned()
             .collect();
-        assert!(searches.len() >= 4, "{plan:#?}");
-        for step in searches {
-            let max_of_thread = step.contains("COVERING INDEX");
-            assert!(
-                max_of_thread || step.contains("checkpoint_id=?"),
-                "{step} in {plan:#?}"
-            );
-            assert!(!step.starts_with("SCAN"), "{step}");
+        (searches, plan)
+    }
+
+    /// Every lookup of a checkpoint row in a tuple read, and in a read of several, goes by its
+    /// full key, whatever the thread's length: no step scans the thread's checkpoints.
+    #[test]
+    fn a_tuple_read_looks_checkpoints_up_by_their_full_key() {
+        for (statement, target) in [(TUPLE, "id"), (TUPLES, r#"["a", "b"]"#)] {
+            let (searches, plan) = row_reads(statement, target);
+            assert!(searches.len() >= 4, "{plan:#?}");
+            for step in searches {
+                let max_of_thread = step.contains("COVERING INDEX");
+                assert!(
+                    max_of_thread || step.contains("checkpoint_id=?"),
+                    "{step} in {plan:#?}"
+                );
+                assert!(!step.starts_with("SCAN"), "{step}");
+            }
         }
     }
 }
