@@ -52,25 +52,21 @@ impl Row {
     }
 }
 
-/// [`assemble`] over the driver's rows.
-pub(crate) fn assemble_sql<R: sqlx::Row>(
-    thread_id: &str,
-    ns: &str,
+/// The driver's rows of a read statement; `operation` names the read in an error.
+pub(crate) fn rows_of<R: sqlx::Row>(
     rows: &[R],
-) -> Result<(i64, Option<CheckpointTuple>), CheckpointError>
+    operation: &'static str,
+) -> Result<Vec<Row>, CheckpointError>
 where
     usize: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
-    let rows = rows
-        .iter()
+    rows.iter()
         .map(Row::from_sql)
         .collect::<Result<Vec<Row>, sqlx::Error>>()
-        .map_err(|e| CheckpointError::backend("get", e))?;
-    assemble(thread_id, ns, rows)
+        .map_err(|e| CheckpointError::backend(operation, e))
 }
-
 /// Parses a stored checkpoint, checking its format version.
 pub(crate) fn parse_checkpoint(
     thread_id: &str,
@@ -244,26 +240,6 @@ pub(crate) fn assemble_many(
         }
     }
     Ok(out)
-}
-
-/// [`assemble_many`] over the driver's rows.
-pub(crate) fn assemble_many_sql<R: sqlx::Row>(
-    thread_id: &str,
-    ns: &str,
-    ids: &[String],
-    rows: &[R],
-) -> Result<Vec<CheckpointTuple>, CheckpointError>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let rows = rows
-        .iter()
-        .map(Row::from_sql)
-        .collect::<Result<Vec<Row>, sqlx::Error>>()
-        .map_err(|e| CheckpointError::backend("list", e))?;
-    assemble_many(thread_id, ns, ids, rows)
 }
 
 #[cfg(test)]

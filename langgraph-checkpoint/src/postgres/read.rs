@@ -4,7 +4,7 @@ use sqlx::Row as _;
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use crate::assemble::{assemble_many_sql, assemble_sql};
+use crate::assemble::{assemble, assemble_many, rows_of};
 use crate::error::CheckpointError;
 use crate::listing::{PAGE, listed_ids};
 use crate::model::{CheckpointTuple, Head, ListOptions};
@@ -153,7 +153,7 @@ pub(super) async fn load<'c>(
         .fetch_all(on)
         .await
         .map_err(backend("get"))?;
-    assemble_sql(thread_id, ns, &rows)
+    assemble(thread_id, ns, rows_of(&rows, "get")?)
 }
 
 /// Checkpoints of a namespace, newest first, filtered and limited. Each statement waits
@@ -210,7 +210,7 @@ async fn load_many(
         .fetch_all(pool)
         .await
         .map_err(backend("list"))?;
-    assemble_many_sql(thread_id, ns, ids, &rows)
+    assemble_many(thread_id, ns, ids, rows_of(&rows, "list")?)
 }
 
 #[cfg(test)]
