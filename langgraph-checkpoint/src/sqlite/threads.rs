@@ -107,3 +107,21 @@ pub(super) async fn threads(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::STATEMENTS;
+
+    /// The statement of a metadata search carries the SQL side of the filter, and the other
+    /// does not (it binds one parameter fewer).
+    #[test]
+    fn only_a_metadata_search_narrows_rows_in_sql() {
+        assert!(STATEMENTS[1].contains("json_each(?7)"), "{}", STATEMENTS[1]);
+        assert!(!STATEMENTS[0].contains("?7"), "{}", STATEMENTS[0]);
+        assert!(
+            STATEMENTS
+                .iter()
+                .all(|s| s.trim_end().ends_with("LIMIT ?5"))
+        );
+    }
+}
