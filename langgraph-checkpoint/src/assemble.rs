@@ -17,7 +17,8 @@ use crate::error::CheckpointError;
 use crate::model::{
     BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, FORMAT_VERSION, PendingWrite,
 };
-use crate::resolve::resolve_chain;
+use crate::resolve::resolve_with;
+use crate::value_cache::Kept;
 
 /// One row of the read statement.
 #[derive(Debug, Default)]
@@ -33,6 +34,16 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// Column `a` (a chain row's channel), or `""`.
+    pub(crate) fn a(&self) -> &str {
+        self.a.as_deref().unwrap_or_default()
+    }
+
+    /// Column `b` (a chain row's version), or `""`.
+    pub(crate) fn b(&self) -> &str {
+        self.b.as_deref().unwrap_or_default()
+    }
+
     /// Reads a row of the statement from the driver's row.
     pub(crate) fn from_sql<R: sqlx::Row>(r: &R) -> Result<Self, sqlx::Error>
     where
@@ -106,7 +117,7 @@ struct Sorted {
     bad_blob: Option<(String, String)>,
 }
 
-fn sort_rows(rows: Vec<Row>) -> Sorted {
+fn sort_rows(rows: Vec<Row>, kept: Kept<'_>) -> Sorted {
     let mut out = Sorted::default();
     for r in rows {
         match r.kind {
@@ -128,6 +139,8 @@ fn sort_rows(rows: Vec<Row>) -> Sorted {
                         out.bad_blob
                             .get_or_insert((cid, format!("channel `{channel}`: {e}")));
                     }
+                    // A value this process kept, which the statement did not read.
+                    None if kept.get(&channel, &cid).is_some() => {}
                     None => {
                         out.bad_blob.get_or_insert((
                             cid,
@@ -155,13 +168,14 @@ fn sort_rows(rows: Vec<Row>) -> Sorted {
     out
 }
 
-/// The tuple of checkpoint row `cp`, its values resolved through `by_channel` and its pending
-/// writes in stored order.
+/// The tuple of checkpoint row `cp`, its values resolved through `by_channel` (and the values
+/// `kept` by the process) and its pending writes in stored order.
 fn tuple(
     thread_id: &str,
     ns: &str,
     cp: CheckpointRow,
     by_channel: &HashMap<String, HashMap<String, BlobValue>>,
+    kept: Kept<'_>,
     mut writes: Vec<WriteRow>,
 ) -> Result<CheckpointTuple, CheckpointError> {
     let (id, parent_id, text, meta) = cp;
@@ -172,7 +186,8 @@ fn tuple(
     let mut values = BTreeMap::new();
     for (channel, version) in &checkpoint.channel_versions {
         let blobs = by_channel.get(channel.as_str()).unwrap_or(&none);
-        let v = resolve_chain(version, blobs).map_err(|e| {
+        let lookup = |v: &str| blobs.get(v).or_else(|| kept.get(channel, v));
+        let v = resolve_with(version, blobs.len() + 1, lookup).map_err(|e| {
             CheckpointError::corrupt(thread_id, &id, format!("channel `{channel}`: {e}"))
         })?;
         values.insert(channel.to_string(), v);
@@ -202,7 +217,18 @@ pub(crate) fn assemble(
     ns: &str,
     rows: Vec<Row>,
 ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
-    let mut sorted = sort_rows(rows);
+    assemble_with(thread_id, ns, rows, Kept::default())
+}
+
+/// [`assemble`] for a read that stopped its chains at the values `kept` by the process (a
+/// chain row of a kept version comes without its blob).
+pub(crate) fn assemble_with(
+    thread_id: &str,
+    ns: &str,
+    rows: Vec<Row>,
+    kept: Kept<'_>,
+) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+    let mut sorted = sort_rows(rows, kept);
     let Some(cp) = sorted.checkpoints.pop() else {
         return Ok((sorted.epoch, None));
     };
@@ -210,7 +236,7 @@ pub(crate) fn assemble(
         return Err(CheckpointError::corrupt(thread_id, &cid, reason));
     }
     let writes = sorted.writes.into_values().flatten().collect();
-    let t = tuple(thread_id, ns, cp, &sorted.by_channel, writes)?;
+    let t = tuple(thread_id, ns, cp, &sorted.by_channel, kept, writes)?;
     Ok((sorted.epoch, Some(t)))
 }
 
@@ -223,7 +249,7 @@ pub(crate) fn assemble_many(
     ids: &[String],
     rows: Vec<Row>,
 ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-    let mut sorted = sort_rows(rows);
+    let mut sorted = sort_rows(rows, Kept::default());
     if let Some((cid, reason)) = sorted.bad_blob {
         return Err(CheckpointError::corrupt(thread_id, &cid, reason));
     }
@@ -236,7 +262,8 @@ pub(crate) fn assemble_many(
     for id in ids {
         if let Some(cp) = found.remove(id) {
             let writes = sorted.writes.remove(id).unwrap_or_default();
-            out.push(tuple(thread_id, ns, cp, &sorted.by_channel, writes)?);
+            let kept = Kept::default();
+            out.push(tuple(thread_id, ns, cp, &sorted.by_channel, kept, writes)?);
         }
     }
     Ok(out)

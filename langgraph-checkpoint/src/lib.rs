@@ -52,6 +52,8 @@ mod stats;
 mod thread_status;
 mod threads;
 mod timestamp;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod value_cache;
 
 /// The attribute for implementing [`Checkpointer`] (its methods are `async`).
 pub use async_trait::async_trait;

@@ -22,9 +22,13 @@ use super::group::{self, Group};
 use super::read::TUPLE;
 use super::script::{self, CLAIM, Param, Params, Sql, Step, claimed};
 use super::{Synchronous, backend};
-use crate::assemble::{Row, assemble};
+use crate::assemble::Row;
+#[cfg(test)]
+use crate::assemble::assemble;
 use crate::error::CheckpointError;
-use crate::model::{CheckpointTuple, Fence, SaveOp};
+#[cfg(test)]
+use crate::model::CheckpointTuple;
+use crate::model::{Fence, SaveOp};
 
 /// Statements kept prepared: the plans of a batch differ by op position and kind.
 const CACHED_STATEMENTS: usize = 256;
@@ -152,15 +156,29 @@ impl Direct {
     }
 
     /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is `None`).
+    #[cfg(test)]
     pub(super) fn load(
         &self,
         thread_id: &str,
         ns: &str,
         checkpoint_id: Option<&str>,
     ) -> Option<Result<(i64, Option<CheckpointTuple>), CheckpointError>> {
-        let rows = self.with("get", |c| {
+        let rows = self.load_rows(thread_id, ns, checkpoint_id, None)?;
+        Some(rows.and_then(|rows| assemble(thread_id, ns, rows)))
+    }
+
+    /// The rows of [`TUPLE`] for a checkpoint (the newest of `ns` when `checkpoint_id` is
+    /// `None`), its chains stopping at the `kept` versions.
+    pub(super) fn load_rows(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: Option<&str>,
+        kept: Option<&str>,
+    ) -> Option<Result<Vec<Row>, CheckpointError>> {
+        self.with("get", |c| {
             let mut st = c.prepare_cached(TUPLE)?;
-            let rows = st.query_map(params![thread_id, ns, checkpoint_id], |r| {
+            let rows = st.query_map(params![thread_id, ns, checkpoint_id, kept], |r| {
                 Ok(Row {
                     kind: r.get(0)?,
                     a: r.get(1)?,
@@ -172,8 +190,7 @@ impl Direct {
                 })
             })?;
             rows.collect::<rusqlite::Result<Vec<Row>>>()
-        })?;
-        Some(rows.and_then(|rows| assemble(thread_id, ns, rows)))
+        })
     }
 
     /// Claims the thread (see [`CLAIM`]), with a commit that skips the sync: a claim must be

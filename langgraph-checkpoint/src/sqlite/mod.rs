@@ -38,6 +38,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Row};
 
+use crate::assemble::{self, assemble, assemble_with};
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::prune::Prune;
@@ -45,6 +46,7 @@ use crate::saver::Checkpointer;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
 use crate::threads::{ThreadInfo, ThreadQuery};
+use crate::value_cache::ValueCache;
 use direct::Direct;
 
 /// How much SQLite waits for the disk at each commit.
@@ -200,6 +202,9 @@ pub struct SqliteSaver {
     pool: SqlitePool,
     spin: Arc<Spin>,
     direct: Option<Arc<Direct>>,
+    /// Long lists this process wrote or read, so that a read of a long thread's head stops
+    /// its delta chains early (see `crate::value_cache`).
+    cache: Arc<ValueCache>,
 }
 
 /// Wraps a driver's error (`sqlx` or `rusqlite`) as a backend error of operation `op`.
@@ -286,6 +291,7 @@ impl SqliteSaver {
             pool,
             spin: Arc::new(Spin::new(DEFAULT_SPIN)),
             direct: None,
+            cache: Arc::default(),
         })
     }
 
@@ -300,16 +306,26 @@ impl SqliteSaver {
         synced: bool,
     ) -> Result<(), CheckpointError> {
         let mut params = script::params(ops)?;
-        if let Some(d) = &self.direct {
-            match d.save(op, ops, params, synced).await {
-                batch::Outcome::Stored(n) => return script::rejected(ops, n),
-                batch::Outcome::Failed(e) => return Err(e),
-                batch::Outcome::Busy(p) => params = p,
+        let stored = 'store: {
+            if let Some(d) = &self.direct {
+                match d.save(op, ops, params, synced).await {
+                    batch::Outcome::Stored(n) => break 'store script::rejected(ops, n),
+                    batch::Outcome::Failed(e) => break 'store Err(e),
+                    batch::Outcome::Busy(p) => params = p,
+                }
+            }
+            self.spin
+                .run(write::save(&self.pool, op, ops, &params))
+                .await
+        };
+        if stored.is_ok() {
+            for o in ops {
+                if let SaveOp::Checkpoint(put) = o {
+                    self.cache.after_put(put);
+                }
             }
         }
-        self.spin
-            .run(write::save(&self.pool, op, ops, &params))
-            .await
+        stored
     }
 
     /// The thread's epoch and a checkpoint (the newest of `ns` when `checkpoint_id` is
@@ -320,13 +336,52 @@ impl SqliteSaver {
         ns: &str,
         checkpoint_id: Option<&str>,
     ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+        let kept = self.cache.versions(thread_id, ns);
+        let rows = self.load_rows(thread_id, ns, checkpoint_id, kept.as_deref());
+        let mut rows = rows.await?;
+        // A kept value another caller dropped meanwhile: read again, without kept values.
+        let assembled = match kept {
+            None => Some(assemble(thread_id, ns, rows)),
+            Some(_) => self.cache.with(thread_id, ns, |kept| {
+                let complete = rows
+                    .iter()
+                    .all(|r| r.kind != 2 || r.c.is_some() || kept.get(r.a(), r.b()).is_some());
+                complete.then(|| assemble_with(thread_id, ns, std::mem::take(&mut rows), kept))
+            }),
+        };
+        let (epoch, tuple) = match assembled {
+            Some(done) => done?,
+            None => {
+                let rows = self.load_rows(thread_id, ns, checkpoint_id, None).await?;
+                assemble(thread_id, ns, rows)?
+            }
+        };
+        if let Some(t) = &tuple {
+            let values = t
+                .checkpoint
+                .channel_versions
+                .iter()
+                .filter_map(|(c, v)| Some((c.as_str(), v.as_str(), t.values.get(c.as_str())?)));
+            self.cache.after_read(thread_id, ns, values);
+        }
+        Ok((epoch, tuple))
+    }
+
+    /// The rows of a checkpoint read (chains stopping at the `kept` versions): through the
+    /// direct connection if it is free, else the pool.
+    async fn load_rows(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: Option<&str>,
+        kept: Option<&str>,
+    ) -> Result<Vec<assemble::Row>, CheckpointError> {
         let direct = self.direct.as_ref();
-        if let Some(done) = direct.and_then(|d| d.load(thread_id, ns, checkpoint_id)) {
+        if let Some(done) = direct.and_then(|d| d.load_rows(thread_id, ns, checkpoint_id, kept)) {
             return done;
         }
-        self.spin
-            .run(read::load(&self.pool, thread_id, ns, checkpoint_id))
-            .await
+        let rows = read::load_rows(&self.pool, thread_id, ns, checkpoint_id, kept);
+        self.spin.run(rows).await
     }
 
     /// Closes the saver: commits what runs have queued, stops its threads and closes every
@@ -474,6 +529,7 @@ impl Checkpointer for SqliteSaver {
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
+        self.cache.forget(thread_id);
         self.spin
             .run(write::delete_thread(&self.pool, thread_id))
             .await

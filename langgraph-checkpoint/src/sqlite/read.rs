@@ -4,7 +4,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
 use super::backend;
-use crate::assemble::{assemble, assemble_many, rows_of};
+use crate::assemble::{Row, assemble, assemble_many, rows_of};
 use crate::error::CheckpointError;
 use crate::filter_sql::sqlite_prefilter;
 use crate::listing::{PAGE, listed_ids};
@@ -13,16 +13,18 @@ use crate::spin::Spin;
 
 /// The part of a checkpoint read after `target(id)`: the target checkpoints, the delta chains
 /// of their channel versions and the rows of the epoch, checkpoints and chains (the write rows
-/// follow). `"UNION ALL"` for a read of one checkpoint; `"UNION"` for a read of several, whose
-/// chains meet (each chain row once) and whose rows have a seventh column.
+/// follow). `"UNION ALL"` for a read of one checkpoint, which takes in `?4` the versions the
+/// process keeps (a JSON object from channel to version, see `crate::value_cache`): a chain
+/// stops at a kept version, whose row comes without its blob. `"UNION"` for a read of several,
+/// whose chains meet (each chain row once) and whose rows have a seventh column.
 macro_rules! chain_and_checkpoints {
     ("UNION ALL") => {
-        chain_and_checkpoints!(@ "UNION ALL", "")
+        chain_and_checkpoints!(@ "UNION ALL", "", "?4")
     };
     ("UNION") => {
-        chain_and_checkpoints!(@ "UNION", ", NULL")
+        chain_and_checkpoints!(@ "UNION", ", NULL", "NULL")
     };
-    (@ $union:literal, $seventh:literal) => {
+    (@ $union:literal, $seventh:literal, $kept:literal) => {
         concat!(
             "
 cp AS (
@@ -31,8 +33,15 @@ cp AS (
     WHERE c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = target.id
 ),
 chain(channel, cid, blob, base) AS (
-    SELECT v.key, v.value, c.blobs -> ('$.\"' || v.key || '\"'),
-           c.blobs ->> ('$.\"' || v.key || '\".base')
+    SELECT v.key, v.value,
+           CASE WHEN v.value IS ",
+            $kept,
+            " ->> ('$.\"' || v.key || '\"') THEN NULL
+                ELSE c.blobs -> ('$.\"' || v.key || '\"') END,
+           CASE WHEN v.value IS ",
+            $kept,
+            " ->> ('$.\"' || v.key || '\"') THEN NULL
+                ELSE c.blobs ->> ('$.\"' || v.key || '\".base') END
     FROM cp CROSS JOIN
          json_each(CASE WHEN json_valid(cp.checkpoint)
                         THEN cp.checkpoint -> '$.channel_versions' ELSE '{}' END) AS v
@@ -41,8 +50,15 @@ chain(channel, cid, blob, base) AS (
     ",
             $union,
             "
-    SELECT chain.channel, chain.base, c.blobs -> ('$.\"' || chain.channel || '\"'),
-           c.blobs ->> ('$.\"' || chain.channel || '\".base')
+    SELECT chain.channel, chain.base,
+           CASE WHEN chain.base IS ",
+            $kept,
+            " ->> ('$.\"' || chain.channel || '\"') THEN NULL
+                ELSE c.blobs -> ('$.\"' || chain.channel || '\"') END,
+           CASE WHEN chain.base IS ",
+            $kept,
+            " ->> ('$.\"' || chain.channel || '\"') THEN NULL
+                ELSE c.blobs ->> ('$.\"' || chain.channel || '\".base') END
     FROM chain
     JOIN lg_checkpoints AS c
       ON c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(chain.base, '~')
@@ -109,14 +125,27 @@ pub(super) async fn load<'c>(
     ns: &str,
     checkpoint_id: Option<&str>,
 ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+    let rows = load_rows(on, thread_id, ns, checkpoint_id, None).await?;
+    assemble(thread_id, ns, rows)
+}
+
+/// The rows of [`TUPLE`] for a checkpoint, its chains stopping at the `kept` versions.
+pub(super) async fn load_rows<'c>(
+    on: impl sqlx::SqliteExecutor<'c>,
+    thread_id: &str,
+    ns: &str,
+    checkpoint_id: Option<&str>,
+    kept: Option<&str>,
+) -> Result<Vec<Row>, CheckpointError> {
     let rows = sqlx::query(TUPLE)
         .bind(thread_id)
         .bind(ns)
         .bind(checkpoint_id)
+        .bind(kept)
         .fetch_all(on)
         .await
         .map_err(backend("get"))?;
-    assemble(thread_id, ns, rows_of(&rows, "get")?)
+    rows_of(&rows, "get")
 }
 
 /// Checkpoints of a namespace, newest first, filtered and limited. Each statement waits
@@ -190,16 +219,14 @@ mod tests {
     use super::{TUPLE, TUPLES};
 
     /// The steps of SQLite's plan for `statement` that read checkpoint and write rows.
-    fn row_reads(statement: &str, target: &str) -> (Vec<String>, Vec<String>) {
+    fn row_reads(statement: &str, args: &[&dyn rusqlite::ToSql]) -> (Vec<String>, Vec<String>) {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(super::super::schema::DDL).unwrap();
         let mut st = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
             .unwrap();
         let plan: Vec<String> = st
-            .query_map(rusqlite::params!["t", "", target], |r| {
-                r.get::<_, String>(3)
-            })
+            .query_map(args, |r| r.get::<_, String>(3))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -219,8 +246,13 @@ mod tests {
     /// full key, whatever the thread's length: no step scans the thread's checkpoints.
     #[test]
     fn a_tuple_read_looks_checkpoints_up_by_their_full_key() {
-        for (statement, target) in [(TUPLE, "id"), (TUPLES, r#"["a", "b"]"#)] {
-            let (searches, plan) = row_reads(statement, target);
+        let kept = r#"{"xs": "v"}"#;
+        let reads: [(&str, &[&dyn rusqlite::ToSql]); 2] = [
+            (TUPLE, &[&"t", &"", &"id", &kept]),
+            (TUPLES, &[&"t", &"", &r#"["a", "b"]"#]),
+        ];
+        for (statement, args) in reads {
+            let (searches, plan) = row_reads(statement, args);
             assert!(searches.len() >= 4, "{plan:#?}");
             for step in searches {
                 let max_of_thread = step.contains("COVERING INDEX");

@@ -1,0 +1,332 @@
+//! The last full value of each long list a saver wrote or read, by thread, namespace and
+//! channel, so that a read of a long thread's head stops its delta chain where this process
+//! already knows the value (pure; the SQLite saver asks it before a read and tells it after
+//! writes and reads).
+//!
+//! A channel version names one value forever (a checkpoint's id, never reused; a prune that
+//! stores a value again gives it another version), so an entry is never wrong, only possibly
+//! unused: another process writing to the thread, a fork or a prune just make the chain miss
+//! it, and the read goes on to the stored full value as without the cache. Only values worth
+//! it are kept (lists of [`MIN_ITEMS`] items or more, long strings), at most [`CAPACITY`]
+//! channels, the least recently used going first.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use crate::model::{BlobValue, PutCheckpoint};
+use crate::resolve::extend_json;
+
+/// Fewest items of a list (or bytes of a string) worth keeping: a shorter value is rebuilt
+/// from its rows about as fast as it is copied out of the cache.
+pub(crate) const MIN_ITEMS: usize = 64;
+
+/// Most channels kept.
+pub(crate) const CAPACITY: usize = 256;
+
+/// One kept value.
+pub(crate) struct Entry {
+    version: String,
+    value: BlobValue,
+    used: u64,
+}
+
+/// The kept values of one thread namespace, by channel.
+type Channels = HashMap<String, Entry>;
+
+/// What a read may take from the cache: the kept values of its thread namespace.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Kept<'m>(Option<&'m Channels>);
+
+impl<'m> Kept<'m> {
+    /// The value kept for `channel` at `version`.
+    pub(crate) fn get(&self, channel: &str, version: &str) -> Option<&'m BlobValue> {
+        self.0?
+            .get(channel)
+            .filter(|e| e.version == version)
+            .map(|e| &e.value)
+    }
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub(crate) struct ValueCache {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for ValueCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueCache")
+            .field("values", &self.lock().len)
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    /// By thread, then namespace.
+    threads: HashMap<String, HashMap<String, Channels>>,
+    len: usize,
+    clock: u64,
+}
+
+/// Whether `value` is worth keeping.
+fn worth_keeping(value: &Value) -> bool {
+    match value {
+        Value::Array(a) => a.len() >= MIN_ITEMS,
+        Value::String(s) => s.len() >= MIN_ITEMS * 64,
+        _ => false,
+    }
+}
+
+impl Inner {
+    fn channels(&self, thread_id: &str, ns: &str) -> Option<&Channels> {
+        self.threads.get(thread_id)?.get(ns)
+    }
+
+    fn channels_mut(&mut self, thread_id: &str, ns: &str) -> Option<&mut Channels> {
+        self.threads.get_mut(thread_id)?.get_mut(ns)
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    fn insert(&mut self, thread_id: &str, ns: &str, channel: &str, version: &str, value: Value) {
+        let used = self.tick();
+        let entry = Entry {
+            version: version.to_string(),
+            value: BlobValue::Full { value },
+            used,
+        };
+        let channels = self
+            .threads
+            .entry(thread_id.to_string())
+            .or_default()
+            .entry(ns.to_string())
+            .or_default();
+        if channels.insert(channel.to_string(), entry).is_none() {
+            self.len += 1;
+        }
+        if self.len > CAPACITY {
+            self.evict_oldest();
+        }
+    }
+
+    fn remove(&mut self, thread_id: &str, ns: &str, channel: &str) {
+        let Some(namespaces) = self.threads.get_mut(thread_id) else {
+            return;
+        };
+        if let Some(channels) = namespaces.get_mut(ns)
+            && channels.remove(channel).is_some()
+        {
+            self.len -= 1;
+            if channels.is_empty() {
+                namespaces.remove(ns);
+            }
+        }
+        if namespaces.is_empty() {
+            self.threads.remove(thread_id);
+        }
+    }
+
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .threads
+            .iter()
+            .flat_map(|(t, ns)| ns.iter().map(move |(n, cs)| (t, n, cs)))
+            .flat_map(|(t, n, cs)| cs.iter().map(move |(c, e)| (e.used, t, n, c)))
+            .min_by_key(|(used, ..)| *used)
+            .map(|(_, t, n, c)| (t.clone(), n.clone(), c.clone()));
+        if let Some((t, n, c)) = oldest {
+            self.remove(&t, &n, &c);
+        }
+    }
+}
+
+impl ValueCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The versions kept for the channels of `thread_id`/`ns`, as a JSON object from channel
+    /// to version (what a read statement takes), or `None` when there is none.
+    pub(crate) fn versions(&self, thread_id: &str, ns: &str) -> Option<String> {
+        let inner = self.lock();
+        let channels = inner.channels(thread_id, ns)?;
+        let kept: Map<String, Value> = channels
+            .iter()
+            .map(|(c, e)| (c.clone(), Value::String(e.version.clone())))
+            .collect();
+        Some(Value::Object(kept).to_string())
+    }
+
+    /// Calls `f` with the kept values of `thread_id`/`ns`, marking them used.
+    pub(crate) fn with<T>(&self, thread_id: &str, ns: &str, f: impl FnOnce(Kept<'_>) -> T) -> T {
+        let mut inner = self.lock();
+        let now = inner.tick();
+        match inner.channels_mut(thread_id, ns) {
+            Some(cs) => {
+                cs.values_mut().for_each(|e| e.used = now);
+                f(Kept(Some(&*cs)))
+            }
+            None => f(Kept(None)),
+        }
+    }
+
+    /// Keeps the values a read resolved (`values`: channel, version and value) that are worth
+    /// it and not kept yet at that version.
+    pub(crate) fn after_read<'a>(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        values: impl IntoIterator<Item = (&'a str, &'a str, &'a Value)>,
+    ) {
+        let mut inner = self.lock();
+        for (channel, version, value) in values {
+            if !worth_keeping(value) {
+                continue;
+            }
+            let known = inner
+                .channels(thread_id, ns)
+                .and_then(|cs| cs.get(channel))
+                .is_some_and(|e| e.version == version);
+            if !known {
+                inner.insert(thread_id, ns, channel, version, value.clone());
+            }
+        }
+    }
+
+    /// Follows a checkpoint being stored: a full value worth keeping is kept, and a delta on
+    /// a kept version extends it (so the next read of the head finds its value here).
+    pub(crate) fn after_put(&self, put: &PutCheckpoint) {
+        let mut inner = self.lock();
+        let keeps = |b: &&crate::model::Blob| matches!(&b.value, BlobValue::Full { value } if worth_keeping(value));
+        if inner.len == 0 && !put.blobs.iter().any(|b| keeps(&b)) {
+            return; // nothing kept, nothing to keep: the usual case of a small state
+        }
+        let (thread_id, ns) = (put.thread_id.as_str(), put.ns.as_str());
+        for blob in &put.blobs {
+            let channel = blob.channel.as_str();
+            match &blob.value {
+                BlobValue::Full { value } if worth_keeping(value) => {
+                    inner.insert(thread_id, ns, channel, &blob.version, value.clone());
+                }
+                BlobValue::Full { .. } => inner.remove(thread_id, ns, channel),
+                BlobValue::Delta { base, items, .. } => {
+                    let now = inner.tick();
+                    let Some(e) = inner
+                        .channels_mut(thread_id, ns)
+                        .and_then(|cs| cs.get_mut(channel))
+                    else {
+                        continue;
+                    };
+                    let extended = match &mut e.value {
+                        BlobValue::Full { value } if e.version == base.as_str() => {
+                            extend_json(value, items.clone()).is_ok()
+                        }
+                        _ => false,
+                    };
+                    if extended {
+                        e.version = blob.version.to_string();
+                        e.used = now;
+                    } else {
+                        inner.remove(thread_id, ns, channel);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets the values of `thread_id` (deleted).
+    pub(crate) fn forget(&self, thread_id: &str) {
+        let mut inner = self.lock();
+        if let Some(namespaces) = inner.threads.remove(thread_id) {
+            inner.len -= namespaces.values().map(HashMap::len).sum::<usize>();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Blob, Checkpoint, CheckpointMetadata, Fence, Source};
+    use serde_json::json;
+
+    fn put(version: &str, value: BlobValue) -> PutCheckpoint {
+        PutCheckpoint {
+            thread_id: "t".into(),
+            ns: String::new(),
+            metadata: CheckpointMetadata::new(Source::Loop, 0),
+            parent_id: None,
+            expected_head: None,
+            checkpoint: Checkpoint::with_id(version),
+            blobs: vec![Blob {
+                channel: "xs".into(),
+                version: version.into(),
+                value,
+            }],
+            parent_writes: Vec::new(),
+            fence: Fence::claim_from(0),
+        }
+    }
+
+    fn kept(c: &ValueCache) -> Option<(String, Value)> {
+        let version = c.versions("t", "")?;
+        let version: Map<String, Value> = serde_json::from_str(&version).unwrap();
+        let version = version["xs"].as_str().unwrap().to_string();
+        c.with("t", "", |k| match k.get("xs", &version) {
+            Some(BlobValue::Full { value }) => Some((version.clone(), value.clone())),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn long_lists_are_kept_and_extended_by_the_deltas_that_follow_them() {
+        let c = ValueCache::default();
+        let long: Vec<i64> = (0..MIN_ITEMS as i64).collect();
+        c.after_put(&put("v1", BlobValue::Full { value: json!(long) }));
+        let delta = |base: &str, items| BlobValue::Delta {
+            base: base.into(),
+            items,
+            depth: 1,
+        };
+        c.after_put(&put("v2", delta("v1", json!([100]))));
+        let (version, value) = kept(&c).unwrap();
+        assert_eq!(version, "v2");
+        assert_eq!(value.as_array().unwrap().len(), MIN_ITEMS + 1);
+        assert_eq!(c.versions("t", "").as_deref(), Some(r#"{"xs":"v2"}"#));
+        // A delta on another version (a fork) drops the entry; a short value is not kept.
+        c.after_put(&put("v9", delta("v1", json!([7]))));
+        assert!(kept(&c).is_none());
+        c.after_put(&put("v3", BlobValue::Full { value: json!([1]) }));
+        assert!(kept(&c).is_none());
+        assert_eq!(c.versions("t", ""), None);
+        // A read keeps what it resolved; deleting the thread forgets it.
+        let v = json!(long);
+        c.after_read("t", "", [("xs", "v4", &v)]);
+        assert_eq!(kept(&c).unwrap().0, "v4");
+        c.forget("t");
+        assert!(kept(&c).is_none());
+    }
+
+    #[test]
+    fn the_least_recently_used_channel_goes_first() {
+        let c = ValueCache::default();
+        let long = json!((0..MIN_ITEMS).collect::<Vec<_>>());
+        for i in 0..=CAPACITY {
+            c.after_read(&format!("t{i}"), "", [("xs", "v", &long)]);
+            if i == 1 {
+                // t0 is used again: t1 is now the least recently used.
+                c.with("t0", "", |k| assert!(k.get("xs", "v").is_some()));
+            }
+        }
+        assert!(c.versions("t1", "").is_none());
+        assert!(c.versions("t0", "").is_some());
+        assert_eq!(c.lock().len, CAPACITY);
+        c.forget("t0");
+        assert_eq!(c.lock().len, CAPACITY - 1);
+    }
+}
