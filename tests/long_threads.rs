@@ -1,5 +1,5 @@
-//! Long threads on SQLite: the saver keeps the last full value of each long list it wrote or
-//! read, so that reading a long thread's head stops its delta chain early. What it reads
+//! Long threads on SQLite and PostgreSQL: the saver keeps the last full value of each long
+//! list it wrote or read, so that reading a long thread's head stops its delta chain early. What it reads
 //! must equal what a read without kept values gives, through every way a thread can change
 //! behind the kept value: more turns, another process writing, a fork, a prune, a deletion.
 
@@ -15,6 +15,11 @@ use std::sync::Arc;
 
 use langgraph::checkpoint::{CheckpointTuple, ListOptions};
 use langgraph::prelude::*;
+
+#[path = "support/store.rs"]
+#[macro_use]
+mod store;
+use store::Store;
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
 struct Chat {
@@ -40,7 +45,7 @@ fn say(line: impl Into<String>) -> ChatUpdate {
 /// The head as `saver` reads it (kept values allowed), checked against the same checkpoint
 /// read through a listing and through a new saver on the file, neither of which has kept
 /// anything of it.
-async fn checked_head(saver: &dyn Checkpointer, path: &std::path::Path) -> CheckpointTuple {
+async fn checked_head(saver: &dyn Checkpointer, store: &Store) -> CheckpointTuple {
     let head = saver.head("chat", "").await.unwrap().checkpoint.unwrap();
     let one = ListOptions {
         limit: Some(1),
@@ -52,9 +57,8 @@ async fn checked_head(saver: &dyn Checkpointer, path: &std::path::Path) -> Check
         std::slice::from_ref(&head),
         "the head against a listing"
     );
-    let fresh = SqliteSaver::open(path).await.unwrap();
+    let fresh = store.open().await;
     let other = fresh.head("chat", "").await.unwrap().checkpoint.unwrap();
-    fresh.close().await;
     assert_eq!(other, head, "the head against a new saver");
     head
 }
@@ -63,35 +67,33 @@ fn lines(t: &CheckpointTuple) -> usize {
     t.values["lines"].as_array().map_or(0, Vec::len)
 }
 
-#[tokio::test]
-async fn a_long_threads_head_reads_the_same_with_kept_values() {
-    let dir = std::env::temp_dir().join(format!("lg-long-threads-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("chat.db");
-    let saver: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(&path).await.unwrap());
+on_both!(long_thread:
+    a_long_threads_head_reads_the_same_with_kept_values_on_sqlite,
+    a_long_threads_head_reads_the_same_with_kept_values_on_postgres);
+
+async fn long_thread(store: &Store) {
+    let saver = store.open().await;
     let g = chat(saver.clone());
     let cfg = RunConfig::thread("chat");
     // 120 turns: the list passes the length worth keeping and several full snapshots.
     for turn in 0..120 {
         g.invoke(say(format!("user {turn}")), &cfg).await.unwrap();
         if turn % 10 == 9 {
-            let head = checked_head(&*saver, &path).await;
+            let head = checked_head(&*saver, store).await;
             assert_eq!(lines(&head), 2 * (turn + 1));
         }
     }
 
     // Another process writes five turns; this saver's kept value is older than the head.
     {
-        let other: Arc<dyn Checkpointer> = Arc::new(SqliteSaver::open(&path).await.unwrap());
-        let g2 = chat(other);
+        let g2 = chat(store.open().await);
         for turn in 0..5 {
             g2.invoke(say(format!("elsewhere {turn}")), &cfg)
                 .await
                 .unwrap();
         }
     }
-    let head = checked_head(&*saver, &path).await;
+    let head = checked_head(&*saver, store).await;
     assert_eq!(lines(&head), 250);
     assert_eq!(
         head.values["lines"][249],
@@ -107,7 +109,7 @@ async fn a_long_threads_head_reads_the_same_with_kept_values() {
     let old = history[100].checkpoint_id.clone().unwrap();
     let fork = cfg.clone().checkpoint_id(old);
     let forked = g.invoke(say("forked"), &fork).await.unwrap();
-    let head = checked_head(&*saver, &path).await;
+    let head = checked_head(&*saver, store).await;
     assert_eq!(lines(&head), forked.lines.len());
     assert!(forked.lines.len() < 250);
     // And back on the long branch's last checkpoint: a turn from there.
@@ -115,19 +117,18 @@ async fn a_long_threads_head_reads_the_same_with_kept_values() {
         .clone()
         .checkpoint_id(history[0].checkpoint_id.clone().unwrap());
     g.invoke(say("back"), &long).await.unwrap();
-    assert_eq!(lines(&checked_head(&*saver, &path).await), 252);
+    assert_eq!(lines(&checked_head(&*saver, store).await), 252);
 
     // A prune stores the kept checkpoint's values again, under other versions.
     saver.prune(&["chat"], Prune::KeepLatest).await.unwrap();
-    assert_eq!(lines(&checked_head(&*saver, &path).await), 252);
+    assert_eq!(lines(&checked_head(&*saver, store).await), 252);
     g.invoke(say("after the prune"), &cfg).await.unwrap();
-    assert_eq!(lines(&checked_head(&*saver, &path).await), 254);
+    assert_eq!(lines(&checked_head(&*saver, store).await), 254);
 
     // Deleted, then started again under the same id.
     saver.delete_thread("chat").await.unwrap();
     assert!(saver.head("chat", "").await.unwrap().checkpoint.is_none());
     let out = g.invoke(say("new"), &cfg).await.unwrap();
     assert_eq!(out.lines, ["new", "reply 1"]);
-    assert_eq!(lines(&checked_head(&*saver, &path).await), 2);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(lines(&checked_head(&*saver, store).await), 2);
 }

@@ -1,7 +1,7 @@
 //! The last full value of each long list a saver wrote or read, by thread, namespace and
 //! channel, so that a read of a long thread's head stops its delta chain where this process
-//! already knows the value (pure; the SQLite saver asks it before a read and tells it after
-//! writes and reads).
+//! already knows the value (no I/O here: the database savers pass their read statement to
+//! [`ValueCache::read`] and tell the cache what they stored).
 //!
 //! A channel version names one value forever (a checkpoint's id, never reused; a prune that
 //! stores a value again gives it another version), so an entry is never wrong, only possibly
@@ -15,7 +15,9 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use crate::model::{BlobValue, PutCheckpoint};
+use crate::assemble::{Row, assemble, assemble_with};
+use crate::error::CheckpointError;
+use crate::model::{BlobValue, CheckpointTuple, PutCheckpoint};
 use crate::resolve::extend_json;
 
 /// Fewest items of a list (or bytes of a string) worth keeping: a shorter value is rebuilt
@@ -238,6 +240,49 @@ impl ValueCache {
                 }
             }
         }
+    }
+
+    /// A checkpoint read that uses the kept values: `fetch(kept)` runs the read statement
+    /// with the kept versions (a JSON object, or `None`) and returns its rows; the tuple is
+    /// assembled from them and the kept values, and what it resolved is kept. A kept value
+    /// another caller dropped between the statement and the assembly makes a second read
+    /// without kept values.
+    pub(crate) async fn read<F, Fut>(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        fetch: F,
+    ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Row>, CheckpointError>>,
+    {
+        let versions = self.versions(thread_id, ns);
+        let kept_any = versions.is_some();
+        let mut rows = fetch(versions).await?;
+        let assembled = if kept_any {
+            self.with(thread_id, ns, |kept| {
+                let complete = rows
+                    .iter()
+                    .all(|r| r.kind != 2 || r.c.is_some() || kept.get(r.a(), r.b()).is_some());
+                complete.then(|| assemble_with(thread_id, ns, std::mem::take(&mut rows), kept))
+            })
+        } else {
+            Some(assemble(thread_id, ns, rows))
+        };
+        let (epoch, tuple) = match assembled {
+            Some(done) => done?,
+            None => assemble(thread_id, ns, fetch(None).await?)?,
+        };
+        if let Some(t) = &tuple {
+            let values = t
+                .checkpoint
+                .channel_versions
+                .iter()
+                .filter_map(|(c, v)| Some((c.as_str(), v.as_str(), t.values.get(c.as_str())?)));
+            self.after_read(thread_id, ns, values);
+        }
+        Ok((epoch, tuple))
     }
 
     /// Forgets the values of `thread_id` (deleted).

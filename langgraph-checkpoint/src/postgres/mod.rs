@@ -28,6 +28,7 @@ use crate::shared_str::SharedStr;
 use crate::spin::Spin;
 use crate::stats::StorageStats;
 use crate::threads::{ThreadInfo, ThreadQuery};
+use crate::value_cache::ValueCache;
 
 /// Options of [`PostgresSaver::connect_with`].
 #[derive(Debug, Clone)]
@@ -104,6 +105,9 @@ impl PostgresOptions {
 pub struct PostgresSaver {
     pool: PgPool,
     spin: Arc<Spin>,
+    /// Long lists this process wrote or read, so that a read of a long thread's head stops
+    /// its delta chains early (see `crate::value_cache`).
+    cache: Arc<ValueCache>,
 }
 
 pub(crate) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> CheckpointError {
@@ -215,7 +219,32 @@ impl PostgresSaver {
         Ok(Self {
             pool,
             spin: Arc::new(Spin::new(options.spin)),
+            cache: Arc::default(),
         })
+    }
+
+    /// The thread's epoch and a checkpoint (the head of `ns` when `checkpoint_id` is
+    /// `None`), its chains stopping at the values this process keeps.
+    async fn load(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        checkpoint_id: Option<&str>,
+    ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+        let fetch = |kept: Option<String>| async move {
+            let rows = read::load_rows(&self.pool, thread_id, ns, checkpoint_id, kept.as_deref());
+            self.spin.run(rows).await
+        };
+        self.cache.read(thread_id, ns, fetch).await
+    }
+
+    /// Tells the value cache what `ops` store (before the write, as for `put`).
+    fn keep(&self, ops: &[SaveOp]) {
+        for op in ops {
+            if let SaveOp::Checkpoint(put) = op {
+                self.cache.after_put(put);
+            }
+        }
     }
 
     /// Closes every connection of the pool, after the statements in flight (for a graceful
@@ -276,7 +305,8 @@ impl PostgresSaver {
 #[async_trait::async_trait]
 impl Checkpointer for PostgresSaver {
     async fn head(&self, thread_id: &str, ns: &str) -> Result<Head, CheckpointError> {
-        self.spin.run(read::head(&self.pool, thread_id, ns)).await
+        let (epoch, checkpoint) = self.load(thread_id, ns, None).await?;
+        Ok(Head { epoch, checkpoint })
     }
 
     async fn get(
@@ -285,9 +315,7 @@ impl Checkpointer for PostgresSaver {
         ns: &str,
         checkpoint_id: &str,
     ) -> Result<Option<CheckpointTuple>, CheckpointError> {
-        self.spin
-            .run(read::tuple(&self.pool, thread_id, ns, checkpoint_id))
-            .await
+        Ok(self.load(thread_id, ns, Some(checkpoint_id)).await?.1)
     }
 
     async fn list(
@@ -307,6 +335,9 @@ impl Checkpointer for PostgresSaver {
     }
 
     async fn put(&self, put: PutCheckpoint) -> Result<(), CheckpointError> {
+        // Before the write takes the checkpoint: a value kept for a version that is then
+        // not stored is never asked for (a version names one value forever).
+        self.cache.after_put(&put);
         let thread = put.thread_id.clone();
         self.spin
             .run(write::put(&self.pool, put))
@@ -323,6 +354,7 @@ impl Checkpointer for PostgresSaver {
     }
 
     async fn put_batch(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.keep(&ops);
         let thread = batch_thread(&ops);
         self.spin
             .run(batch::put_batch(&self.pool, ops, true))
@@ -333,6 +365,7 @@ impl Checkpointer for PostgresSaver {
     /// A batch of several statements (a claim and what goes with it) commits without
     /// waiting for the WAL flush.
     async fn put_batch_unsynced(&self, ops: Vec<SaveOp>) -> Result<(), CheckpointError> {
+        self.keep(&ops);
         let thread = batch_thread(&ops);
         self.spin
             .run(batch::put_batch(&self.pool, ops, false))
@@ -355,6 +388,7 @@ impl Checkpointer for PostgresSaver {
     }
 
     async fn delete_thread(&self, thread_id: &str) -> Result<(), CheckpointError> {
+        self.cache.forget(thread_id);
         self.spin
             .run(write::delete_thread(&self.pool, thread_id))
             .await

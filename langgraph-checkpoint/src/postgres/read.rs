@@ -4,24 +4,26 @@ use sqlx::Row as _;
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use crate::assemble::{assemble, assemble_many, rows_of};
+use crate::assemble::{Row, assemble, assemble_many, rows_of};
 use crate::error::CheckpointError;
 use crate::listing::{PAGE, listed_ids};
-use crate::model::{CheckpointTuple, Head, ListOptions};
+use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
 /// The part of a checkpoint read after `cp` (the target checkpoints): the delta chains of
 /// their channel versions and the rows of the epoch, checkpoints and chains (the write rows
-/// follow). `"UNION ALL"` for a read of one checkpoint; `"UNION"` for a read of several, whose
-/// chains meet (each chain row once) and whose rows have a seventh column.
+/// follow). `"UNION ALL"` for a read of one checkpoint, which takes in `$4` the versions the
+/// process keeps (a JSON object from channel to version, see `crate::value_cache`): a chain
+/// stops at a kept version, whose row comes without its blob. `"UNION"` for a read of several,
+/// whose chains meet (each chain row once) and whose rows have a seventh column.
 macro_rules! chain_and_checkpoints {
     ("UNION ALL") => {
-        chain_and_checkpoints!(@ "UNION ALL", "")
+        chain_and_checkpoints!(@ "UNION ALL", "", "$4::jsonb")
     };
     ("UNION") => {
-        chain_and_checkpoints!(@ "UNION", ", NULL::text")
+        chain_and_checkpoints!(@ "UNION", ", NULL::text", "NULL::jsonb")
     };
-    (@ $union:literal, $seventh:literal) => {
+    (@ $union:literal, $seventh:literal, $kept:literal) => {
         concat!(
             "
 chain(channel, cid, blob) AS (
@@ -31,7 +33,10 @@ chain(channel, cid, blob) AS (
         CASE WHEN jsonb_typeof(cp.checkpoint -> 'channel_versions') = 'object'
              THEN cp.checkpoint -> 'channel_versions' ELSE '{}'::jsonb END) AS v
     CROSS JOIN LATERAL (
-        SELECT c.blobs -> v.key AS blob FROM lg_checkpoints AS c
+        SELECT CASE WHEN v.value = (",
+            $kept,
+            " ->> v.key) THEN NULL ELSE c.blobs -> v.key END AS blob
+        FROM lg_checkpoints AS c
         WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(v.value, '~')
         LIMIT 1) AS b
     ",
@@ -40,7 +45,10 @@ chain(channel, cid, blob) AS (
     SELECT chain.channel, chain.blob ->> 'base', b.blob
     FROM chain
     CROSS JOIN LATERAL (
-        SELECT c.blobs -> chain.channel AS blob FROM lg_checkpoints AS c
+        SELECT CASE WHEN (chain.blob ->> 'base') = (",
+            $kept,
+            " ->> chain.channel) THEN NULL ELSE c.blobs -> chain.channel END AS blob
+        FROM lg_checkpoints AS c
         WHERE c.thread_id = $1 AND c.ns = $2
           AND c.checkpoint_id = rtrim(chain.blob ->> 'base', '~')
         LIMIT 1) AS b
@@ -119,26 +127,6 @@ UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.seq, w.checkpo
         OFFSET 0) AS w"
 );
 
-/// The thread's epoch and the newest checkpoint of `ns`.
-pub(super) async fn head(
-    pool: &PgPool,
-    thread_id: &str,
-    ns: &str,
-) -> Result<Head, CheckpointError> {
-    let (epoch, checkpoint) = load(pool, thread_id, ns, None).await?;
-    Ok(Head { epoch, checkpoint })
-}
-
-/// One checkpoint with resolved values and its pending writes.
-pub(super) async fn tuple(
-    pool: &PgPool,
-    thread_id: &str,
-    ns: &str,
-    checkpoint_id: &str,
-) -> Result<Option<CheckpointTuple>, CheckpointError> {
-    Ok(load(pool, thread_id, ns, Some(checkpoint_id)).await?.1)
-}
-
 /// The thread's epoch and a checkpoint (the head of `ns` when `checkpoint_id` is `None`).
 pub(super) async fn load<'c>(
     on: impl sqlx::PgExecutor<'c>,
@@ -146,14 +134,27 @@ pub(super) async fn load<'c>(
     ns: &str,
     checkpoint_id: Option<&str>,
 ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
+    let rows = load_rows(on, thread_id, ns, checkpoint_id, None).await?;
+    assemble(thread_id, ns, rows)
+}
+
+/// The rows of [`TUPLE`] for a checkpoint, its chains stopping at the `kept` versions.
+pub(super) async fn load_rows<'c>(
+    on: impl sqlx::PgExecutor<'c>,
+    thread_id: &str,
+    ns: &str,
+    checkpoint_id: Option<&str>,
+    kept: Option<&str>,
+) -> Result<Vec<Row>, CheckpointError> {
     let rows = sqlx::query(TUPLE)
         .bind(thread_id)
         .bind(ns)
         .bind(checkpoint_id)
+        .bind(kept)
         .fetch_all(on)
         .await
         .map_err(backend("get"))?;
-    assemble(thread_id, ns, rows_of(&rows, "get")?)
+    rows_of(&rows, "get")
 }
 
 /// Checkpoints of a namespace, newest first, filtered and limited. Each statement waits
@@ -257,7 +258,11 @@ mod tests {
     #[tokio::test]
     async fn a_tuple_read_looks_rows_up_by_their_full_key() {
         let reads = [
-            (TUPLE, "text, text, text", "'t', '', NULL"),
+            (
+                TUPLE,
+                "text, text, text, text",
+                "'t', '', NULL, '{\"xs\": \"v\"}'",
+            ),
             (TUPLES, "text, text, text[]", "'t', '', ARRAY['a', 'b']"),
         ];
         for (statement, types, args) in reads {

@@ -38,7 +38,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Executor, Row};
 
-use crate::assemble::{self, assemble, assemble_with};
+use crate::assemble;
 use crate::error::CheckpointError;
 use crate::model::{CheckpointTuple, Fence, Head, ListOptions, PutCheckpoint, PutWrites, SaveOp};
 use crate::prune::Prune;
@@ -336,35 +336,11 @@ impl SqliteSaver {
         ns: &str,
         checkpoint_id: Option<&str>,
     ) -> Result<(i64, Option<CheckpointTuple>), CheckpointError> {
-        let kept = self.cache.versions(thread_id, ns);
-        let rows = self.load_rows(thread_id, ns, checkpoint_id, kept.as_deref());
-        let mut rows = rows.await?;
-        // A kept value another caller dropped meanwhile: read again, without kept values.
-        let assembled = match kept {
-            None => Some(assemble(thread_id, ns, rows)),
-            Some(_) => self.cache.with(thread_id, ns, |kept| {
-                let complete = rows
-                    .iter()
-                    .all(|r| r.kind != 2 || r.c.is_some() || kept.get(r.a(), r.b()).is_some());
-                complete.then(|| assemble_with(thread_id, ns, std::mem::take(&mut rows), kept))
-            }),
+        let fetch = |kept: Option<String>| async move {
+            self.load_rows(thread_id, ns, checkpoint_id, kept.as_deref())
+                .await
         };
-        let (epoch, tuple) = match assembled {
-            Some(done) => done?,
-            None => {
-                let rows = self.load_rows(thread_id, ns, checkpoint_id, None).await?;
-                assemble(thread_id, ns, rows)?
-            }
-        };
-        if let Some(t) = &tuple {
-            let values = t
-                .checkpoint
-                .channel_versions
-                .iter()
-                .filter_map(|(c, v)| Some((c.as_str(), v.as_str(), t.values.get(c.as_str())?)));
-            self.cache.after_read(thread_id, ns, values);
-        }
-        Ok((epoch, tuple))
+        self.cache.read(thread_id, ns, fetch).await
     }
 
     /// The rows of a checkpoint read (chains stopping at the `kept` versions): through the
