@@ -14,11 +14,14 @@
 //! times the same calls on Python LangGraph's savers.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use langgraph::checkpoint::ListOptions;
 use langgraph::prelude::*;
+
+#[path = "support/timing.rs"]
+mod timing;
 use langgraph::{PostgresOptions, PostgresSaver, SqliteOptions, Synchronous};
+use timing::time;
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
 struct Chat {
@@ -62,35 +65,6 @@ fn args() -> Result<Args, String> {
         }
     }
     Ok(a)
-}
-
-/// Median and range of `reps` timings of `f`, in milliseconds; `f` returns how many entries it
-/// read, which must be `expected`.
-async fn time<F, Fut>(
-    reps: usize,
-    expected: usize,
-    mut f: F,
-) -> Result<String, Box<dyn std::error::Error>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<usize, Box<dyn std::error::Error>>>,
-{
-    let mut ms = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let t = Instant::now();
-        let found = f().await?;
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
-        if found != expected {
-            return Err(format!("read {found} entries, expected {expected}").into());
-        }
-    }
-    ms.sort_by(f64::total_cmp);
-    Ok(format!(
-        "{:.2} ms ({:.2}-{:.2})",
-        ms[ms.len() / 2],
-        ms[0],
-        ms[ms.len() - 1]
-    ))
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -18,10 +18,14 @@
 //! index in order (5.4 ms instead of about 0.5 for the first page of 10,000 threads).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use langgraph::prelude::*;
+
+#[path = "support/timing.rs"]
+mod timing;
 use langgraph::{PostgresOptions, PostgresSaver, SqliteOptions, Synchronous, ThreadInfo};
+use timing::time;
 
 #[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
 struct Chat {
@@ -99,35 +103,6 @@ async fn walk(
             return Ok(all);
         }
     }
-}
-
-/// Median and range of `reps` timings of `f`, in milliseconds; `f` returns how many threads
-/// it found, which must be `expected`.
-async fn time<F, Fut>(
-    reps: usize,
-    expected: usize,
-    mut f: F,
-) -> Result<String, Box<dyn std::error::Error>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<usize, Box<dyn std::error::Error>>>,
-{
-    let mut ms = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let t = Instant::now();
-        let found = f().await?;
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
-        if found != expected {
-            return Err(format!("found {found} threads, expected {expected}").into());
-        }
-    }
-    ms.sort_by(f64::total_cmp);
-    Ok(format!(
-        "{:.2} ms ({:.2}-{:.2})",
-        ms[ms.len() / 2],
-        ms[0],
-        ms[ms.len() - 1]
-    ))
 }
 
 async fn open(
