@@ -8,7 +8,7 @@
 //! unused: another process writing to the thread, a fork or a prune just make the chain miss
 //! it, and the read goes on to the stored full value as without the cache. Only values worth
 //! it are kept (lists of [`MIN_ITEMS`] items or more, long strings), at most [`CAPACITY`]
-//! channels, the least recently used going first.
+//! channels and about [`MAX_BYTES`] of values, the least recently used going first.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,11 +27,31 @@ pub(crate) const MIN_ITEMS: usize = 64;
 /// Most channels kept.
 pub(crate) const CAPACITY: usize = 256;
 
+/// Most bytes of kept values (as [`size_of_value`] counts them); a value larger than this is
+/// not kept.
+pub(crate) const MAX_BYTES: usize = 64 << 20;
+
 /// One kept value.
 pub(crate) struct Entry {
     version: String,
     value: BlobValue,
     used: u64,
+    /// What the value takes in memory, about.
+    bytes: usize,
+}
+
+/// About what `value` takes in memory: its text and a slot for each value and key.
+fn size_of_value(value: &Value) -> usize {
+    const SLOT: usize = std::mem::size_of::<Value>();
+    SLOT + match value {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(size_of_value).sum(),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| SLOT + k.len() + size_of_value(v))
+            .sum(),
+        _ => 0,
+    }
 }
 
 /// The kept values of one thread namespace, by channel.
@@ -70,6 +90,7 @@ struct Inner {
     /// By thread, then namespace.
     threads: HashMap<String, HashMap<String, Channels>>,
     len: usize,
+    bytes: usize,
     clock: u64,
 }
 
@@ -97,23 +118,35 @@ impl Inner {
     }
 
     fn insert(&mut self, thread_id: &str, ns: &str, channel: &str, version: &str, value: Value) {
+        self.remove(thread_id, ns, channel);
+        let bytes = size_of_value(&value);
+        if bytes > MAX_BYTES {
+            return;
+        }
         let used = self.tick();
         let entry = Entry {
             version: version.to_string(),
             value: BlobValue::Full { value },
             used,
+            bytes,
         };
-        let channels = self
-            .threads
+        self.threads
             .entry(thread_id.to_string())
             .or_default()
             .entry(ns.to_string())
-            .or_default();
-        if channels.insert(channel.to_string(), entry).is_none() {
-            self.len += 1;
-        }
-        if self.len > CAPACITY {
-            self.evict_oldest();
+            .or_default()
+            .insert(channel.to_string(), entry);
+        self.len += 1;
+        self.bytes += bytes;
+        self.shrink();
+    }
+
+    /// Drops the least recently used values until the cache is within its bounds.
+    fn shrink(&mut self) {
+        while self.len > CAPACITY || self.bytes > MAX_BYTES {
+            if !self.evict_oldest() {
+                break;
+            }
         }
     }
 
@@ -122,9 +155,10 @@ impl Inner {
             return;
         };
         if let Some(channels) = namespaces.get_mut(ns)
-            && channels.remove(channel).is_some()
+            && let Some(gone) = channels.remove(channel)
         {
             self.len -= 1;
+            self.bytes -= gone.bytes;
             if channels.is_empty() {
                 namespaces.remove(ns);
             }
@@ -134,7 +168,8 @@ impl Inner {
         }
     }
 
-    fn evict_oldest(&mut self) {
+    /// Drops the least recently used value; `false` when there is none.
+    fn evict_oldest(&mut self) -> bool {
         let oldest = self
             .threads
             .iter()
@@ -142,8 +177,12 @@ impl Inner {
             .flat_map(|(t, n, cs)| cs.iter().map(move |(c, e)| (e.used, t, n, c)))
             .min_by_key(|(used, ..)| *used)
             .map(|(_, t, n, c)| (t.clone(), n.clone(), c.clone()));
-        if let Some((t, n, c)) = oldest {
-            self.remove(&t, &n, &c);
+        match oldest {
+            Some((t, n, c)) => {
+                self.remove(&t, &n, &c);
+                true
+            }
+            None => false,
         }
     }
 }
@@ -232,8 +271,15 @@ impl ValueCache {
                         _ => false,
                     };
                     if extended {
+                        // An appended string counts its bytes, a list its items.
+                        let grown = size_of_value(items).saturating_sub(
+                            std::mem::size_of::<Value>() * usize::from(items.is_array()),
+                        );
                         e.version = blob.version.to_string();
                         e.used = now;
+                        e.bytes += grown;
+                        inner.bytes += grown;
+                        inner.shrink();
                     } else {
                         inner.remove(thread_id, ns, channel);
                     }
@@ -289,7 +335,10 @@ impl ValueCache {
     pub(crate) fn forget(&self, thread_id: &str) {
         let mut inner = self.lock();
         if let Some(namespaces) = inner.threads.remove(thread_id) {
-            inner.len -= namespaces.values().map(HashMap::len).sum::<usize>();
+            for e in namespaces.values().flat_map(HashMap::values) {
+                inner.len -= 1;
+                inner.bytes -= e.bytes;
+            }
         }
     }
 }
@@ -315,6 +364,14 @@ mod tests {
             }],
             parent_writes: Vec::new(),
             fence: Fence::claim_from(0),
+        }
+    }
+
+    impl ValueCache {
+        /// How many values and bytes are kept (one lock).
+        fn counts(&self) -> (usize, usize) {
+            let inner = self.lock();
+            (inner.len, inner.bytes)
         }
     }
 
@@ -355,6 +412,39 @@ mod tests {
         assert_eq!(kept(&c).unwrap().0, "v4");
         c.forget("t");
         assert!(kept(&c).is_none());
+    }
+
+    #[test]
+    fn the_bytes_kept_stay_within_the_budget() {
+        let c = ValueCache::default();
+        // Lists of 64 strings of 768 KiB: 48 MiB each, so one fits and the next evicts it.
+        let big = json!(vec!["x".repeat(768 << 10); MIN_ITEMS]);
+        let bytes = size_of_value(&big);
+        assert!(bytes > MAX_BYTES / 2 && bytes < MAX_BYTES, "{bytes}");
+        c.after_read("a", "", [("xs", "v", &big)]);
+        assert_eq!(c.lock().bytes, bytes);
+        c.after_read("b", "", [("xs", "v", &big)]);
+        assert!(c.versions("a", "").is_none(), "the older one went");
+        assert_eq!(c.counts(), (1, bytes));
+        // Extending the kept list counts the appended items; past the budget it goes.
+        let mut p = put(
+            "v2",
+            BlobValue::Delta {
+                base: "v".into(),
+                items: json!(vec!["y".repeat(768 << 10); MIN_ITEMS]),
+                depth: 1,
+            },
+        );
+        p.thread_id = "b".into();
+        c.after_put(&p);
+        assert_eq!(c.counts(), (0, 0), "over the budget");
+        // A value larger than the budget is not kept at all.
+        let huge = json!(vec!["z".repeat(2 << 20); MIN_ITEMS]);
+        c.after_read("h", "", [("xs", "v", &huge)]);
+        assert_eq!(c.lock().len, 0);
+        c.after_read("b", "", [("xs", "v", &big)]);
+        c.forget("b");
+        assert_eq!(c.counts(), (0, 0));
     }
 
     #[test]
