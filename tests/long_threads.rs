@@ -132,3 +132,32 @@ async fn long_thread(store: &Store) {
     assert_eq!(out.lines, ["new", "reply 1"]);
     assert_eq!(lines(&checked_head(&*saver, store).await), 2);
 }
+
+/// `value_cache_bytes(0)` keeps no list (reads walk the deltas, as before the cache), and a
+/// budget keeps the chat's list; the heads read the same either way.
+#[tokio::test]
+async fn a_saver_told_to_keep_nothing_keeps_no_list() {
+    let dir = std::env::temp_dir().join(format!("lg-keep-nothing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut heads = Vec::new();
+    for (bytes, kept) in [(0, "values: 0"), (1 << 20, "values: 1")] {
+        let opts = langgraph::SqliteOptions::default().value_cache_bytes(bytes);
+        let saver = SqliteSaver::open_with(dir.join(format!("{bytes}.db")), opts)
+            .await
+            .unwrap();
+        let g = chat(Arc::new(saver.clone()));
+        for turn in 0..40 {
+            g.invoke(say(format!("user {turn}")), &RunConfig::thread("chat"))
+                .await
+                .unwrap();
+        }
+        let head = saver.head("chat", "").await.unwrap().checkpoint.unwrap();
+        assert_eq!(lines(&head), 80);
+        assert!(format!("{saver:?}").contains(kept), "{saver:?}");
+        heads.push(head.values);
+        saver.close().await;
+    }
+    assert_eq!(heads[0], heads[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -27,8 +27,8 @@ pub(crate) const MIN_ITEMS: usize = 64;
 /// Most channels kept.
 pub(crate) const CAPACITY: usize = 256;
 
-/// Most bytes of kept values (as [`size_of_value`] counts them); a value larger than this is
-/// not kept.
+/// Most bytes of kept values by default (as [`size_of_value`] counts them); a value larger
+/// than the budget is not kept.
 pub(crate) const MAX_BYTES: usize = 64 << 20;
 
 /// One kept value.
@@ -77,6 +77,18 @@ pub(crate) struct ValueCache {
     inner: Mutex<Inner>,
 }
 
+impl ValueCache {
+    /// A cache that keeps at most about `max_bytes` of values (0: none).
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                max_bytes,
+                ..Inner::default()
+            }),
+        }
+    }
+}
+
 impl std::fmt::Debug for ValueCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ValueCache")
@@ -85,13 +97,25 @@ impl std::fmt::Debug for ValueCache {
     }
 }
 
-#[derive(Default)]
 struct Inner {
     /// By thread, then namespace.
     threads: HashMap<String, HashMap<String, Channels>>,
     len: usize,
     bytes: usize,
+    max_bytes: usize,
     clock: u64,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            threads: HashMap::new(),
+            len: 0,
+            bytes: 0,
+            max_bytes: MAX_BYTES,
+            clock: 0,
+        }
+    }
 }
 
 /// Whether `value` is worth keeping.
@@ -120,7 +144,7 @@ impl Inner {
     fn insert(&mut self, thread_id: &str, ns: &str, channel: &str, version: &str, value: Value) {
         self.remove(thread_id, ns, channel);
         let bytes = size_of_value(&value);
-        if bytes > MAX_BYTES {
+        if bytes > self.max_bytes {
             return;
         }
         let used = self.tick();
@@ -143,7 +167,7 @@ impl Inner {
 
     /// Drops the least recently used values until the cache is within its bounds.
     fn shrink(&mut self) {
-        while self.len > CAPACITY || self.bytes > MAX_BYTES {
+        while self.len > CAPACITY || self.bytes > self.max_bytes {
             if !self.evict_oldest() {
                 break;
             }
@@ -445,6 +469,16 @@ mod tests {
         c.after_read("b", "", [("xs", "v", &big)]);
         c.forget("b");
         assert_eq!(c.counts(), (0, 0));
+    }
+
+    #[test]
+    fn a_cache_of_no_bytes_keeps_nothing() {
+        let c = ValueCache::new(0);
+        let long = json!((0..MIN_ITEMS).collect::<Vec<_>>());
+        c.after_read("t", "", [("xs", "v", &long)]);
+        c.after_put(&put("v1", BlobValue::Full { value: long }));
+        assert_eq!(c.counts(), (0, 0));
+        assert_eq!(c.versions("t", ""), None);
     }
 
     #[test]

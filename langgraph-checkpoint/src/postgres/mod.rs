@@ -51,6 +51,10 @@ pub struct PostgresOptions {
     /// runtime's other tasks between polls, and no more callers poll at once than the process
     /// has cores. Zero always parks.
     pub spin: Duration,
+    /// How many bytes of long lists (64 items or more) the saver keeps in memory, the last
+    /// full value of each it wrote or read, so that reading a long thread's head does not
+    /// walk the list's deltas (about 64 MiB by default, at most 256 lists; 0 keeps none).
+    pub value_cache_bytes: usize,
 }
 
 impl Default for PostgresOptions {
@@ -61,6 +65,7 @@ impl Default for PostgresOptions {
             synchronous_commit_off: false,
             acquire_timeout: Duration::from_secs(30),
             spin: Duration::from_millis(2),
+            value_cache_bytes: crate::value_cache::MAX_BYTES,
         }
     }
 }
@@ -89,6 +94,17 @@ impl PostgresOptions {
     /// Sets the most a caller polls a statement in flight before parking.
     pub fn spin(mut self, d: Duration) -> Self {
         self.spin = d;
+        self
+    }
+    /// Sets how many bytes of long lists the saver keeps in memory (0: none).
+    ///
+    /// ```
+    /// use langgraph_checkpoint::PostgresOptions;
+    /// let opts = PostgresOptions::default().value_cache_bytes(1 << 20);
+    /// assert_eq!(opts.value_cache_bytes, 1 << 20);
+    /// ```
+    pub fn value_cache_bytes(mut self, bytes: usize) -> Self {
+        self.value_cache_bytes = bytes;
         self
     }
 }
@@ -219,7 +235,7 @@ impl PostgresSaver {
         Ok(Self {
             pool,
             spin: Arc::new(Spin::new(options.spin)),
-            cache: Arc::default(),
+            cache: Arc::new(ValueCache::new(options.value_cache_bytes)),
         })
     }
 

@@ -115,6 +115,10 @@ pub struct SqliteOptions {
     /// holds the thread until it awaits something else, so runs there take turns (and share)
     /// only if their nodes await.
     pub group_commit: bool,
+    /// How many bytes of long lists (64 items or more) the saver keeps in memory, the last
+    /// full value of each it wrote or read, so that reading a long thread's head does not
+    /// walk the list's deltas (about 64 MiB by default, at most 256 lists; 0 keeps none).
+    pub value_cache_bytes: usize,
 }
 
 impl Default for SqliteOptions {
@@ -128,6 +132,7 @@ impl Default for SqliteOptions {
             preallocate_wal: true,
             background_checkpoints: true,
             group_commit: true,
+            value_cache_bytes: crate::value_cache::MAX_BYTES,
         }
     }
 }
@@ -173,6 +178,18 @@ impl SqliteOptions {
     /// Sets whether runs that store side by side share transactions.
     pub fn group_commit(mut self, on: bool) -> Self {
         self.group_commit = on;
+        self
+    }
+    /// Sets how many bytes of long lists the saver keeps in memory (0: none).
+    ///
+    /// ```
+    /// use langgraph_checkpoint::SqliteOptions;
+    /// let opts = SqliteOptions::default().value_cache_bytes(0);
+    /// assert_eq!(opts.value_cache_bytes, 0);
+    /// assert_eq!(SqliteOptions::default().value_cache_bytes, 64 << 20);
+    /// ```
+    pub fn value_cache_bytes(mut self, bytes: usize) -> Self {
+        self.value_cache_bytes = bytes;
         self
     }
 
@@ -256,6 +273,7 @@ impl SqliteSaver {
             wal::preallocate(&saver.pool, path.as_ref(), limit).await?;
         }
         saver.spin = Arc::new(Spin::new(options.spin));
+        saver.cache = Arc::new(ValueCache::new(options.value_cache_bytes));
         if options.direct {
             let direct = Direct::open(
                 path.as_ref(),
