@@ -29,6 +29,18 @@ pub(crate) fn sqlite_prefilter(filter: &Map<String, Value>) -> Option<String> {
     (!kept.is_empty()).then(|| Value::Object(kept).to_string())
 }
 
+/// An SQLite condition true when the metadata JSON in `column` reads back another value for
+/// one of the entries of parameter `param` (the text of [`sqlite_prefilter`]): a row that
+/// cannot match. False when `param` is NULL and for metadata that is not JSON (such a row is
+/// let through and reported as corrupt when it is decoded).
+pub(crate) fn sqlite_mismatch(column: &str, param: &str) -> String {
+    format!(
+        "CASE WHEN {param} IS NULL OR NOT json_valid({column}) THEN 0 ELSE EXISTS (
+            SELECT 1 FROM json_each({param}) f
+            WHERE json_extract({column}, '$.\"' || f.key || '\"') IS NOT f.value) END"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +66,26 @@ mod tests {
         );
         assert_eq!(sqlite_prefilter(&map(json!({"ratio": 0.5}))), None);
         assert_eq!(sqlite_prefilter(&Map::new()), None);
+    }
+
+    /// The condition on rows of a table: which metadata it lets through.
+    #[test]
+    fn sqlite_mismatch_drops_only_rows_that_cannot_match() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let filter = sqlite_prefilter(&map(json!({"user": "ann", "n": 3}))).unwrap();
+        let sql = format!("SELECT {}", sqlite_mismatch("?1", "?2"));
+        let mismatch = |meta: &str, filter: Option<&str>| -> bool {
+            conn.query_row(&sql, rusqlite::params![meta, filter], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(!mismatch(
+            r#"{"user": "ann", "n": 3, "x": 1}"#,
+            Some(&filter)
+        ));
+        assert!(mismatch(r#"{"user": "bob", "n": 3}"#, Some(&filter)));
+        assert!(mismatch(r#"{"user": "ann", "n": "3"}"#, Some(&filter)));
+        assert!(mismatch(r#"{"n": 3}"#, Some(&filter)));
+        assert!(!mismatch("{not json", Some(&filter)), "left to the decoder");
+        assert!(!mismatch(r#"{"user": "bob"}"#, None));
     }
 }

@@ -1,12 +1,14 @@
 //! Reading checkpoints back: head, one tuple (with its delta chains), lists.
 
+use std::sync::LazyLock;
+
 use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
 use super::backend;
 use crate::assemble::{Row, assemble, assemble_many, rows_of};
 use crate::error::CheckpointError;
-use crate::filter_sql::sqlite_prefilter;
+use crate::filter_sql::{sqlite_mismatch, sqlite_prefilter};
 use crate::listing::{PAGE, listed_ids};
 use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
@@ -148,6 +150,18 @@ pub(super) async fn load_rows<'c>(
     rows_of(&rows, "get")
 }
 
+/// The ids and metadata of a namespace's checkpoints, newest first: `?3` before, `?4` the SQL
+/// side of a metadata filter (see `sqlite_prefilter`), `?5` the limit (-1: none).
+static LISTED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT checkpoint_id, metadata FROM lg_checkpoints
+         WHERE thread_id = ?1 AND ns = ?2 AND (?3 IS NULL OR checkpoint_id < ?3)
+           AND NOT {}
+         ORDER BY checkpoint_id DESC LIMIT ?5",
+        sqlite_mismatch("metadata", "?4")
+    )
+});
+
 /// Checkpoints of a namespace, newest first, filtered and limited. Each statement waits
 /// through `spin` on its own, so that the saver's polling budget learns single statements,
 /// not the whole list.
@@ -165,21 +179,13 @@ pub(super) async fn list(
         Some(n) if opts.filter.is_empty() => i64::try_from(n).unwrap_or(i64::MAX),
         _ => -1,
     };
-    let ids = sqlx::query(
-        "SELECT checkpoint_id, metadata FROM lg_checkpoints \
-         WHERE thread_id = ?1 AND ns = ?2 AND (?3 IS NULL OR checkpoint_id < ?3) \
-           AND (?4 IS NULL OR CASE WHEN json_valid(metadata) THEN NOT EXISTS ( \
-             SELECT 1 FROM json_each(?4) f \
-             WHERE json_extract(metadata, '$.\"' || f.key || '\"') IS NOT f.value) \
-             ELSE 1 END) \
-         ORDER BY checkpoint_id DESC LIMIT ?5",
-    )
-    .bind(thread_id)
-    .bind(ns)
-    .bind(opts.before.clone())
-    .bind(prefilter)
-    .bind(limit)
-    .fetch_all(pool);
+    let ids = sqlx::query(sqlx::AssertSqlSafe(LISTED.as_str()))
+        .bind(thread_id)
+        .bind(ns)
+        .bind(opts.before.clone())
+        .bind(prefilter)
+        .bind(limit)
+        .fetch_all(pool);
     let rows = spin.run(ids).await.map_err(backend("list"))?;
     let rows = rows
         .iter()

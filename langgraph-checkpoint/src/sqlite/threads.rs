@@ -8,7 +8,7 @@ use sqlx::sqlite::SqlitePool;
 
 use super::backend;
 use crate::error::CheckpointError;
-use crate::filter_sql::sqlite_prefilter;
+use crate::filter_sql::{sqlite_mismatch, sqlite_prefilter};
 use crate::threads::{ThreadInfo, ThreadQuery, thread_rows};
 
 /// `?1` after, `?2` prefix, `?3` the lowest id of `updated_before`, `?4` of `updated_since`,
@@ -45,14 +45,17 @@ LIMIT ?5";
 /// the metadata filter SQLite can check (see `sqlite_prefilter`), as a JSON object. It drops
 /// a head whose metadata reads back another value for one of them; the rows it lets through
 /// (a head whose metadata is not JSON too, reported as corrupt) are matched in Rust.
-const PREFILTER: &str = "
+fn prefilter() -> String {
+    format!(
+        "
   AND (?7 IS NULL OR NOT EXISTS (
     SELECT 1 FROM lg_checkpoints c
     WHERE c.thread_id = id AND c.ns = '' AND c.checkpoint_id = head
-      AND CASE WHEN json_valid(c.metadata) THEN EXISTS (
-        SELECT 1 FROM json_each(?7) f
-        WHERE json_extract(c.metadata, '$.\"' || f.key || '\"') IS NOT f.value) ELSE 0 END))
-LIMIT ?5";
+      AND {}))
+LIMIT ?5",
+        sqlite_mismatch("c.metadata", "?7")
+    )
+}
 
 /// The statement without the head's metadata, and with it.
 static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
@@ -64,7 +67,7 @@ static STATEMENTS: LazyLock<[String; 2]> = LazyLock::new(|| {
                 ", (SELECT metadata FROM lg_checkpoints \
                  WHERE thread_id = id AND ns = '' AND checkpoint_id = head)",
             )
-            .replace("\nLIMIT ?5", PREFILTER),
+            .replace("\nLIMIT ?5", &prefilter()),
     ]
 });
 
