@@ -37,6 +37,29 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// A copy of `value` with room for the items of `deltas`, so that extending it does not
+/// move it again (a long list would be copied once per doubling).
+fn with_room(value: &Value, deltas: &[&Value]) -> Value {
+    match value {
+        Value::Array(a) => {
+            let extra: usize = deltas
+                .iter()
+                .map(|d| d.as_array().map_or(0, Vec::len))
+                .sum();
+            let mut v = Vec::with_capacity(a.len() + extra);
+            v.extend(a.iter().cloned());
+            Value::Array(v)
+        }
+        Value::String(a) => {
+            let extra: usize = deltas.iter().map(|d| d.as_str().map_or(0, str::len)).sum();
+            let mut s = String::with_capacity(a.len() + extra);
+            s.push_str(a);
+            Value::String(s)
+        }
+        other => other.clone(),
+    }
+}
+
 /// Resolves the value stored at `version` by following delta bases through `blobs` (a map from
 /// version to stored blob value of one channel).
 pub fn resolve_chain(version: &str, blobs: &HashMap<String, BlobValue>) -> Result<Value, String> {
@@ -56,7 +79,7 @@ pub fn resolve_with<'a>(
         match lookup(cur) {
             None => return Err(format!("missing stored value for version {cur}")),
             Some(BlobValue::Full { value }) => {
-                let mut acc = value.clone();
+                let mut acc = with_room(value, &deltas);
                 for items in deltas.into_iter().rev() {
                     extend_json(&mut acc, items.clone())?;
                 }

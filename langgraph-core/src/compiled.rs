@@ -249,7 +249,7 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
             None => Ok(StateSnapshot::empty()),
             Some(t) => {
                 let is_head = Some(&t.checkpoint.id) == head_id.as_ref();
-                StateSnapshot::from_tuple(&t, is_head)
+                StateSnapshot::from_tuple(t, is_head)
             }
         }
     }
@@ -273,7 +273,7 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
                 options,
             )
             .await?
-            .iter()
+            .into_iter()
             .map(|t| StateSnapshot::from_tuple(t, false))
             .collect()
     }

@@ -95,8 +95,12 @@ impl<S: State> StateSnapshot<S> {
     /// Builds a snapshot. With `apply_pending`, writes of tasks that already finished are
     /// applied to the values and those tasks leave `next` (the view of a paused or failed
     /// superstep).
-    pub(crate) fn from_tuple(t: &CheckpointTuple, apply_pending: bool) -> Result<Self, RunError> {
-        let mut values: S = load_state(t)?;
+    pub(crate) fn from_tuple(
+        mut t: CheckpointTuple,
+        apply_pending: bool,
+    ) -> Result<Self, RunError> {
+        let mut values: S = load_state(&mut t)?;
+        let t = &t;
         let recs = records_of(t)?;
         let step = t.metadata.step + 1;
         let cp = &t.checkpoint;

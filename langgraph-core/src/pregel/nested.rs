@@ -73,15 +73,15 @@ pub(crate) async fn run_nested<S: State>(
                     config.checkpoint_id = then;
                     input
                 }
-                (Start::GoOn, Some(t)) => {
+                (Start::GoOn, Some(mut t)) => {
                     if let Some(call) = sub.per_thread.as_ref().filter(|c| c.want_turn_start) {
                         let from = turn_start_of(&**s, thread, &sub.ns, &call.caller_ns, &t);
-                        turn_start = from.await?.map(|f| load_state(&f)).transpose()?;
+                        turn_start = from.await?.map(|mut f| load_state(&mut f)).transpose()?;
                     }
                     if t.checkpoint.next.is_empty() && t.checkpoint.sends.is_empty() {
-                        return Ok(Nested::Done(load_state(&t)?, turn_start));
+                        return Ok(Nested::Done(load_state(&mut t)?, turn_start));
                     }
-                    let snap = StateSnapshot::<S>::from_tuple(&t, true)?;
+                    let snap = StateSnapshot::<S>::from_tuple(t, true)?;
                     let answers = answers_for(&snap.interrupts, &sub.resume_by_id);
                     if answers.is_empty() {
                         Input::Continue

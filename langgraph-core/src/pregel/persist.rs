@@ -390,14 +390,15 @@ impl Persist {
     }
 }
 
-/// Loads a state value from a checkpoint (migrating old state versions).
-pub(crate) fn load_state<S: State>(t: &CheckpointTuple) -> Result<S, RunError> {
+/// Loads a state value from a checkpoint (migrating old state versions). The tuple's values
+/// move into the state (a long list is not copied): `t.values` is empty afterwards.
+pub(crate) fn load_state<S: State>(t: &mut CheckpointTuple) -> Result<S, RunError> {
     let err = |reason: String| RunError::StateLoad {
         thread_id: t.thread_id.clone(),
         checkpoint_id: t.checkpoint.id.to_string(),
         reason,
     };
-    let values: Map<String, Value> = t.values.clone().into_iter().collect();
+    let values: Map<String, Value> = std::mem::take(&mut t.values).into_iter().collect();
     let values = S::migrate(t.checkpoint.state_version, values).map_err(err)?;
     let info = S::info();
     let mut state = S::default();

@@ -221,7 +221,8 @@ impl<S: State> Loop<'_, S> {
         }
     }
 
-    pub(super) fn load(&mut self, t: &CheckpointTuple) -> Result<(), RunError> {
+    /// Loads the run's state from `t`, whose values move into it (see [`load_state`]).
+    pub(super) fn load(&mut self, t: &mut CheckpointTuple) -> Result<(), RunError> {
         self.state = load_state::<S>(t)?;
         self.control = load_control(&self.prog.shape, &self.prog.exec, t)?;
         self.step = t.metadata.step;
@@ -255,7 +256,7 @@ impl<S: State> Loop<'_, S> {
         let ns = self.scope.ns.clone();
         let head = saver.head(&thread, &ns).await?;
         let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
-        let base = match &cfg.checkpoint_id {
+        let mut base = match &cfg.checkpoint_id {
             _ if self.scope.start_empty => None,
             Some(id) if Some(id.as_str()) != head_id.as_deref() => {
                 Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
@@ -292,7 +293,7 @@ impl<S: State> Loop<'_, S> {
         }
         persist.keep_next = self.wants_checkpoint_events();
         self.persist = Some(persist);
-        if let Some(b) = &base {
+        if let Some(b) = &mut base {
             self.note_start(b, go_on, &input);
             self.load(b)?;
             // A run that goes on (not a new input) keeps what it spent and its budget.

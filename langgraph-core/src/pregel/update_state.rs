@@ -40,7 +40,7 @@ impl<S: State> Loop<'_, S> {
         let ns = self.scope.ns.clone();
         let head = saver.head(&thread, &ns).await?;
         let head_id = head.checkpoint.as_ref().map(|c| c.checkpoint.id.clone());
-        let base = match &cfg.checkpoint_id {
+        let mut base = match &cfg.checkpoint_id {
             Some(id) => Some(saver.get(&thread, &ns, id).await?.ok_or_else(|| {
                 CheckpointError::NotFound {
                     thread_id: thread.clone(),
@@ -69,7 +69,7 @@ impl<S: State> Loop<'_, S> {
             Some(b) => b.metadata.writers.iter().map(|w| w.to_string()).collect(),
             None => Vec::new(),
         };
-        if let Some(b) = &base {
+        if let Some(b) = &mut base {
             self.load(b)?;
         } else {
             self.step = -1;
