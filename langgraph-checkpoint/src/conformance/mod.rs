@@ -175,14 +175,16 @@ use batches::{batches, unsynced_batches};
 use copy::copy_thread;
 use fencing::{fencing, racing_writers};
 use prune::{prune_keep_latest, prune_namespaces};
-use reads::{delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back};
+use reads::{
+    delta_chains, empty_thread, listing, namespaces_and_deletion, put_and_read_back, sparse_listing,
+};
 use threads::{thread_metadata, thread_status, threads};
 use writes::{immediate_puts, pending_writes};
 
 /// Runs every check against `saver`; the first failure is returned.
 pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
     let s: &dyn Checkpointer = saver;
-    let checks: [(&'static str, Check); 17] = [
+    let checks: [(&'static str, Check); 18] = [
         ("empty_thread", empty_thread(s).await),
         ("put_and_read_back", put_and_read_back(s).await),
         ("delta_chains", delta_chains(s).await),
@@ -192,6 +194,7 @@ pub async fn run_all<C: Checkpointer>(saver: &C) -> Result<(), Failure> {
         ("batches", batches(s).await),
         ("unsynced_batches", unsynced_batches(s).await),
         ("listing", listing(s).await),
+        ("sparse_listing", sparse_listing(s).await),
         ("namespaces_and_deletion", namespaces_and_deletion(s).await),
         ("racing_writers", racing_writers(s).await),
         ("prune_keep_latest", prune_keep_latest(s).await),

@@ -217,6 +217,71 @@ pub(super) async fn listing(s: &dyn Checkpointer) -> Check {
     Ok(())
 }
 
+/// A filter that few checkpoints of a long thread match, with a limit: the page holds the
+/// newest matches, however far down the thread they are (a saver may read the rows in
+/// windows), and no more than the thread has.
+pub(super) async fn sparse_listing(s: &dyn Checkpointer) -> Check {
+    let t = thread();
+    let mut head: Option<String> = None;
+    for step in 0..300 {
+        let fence = if head.is_none() {
+            Fence::claim_from(0)
+        } else {
+            held(1)
+        };
+        let mut p = put(&t, "", head.as_deref(), fence, step, vec![], &[]);
+        if step % 60 == 0 {
+            // A string (which SQL can narrow to on its own) and a float (matched by the one rule
+            // on every row read).
+            p.metadata.extra.insert("flag".into(), json!("rare"));
+            p.metadata.extra.insert("weight".into(), json!(0.5));
+        }
+        head = Some(p.checkpoint.id.to_string());
+        s.put(p).await.map_err(err)?;
+    }
+    let tr = t.as_str();
+    let steps = |opts: ListOptions| async move {
+        let listed = s.list(tr, "", &opts).await.map_err(err)?;
+        Ok::<_, String>(listed.iter().map(|c| c.metadata.step).collect::<Vec<_>>())
+    };
+    let rare = || ListOptions::new().filter("flag", "rare");
+    let page = steps(rare().limit(3)).await?;
+    ensure!(
+        page == [240, 180, 120],
+        "the newest three matches: {page:?}"
+    );
+    let all = steps(rare().limit(50)).await?;
+    ensure!(
+        all == [240, 180, 120, 60, 0],
+        "a limit past the matches: {all:?}"
+    );
+    let unlimited = steps(rare()).await?;
+    ensure!(unlimited == all, "no limit: {unlimited:?}");
+    let light = || ListOptions::new().filter("weight", 0.5);
+    for (limit, want) in [(1, &all[..1]), (3, &all[..3]), (50, &all[..])] {
+        let got = steps(light().limit(limit)).await?;
+        ensure!(got == want, "a float filter, limit {limit}: {got:?}");
+    }
+    let every = s.list(&t, "", &ListOptions::default()).await.map_err(err)?;
+    let id_180 = every
+        .iter()
+        .find(|c| c.metadata.step == 180)
+        .ok_or("a checkpoint at step 180")?
+        .checkpoint
+        .id
+        .to_string();
+    let below = steps(rare().before(id_180.clone()).limit(2)).await?;
+    ensure!(below == [120, 60], "two matches before step 180: {below:?}");
+    let below = steps(light().before(id_180).limit(2)).await?;
+    ensure!(
+        below == [120, 60],
+        "two float matches before step 180: {below:?}"
+    );
+    let none = steps(ListOptions::new().filter("flag", "never").limit(1)).await?;
+    ensure!(none.is_empty(), "a filter nothing matches: {none:?}");
+    Ok(())
+}
+
 pub(super) async fn namespaces_and_deletion(s: &dyn Checkpointer) -> Check {
     let t = thread();
     let other = thread();

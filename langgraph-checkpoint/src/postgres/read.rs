@@ -6,7 +6,7 @@ use sqlx::postgres::PgPool;
 use super::backend;
 use crate::assemble::{Row, assemble, assemble_many, rows_of};
 use crate::error::CheckpointError;
-use crate::listing::{PAGE, listed_ids};
+use crate::listing::{PAGE, select_ids};
 use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
@@ -167,29 +167,26 @@ pub(super) async fn list(
     ns: &str,
     opts: &ListOptions,
 ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-    // Without a filter the newest `limit` rows are the answer; with one, every row is matched
-    // in Rust.
-    let limit = opts
-        .limit
-        .filter(|_| opts.filter.is_empty())
-        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    let ids = sqlx::query(
-        "SELECT checkpoint_id, metadata::text FROM lg_checkpoints \
-         WHERE thread_id = $1 AND ns = $2 AND ($3::text IS NULL OR checkpoint_id < $3) \
-         ORDER BY checkpoint_id DESC LIMIT $4",
-    )
-    .bind(thread_id)
-    .bind(ns)
-    .bind(opts.before.clone())
-    .bind(limit)
-    .fetch_all(pool);
-    let rows = spin.run(ids).await.map_err(backend("list"))?;
-    let rows = rows
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
-        .map_err(backend("list"))?;
-    let ids = listed_ids(thread_id, rows, opts)?;
+    // A filter is matched in Rust (a `jsonb` containment test in SQL was slower).
+    let ids = select_ids(thread_id, opts, |before, limit| async move {
+        let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = sqlx::query(
+            "SELECT checkpoint_id, metadata::text FROM lg_checkpoints \
+             WHERE thread_id = $1 AND ns = $2 AND ($3::text IS NULL OR checkpoint_id < $3) \
+             ORDER BY checkpoint_id DESC LIMIT $4",
+        )
+        .bind(thread_id)
+        .bind(ns)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(pool);
+        let rows = spin.run(rows).await.map_err(backend("list"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
+            .map_err(backend("list"))
+    })
+    .await?;
     let mut out = Vec::with_capacity(ids.len());
     for page in ids.chunks(PAGE) {
         out.extend(spin.run(load_many(pool, thread_id, ns, page)).await?);

@@ -9,7 +9,7 @@ use super::backend;
 use crate::assemble::{Row, assemble, assemble_many, rows_of};
 use crate::error::CheckpointError;
 use crate::filter_sql::{sqlite_mismatch, sqlite_prefilter};
-use crate::listing::{PAGE, listed_ids};
+use crate::listing::{PAGE, select_ids};
 use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
@@ -172,27 +172,26 @@ pub(super) async fn list(
     ns: &str,
     opts: &ListOptions,
 ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-    // Without a filter the newest `limit` rows are the answer; with one, SQLite drops the rows
-    // whose metadata cannot match (see `sqlite_prefilter`) and the rest are matched in Rust.
+    // SQLite drops the rows whose metadata cannot match a filter (see `sqlite_prefilter`);
+    // the rest are matched in Rust.
     let prefilter = sqlite_prefilter(&opts.filter);
-    let limit = match opts.limit {
-        Some(n) if opts.filter.is_empty() => i64::try_from(n).unwrap_or(i64::MAX),
-        _ => -1,
-    };
-    let ids = sqlx::query(sqlx::AssertSqlSafe(LISTED.as_str()))
-        .bind(thread_id)
-        .bind(ns)
-        .bind(opts.before.clone())
-        .bind(prefilter)
-        .bind(limit)
-        .fetch_all(pool);
-    let rows = spin.run(ids).await.map_err(backend("list"))?;
-    let rows = rows
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
-        .map_err(backend("list"))?;
-    let ids = listed_ids(thread_id, rows, opts)?;
+    let prefilter = prefilter.as_deref();
+    let ids = select_ids(thread_id, opts, |before, limit| async move {
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(LISTED.as_str()))
+            .bind(thread_id)
+            .bind(ns)
+            .bind(before)
+            .bind(prefilter)
+            .bind(limit)
+            .fetch_all(pool);
+        let rows = spin.run(rows).await.map_err(backend("list"))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
+            .map_err(backend("list"))
+    })
+    .await?;
     let mut out = Vec::with_capacity(ids.len());
     for page in ids.chunks(PAGE) {
         out.extend(spin.run(load_many(pool, thread_id, ns, page)).await?);
