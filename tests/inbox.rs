@@ -2,6 +2,8 @@
 //! threads waiting for an answer (`ThreadStatus::Interrupted`) and those a failed task stopped
 //! (`ThreadStatus::Failed`) are listed by `Checkpointer::threads`, exactly the threads whose
 //! `get_state` shows a question or a failed task, and the inbox empties as answers come in.
+//! Threads paused at a static breakpoint (`interrupt_before` / `interrupt_after`) wait for a
+//! human too: they list as `Interrupted` until a run goes on.
 
 #![allow(
     clippy::unwrap_used,
@@ -231,6 +233,111 @@ async fn inbox(saver: Arc<dyn Checkpointer>, reopen: Option<Arc<dyn Checkpointer
     assert_eq!(answered.next, ["audit"], "the answered task finished");
     assert_eq!(answered.values.log, ["intake:ok", "intake"]);
 }
+
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Post {
+    text: String,
+    #[reducer(append)]
+    log: Vec<String>,
+}
+
+/// START -> draft -> review -> publish -> END, paused before `publish` unless a run says
+/// otherwise.
+fn posts(saver: Arc<dyn Checkpointer>) -> CompiledGraph<Post> {
+    let step = |name: &'static str| move |_: &Post| PostUpdate::new().log(vec![name.to_string()]);
+    StateGraph::<Post>::new()
+        .node("draft", step("draft"))
+        .node("review", step("review"))
+        .node("publish", step("publish"))
+        .edge(START, "draft")
+        .edge("draft", "review")
+        .edge("review", "publish")
+        .edge("publish", END)
+        .interrupt_before(["publish"])
+        .compile_with_shared(saver)
+        .unwrap()
+}
+
+async fn breakpoints(saver: Arc<dyn Checkpointer>, reopen: Option<Arc<dyn Checkpointer>>) {
+    let g = posts(saver.clone());
+    let post = |t: &str| PostUpdate::new().text(t);
+    for t in ["before", "edited", "continued", "published-by-hand"] {
+        let out = g.invoke(post(t), &cfg(t)).await.unwrap();
+        assert!(out.is_interrupted() && out.interrupts.is_empty(), "{t}");
+    }
+    let after = cfg("after").interrupt_after(["draft"]);
+    assert!(
+        g.invoke(post("after"), &after)
+            .await
+            .unwrap()
+            .is_interrupted()
+    );
+    let straight = cfg("straight").interrupt_before(Vec::<String>::new());
+    let out = g.invoke(post("straight"), &straight).await.unwrap();
+    assert_eq!(out.value.log, ["draft", "review", "publish"]);
+    // An edit keeps a paused thread waiting while nodes are due; one that counts as the last
+    // node ends it.
+    let edit = PostUpdate::new().text("edited by hand");
+    g.update_state(&cfg("edited"), edit, None).await.unwrap();
+    let done = PostUpdate::new().log(vec!["by hand".into()]);
+    g.update_state(&cfg("published-by-hand"), done, Some("publish"))
+        .await
+        .unwrap();
+    let out = g.continue_run(&cfg("continued")).await.unwrap();
+    assert_eq!(out.value.log, ["draft", "review", "publish"]);
+
+    let waiting = ThreadQuery::new().status(ThreadStatus::Interrupted);
+    assert_eq!(
+        ids(&*saver, waiting.clone()).await,
+        ["after", "before", "edited"]
+    );
+    assert!(
+        ids(&*saver, ThreadQuery::new().status(ThreadStatus::Failed))
+            .await
+            .is_empty()
+    );
+    // As for any breakpoint, get_state shows the nodes due and no question.
+    for (t, next) in [
+        ("after", "review"),
+        ("before", "publish"),
+        ("edited", "publish"),
+    ] {
+        let s = g.get_state(&cfg(t)).await.unwrap();
+        assert_eq!(s.next, [next], "{t}");
+        assert!(s.interrupts.is_empty() && s.tasks.iter().all(|k| k.interrupts.is_empty()));
+    }
+    // A reviewer (in a new process when there is one) lets every waiting thread go on; one
+    // paused after `draft` stops again before `publish` and stays in the inbox until the next.
+    let g2 = posts(reopen.unwrap_or_else(|| saver.clone()));
+    for round in 0..2 {
+        let page = g2.checkpointer().unwrap().threads(&waiting).await.unwrap();
+        assert_eq!(page.len(), [3, 1][round], "{page:?}");
+        for t in page {
+            g2.continue_run(&cfg(&t.thread_id)).await.unwrap();
+        }
+    }
+    assert!(ids(&*saver, waiting).await.is_empty());
+    for t in ["after", "before", "edited", "continued", "straight"] {
+        let s = g.get_state(&cfg(t)).await.unwrap();
+        assert_eq!(s.values.log, ["draft", "review", "publish"], "{t}");
+        assert!(s.next.is_empty(), "{t}");
+    }
+    let s = g.get_state(&cfg("edited")).await.unwrap();
+    assert_eq!(s.values.text, "edited by hand");
+}
+
+#[tokio::test]
+async fn threads_paused_at_a_breakpoint_wait_in_the_inbox_in_memory() {
+    breakpoints(Arc::new(InMemorySaver::new()), None).await;
+}
+
+async fn on_breakpoints(store: &Store) {
+    breakpoints(store.open().await, Some(store.open().await)).await;
+}
+
+on_both!(on_breakpoints:
+    threads_paused_at_a_breakpoint_wait_in_the_inbox_on_sqlite,
+    threads_paused_at_a_breakpoint_wait_in_the_inbox_on_postgres);
 
 #[tokio::test]
 async fn the_inbox_lists_the_threads_waiting_for_an_answer_in_memory() {

@@ -12,13 +12,15 @@ use crate::model::{ERROR, INTERRUPT, PendingWrite, WRITES};
 ///
 /// Both are read off the pending writes of the thread's head (the newest checkpoint of its
 /// root namespace): a task of the head that stored a question (or an error) and has not
-/// stored its output since. So a thread is [`Interrupted`](Self::Interrupted) exactly when
-/// `get_state` on it shows interrupts, and stays so until a resume lets the task finish. A
+/// stored its output since. So a thread is [`Interrupted`](Self::Interrupted) when `get_state`
+/// on it shows interrupts, and stays so until a resume lets the task finish. A
 /// superstep where one task asked and a sibling failed is both.
 ///
-/// A static breakpoint (`interrupt_before` / `interrupt_after`) stores no question: a thread
-/// paused at one shows neither status (its `get_state` shows the next nodes and no
-/// interrupts).
+/// A run that stops at a static breakpoint (`interrupt_before` / `interrupt_after`) leaves a
+/// mark of the same kind under a task id of its own (an empty list of questions), so a thread
+/// paused at one is `Interrupted` too, until a run goes on from it (an edit with
+/// `update_state` that leaves nodes due keeps the mark); its `get_state` shows the next nodes
+/// and, as for any breakpoint, no interrupts.
 ///
 /// ```
 /// use langgraph_checkpoint::{INTERRUPT, PendingWrite, ThreadStatus, WRITES};
@@ -39,7 +41,8 @@ use crate::model::{ERROR, INTERRUPT, PendingWrite, WRITES};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ThreadStatus {
     /// A task asked a question (`ctx.interrupt`, directly or in a subgraph it called) and
-    /// has not finished: the thread waits for an answer (a resume).
+    /// has not finished, or the run stopped at a static breakpoint: the thread waits for a
+    /// human (an answer, or a run that goes on).
     Interrupted,
     /// A task failed (after its retries, or timed out) and has not finished since: the
     /// thread waits for a retry (a continued run) or a correction (`update_state`).

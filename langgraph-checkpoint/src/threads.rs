@@ -96,7 +96,8 @@ impl ThreadQuery {
 
     /// Keeps only threads whose head waits for `status`: with
     /// [`ThreadStatus::Interrupted`], the inbox of a human-in-the-loop application (the
-    /// threads whose `get_state` shows a question); with [`ThreadStatus::Failed`], the threads
+    /// threads whose `get_state` shows a question, and those paused at a static breakpoint);
+    /// with [`ThreadStatus::Failed`], the threads
     /// a run left with a failed task.
     pub fn status(mut self, status: ThreadStatus) -> Self {
         self.status = Some(status);

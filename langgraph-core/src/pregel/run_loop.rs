@@ -19,7 +19,7 @@ use super::events::EventTx;
 use super::persist::Persist;
 use super::plan::{NodeId, Program};
 use super::runner::{TaskOutcome, run_task};
-use super::saved::{KEPT_ANSWER, SavedOutput, TaskRecord};
+use super::saved::{KEPT_ANSWER, SavedOutput, TaskRecord, breakpoint_mark};
 use super::scratch::{Scratch, emptied};
 use super::write_queue::ASYNC_BACKLOG;
 use crate::config::Durability;
@@ -285,6 +285,10 @@ impl<'g, S: State> Loop<'g, S> {
         self.flush_events().await;
         let mut checkpoint_id = None;
         if let Some(p) = &mut self.persist {
+            if paused && interrupts.is_empty() {
+                // A static breakpoint: the thread waits for a human as after a question.
+                p.put_writes(vec![breakpoint_mark()]);
+            }
             p.queue.flush().await?;
             checkpoint_id = p.current.as_deref().map(str::to_string);
         }

@@ -156,6 +156,18 @@ impl TaskRecord {
 /// stored empty list marks it taken. Task ids are UUIDs, so this one is never a real task's.
 pub(crate) const KEPT_ANSWER: &str = "~kept-answer";
 
+/// The task id of the mark a run leaves on its last checkpoint when it stops at a static
+/// breakpoint (`interrupt_before` / `interrupt_after`): an empty list of interrupts, so that
+/// the thread lists as waiting (`ThreadStatus::Interrupted`, the rule of a task with a write on
+/// `__interrupt__` and no output) until a run goes on from there. No task is due under this
+/// id, so `get_state` shows no question for it, as for any breakpoint.
+pub(crate) const BREAKPOINT: &str = "~breakpoint";
+
+/// The mark of a pause at a static breakpoint (see [`BREAKPOINT`]).
+pub(crate) fn breakpoint_mark() -> PendingWrite {
+    reserved_write(BREAKPOINT, INTERRUPT, Value::Array(Vec::new()))
+}
+
 /// The task id under which the update and destinations of a `Command` that also resumes are
 /// stored, on the checkpoint it resumes. The update is applied once, with that superstep's
 /// writes and before the tasks' own, when the superstep commits; the destinations run in that

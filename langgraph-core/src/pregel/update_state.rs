@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use langgraph_checkpoint::{CheckpointError, Checkpointer, Source};
+use langgraph_checkpoint::{CheckpointError, Checkpointer, INTERRUPT, Source};
 
 use super::persist::Persist;
 use super::plan::NodeId;
 use super::run_loop::Loop;
+use super::saved::{BREAKPOINT, breakpoint_mark};
 use crate::config::Durability;
 use crate::error::RunError;
 use crate::state::State;
@@ -69,6 +70,11 @@ impl<S: State> Loop<'_, S> {
             Some(b) => b.metadata.writers.iter().map(|w| w.to_string()).collect(),
             None => Vec::new(),
         };
+        let paused = base.as_ref().is_some_and(|b| {
+            b.pending_writes
+                .iter()
+                .any(|w| w.task_id == BREAKPOINT && w.channel == INTERRUPT)
+        });
         if let Some(b) = &mut base {
             self.load(b)?;
         } else {
@@ -104,6 +110,11 @@ impl<S: State> Loop<'_, S> {
         let Some(p) = &mut self.persist else {
             return Err(RunError::NoCheckpointer("update_state"));
         };
+        // An edit of a thread paused at a breakpoint leaves it paused while nodes are due.
+        let due = !(self.control.pull.is_empty() && self.control.push.is_empty());
+        if paused && due {
+            p.put_writes(vec![breakpoint_mark()]);
+        }
         p.queue.flush().await?;
         last_id.ok_or_else(|| RunError::InvalidStateUpdate("nothing to update".into()))
     }
