@@ -78,6 +78,21 @@ where
         .collect::<Result<Vec<Row>, sqlx::Error>>()
         .map_err(|e| CheckpointError::backend(operation, e))
 }
+/// The `(checkpoint id, metadata JSON)` rows of a listing statement (see
+/// [`select_ids`](crate::listing::select_ids)).
+pub(crate) fn ids_and_metadata<R: sqlx::Row>(
+    rows: &[R],
+) -> Result<Vec<(String, String)>, CheckpointError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
+        .map_err(|e| CheckpointError::backend("list", e))
+}
+
 /// Parses a stored checkpoint, checking its format version.
 pub(crate) fn parse_checkpoint(
     thread_id: &str,

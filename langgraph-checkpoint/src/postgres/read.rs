@@ -1,10 +1,9 @@
 //! Reading checkpoints back: head, one tuple (with its delta chains), lists.
 
-use sqlx::Row as _;
 use sqlx::postgres::PgPool;
 
 use super::backend;
-use crate::assemble::{Row, assemble, assemble_many, rows_of};
+use crate::assemble::{Row, assemble, assemble_many, ids_and_metadata, rows_of};
 use crate::error::CheckpointError;
 use crate::listing::{PAGE, select_ids};
 use crate::model::{CheckpointTuple, ListOptions};
@@ -180,11 +179,7 @@ pub(super) async fn list(
         .bind(before)
         .bind(limit)
         .fetch_all(pool);
-        let rows = spin.run(rows).await.map_err(backend("list"))?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()
-            .map_err(backend("list"))
+        ids_and_metadata(&spin.run(rows).await.map_err(backend("list"))?)
     })
     .await?;
     let mut out = Vec::with_capacity(ids.len());
