@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::error::CheckpointError;
-use crate::model::{CheckpointMetadata, ListOptions};
+use crate::model::{CheckpointMetadata, CheckpointTuple, ListOptions};
 
 /// How many checkpoints a listing reads in one statement: enough that a page of a UI's
 /// history reads the chains its checkpoints share once, few enough that a listing of a whole
@@ -92,6 +92,23 @@ where
         before = last;
     }
     Ok(ids)
+}
+
+/// The checkpoints `ids`, in that order, read [`PAGE`] per call of `load` (a statement that
+/// reads several checkpoints and the chains they share at once).
+pub(crate) async fn load_in_pages<'i, F, Fut>(
+    ids: &'i [String],
+    mut load: F,
+) -> Result<Vec<CheckpointTuple>, CheckpointError>
+where
+    F: FnMut(&'i [String]) -> Fut,
+    Fut: Future<Output = Result<Vec<CheckpointTuple>, CheckpointError>>,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for page in ids.chunks(PAGE) {
+        out.extend(load(page).await?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

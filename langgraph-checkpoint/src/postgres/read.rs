@@ -5,7 +5,7 @@ use sqlx::postgres::PgPool;
 use super::backend;
 use crate::assemble::{Row, assemble, assemble_many, ids_and_metadata, rows_of};
 use crate::error::CheckpointError;
-use crate::listing::{PAGE, select_ids};
+use crate::listing::{load_in_pages, select_ids};
 use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
@@ -182,11 +182,7 @@ pub(super) async fn list(
         ids_and_metadata(&spin.run(rows).await.map_err(backend("list"))?)
     })
     .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for page in ids.chunks(PAGE) {
-        out.extend(spin.run(load_many(pool, thread_id, ns, page)).await?);
-    }
-    Ok(out)
+    load_in_pages(&ids, |page| spin.run(load_many(pool, thread_id, ns, page))).await
 }
 
 /// Checkpoints `ids` of a namespace, in that order (one deleted meanwhile is left out).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use langgraph_checkpoint::{CheckpointError, Checkpointer, INTERRUPT, Source};
+use langgraph_checkpoint::{CheckpointError, Checkpointer, Source};
 
 use super::persist::Persist;
 use super::plan::NodeId;
@@ -70,11 +70,6 @@ impl<S: State> Loop<'_, S> {
             Some(b) => b.metadata.writers.iter().map(|w| w.to_string()).collect(),
             None => Vec::new(),
         };
-        let paused = base.as_ref().is_some_and(|b| {
-            b.pending_writes
-                .iter()
-                .any(|w| w.task_id == BREAKPOINT && w.channel == INTERRUPT)
-        });
         if let Some(b) = &mut base {
             self.load(b)?;
         } else {
@@ -112,7 +107,7 @@ impl<S: State> Loop<'_, S> {
         };
         // An edit of a thread paused at a breakpoint leaves it paused while nodes are due.
         let due = !(self.control.pull.is_empty() && self.control.push.is_empty());
-        if paused && due {
+        if due && self.saved.contains_key(BREAKPOINT) {
             p.put_writes(vec![breakpoint_mark()]);
         }
         p.queue.flush().await?;
