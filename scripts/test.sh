@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "disk (a cold build of everything below takes about 3 GB under target/)"
+df -h . | tail -1
+# A one-off build keeps no incremental cache (it would add about 3 GB that no later build reads).
+if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
+
 step "PostgreSQL (for the server-grade checkpointer tests)"
 . scripts/postgres.sh
 echo "DATABASE_URL=$DATABASE_URL"
