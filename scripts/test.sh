@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "disk (a cold build of everything below takes about 3 GB under target/)"
+step "disk (a cold run of everything below peaks at about 4.5 GB under target/)"
 df -h . | tail -1
-# A one-off build keeps no incremental cache (it would add about 3 GB that no later build reads).
+# A one-off build keeps no incremental cache (it would add gigabytes that no later build reads).
 if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
 
 step "PostgreSQL (for the server-grade checkpointer tests)"
