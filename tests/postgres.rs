@@ -108,6 +108,21 @@ async fn a_closed_saver_lets_go_of_the_server() {
     assert!(err.to_string().contains("closed"), "{err}");
 }
 
+/// The saver's sessions run without JIT compiling (the server's default compiles a statement
+/// whose estimated cost is high, which took 400 ms of a 10 ms read of a page of history), and
+/// in its schema.
+#[tokio::test]
+async fn the_savers_sessions_do_not_jit_compile() {
+    let s = Scoped::new("nojit").await;
+    let (jit, path): (String, String) =
+        sqlx::query_as("SELECT current_setting('jit'), current_setting('search_path')")
+            .fetch_one(s.saver.pool())
+            .await
+            .unwrap();
+    assert_eq!(jit, "off");
+    assert!(path.contains("nojit"), "{path}");
+}
+
 /// A schema written by a newer build is refused with a typed error, not used.
 #[tokio::test]
 async fn a_database_from_a_newer_schema_is_refused() {

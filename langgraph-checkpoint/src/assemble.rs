@@ -5,9 +5,12 @@
 //! `e`; kind 1 the checkpoint (`a` id, `b` parent, `c` checkpoint JSON, `d` metadata JSON);
 //! kind 2 a blob on the delta chain of a channel version the checkpoint references (`a`
 //! channel, `b` version, `c` blob JSON or none); kind 3 a pending write (`a` task, `b` task
-//! name, `c` channel, `d` value JSON, `e` order). A read of several checkpoints at once (a
-//! page of a listing, [`assemble_many`]) yields their rows together, each blob once, and a
-//! seventh column `f` with the checkpoint id of each pending write.
+//! name, `c` channel, `d` value JSON, `e` order); kind 4 a version on the delta chains
+//! stored with several channels' blobs (`a` a JSON array of the channels read from it, `b`
+//! version, `c` the stored blobs object, or none when every one of them is kept), which the
+//! SQLite statements yield instead of kind 2. A read of several checkpoints at once (a page of
+//! a listing, [`assemble_many`]) yields their rows together, each blob once, and a seventh
+//! column `f` with the checkpoint id of each pending write.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +21,7 @@ use crate::model::{
     BlobValue, Checkpoint, CheckpointMetadata, CheckpointTuple, FORMAT_VERSION, PendingWrite,
 };
 use crate::resolve::resolve_with;
+use crate::stored_blobs::read_channels;
 use crate::value_cache::Kept;
 
 /// One row of the read statement.
@@ -42,6 +46,20 @@ impl Row {
     /// Column `b` (a chain row's version), or `""`.
     pub(crate) fn b(&self) -> &str {
         self.b.as_deref().unwrap_or_default()
+    }
+
+    /// The row holds what the read needs of it: every row but a chain row whose blob did
+    /// not come, and a chain row without its blob when the process keeps the value.
+    pub(crate) fn covered(&self, kept: Kept<'_>) -> bool {
+        match self.kind {
+            2 => self.c.is_some() || kept.get(self.a(), self.b()).is_some(),
+            4 => {
+                self.c.is_some()
+                    || serde_json::from_str::<Vec<String>>(self.a())
+                        .is_ok_and(|chs| chs.iter().all(|ch| kept.get(ch, self.b()).is_some()))
+            }
+            _ => true,
+        }
     }
 
     /// Reads a row of the statement from the driver's row.
@@ -132,10 +150,60 @@ struct Sorted {
     bad_blob: Option<(String, String)>,
 }
 
+impl Sorted {
+    /// Notes the first blob that did not decode.
+    fn bad(&mut self, cid: &str, reason: impl FnOnce() -> String) {
+        self.bad_blob
+            .get_or_insert_with(|| (cid.to_string(), reason()));
+    }
+
+    /// A kind 4 row: the blobs of `channels` at version `cid`, read from the stored object
+    /// `text` (none when the process keeps them all).
+    fn object_row(
+        &mut self,
+        channels: Option<String>,
+        cid: String,
+        text: Option<String>,
+        kept: Kept<'_>,
+    ) {
+        let channels = channels.as_deref().unwrap_or("[]");
+        let Ok(mut wanted) = serde_json::from_str::<Vec<String>>(channels) else {
+            return self.bad(&cid, || format!("unreadable channel list {channels}"));
+        };
+        wanted.retain(|ch| kept.get(ch, &cid).is_none());
+        if wanted.is_empty() {
+            return;
+        }
+        let Some(text) = text else {
+            return self.bad(&cid, || {
+                format!("no stored value for channel `{}`", wanted[0])
+            });
+        };
+        match read_channels(&text, &wanted) {
+            Ok(found) => {
+                if let Some(ch) = wanted
+                    .iter()
+                    .find(|ch| !found.iter().any(|(f, _)| f == *ch))
+                {
+                    return self.bad(&cid, || format!("no stored value for channel `{ch}`"));
+                }
+                for (channel, blob) in found {
+                    self.by_channel
+                        .entry(channel)
+                        .or_default()
+                        .insert(cid.clone(), blob);
+                }
+            }
+            Err(e) => self.bad(&cid, || format!("stored values: {e}")),
+        }
+    }
+}
+
 fn sort_rows(rows: Vec<Row>, kept: Kept<'_>) -> Sorted {
     let mut out = Sorted::default();
     for r in rows {
         match r.kind {
+            4 => out.object_row(r.a, r.b.unwrap_or_default(), r.c, kept),
             0 => out.epoch = r.e.unwrap_or(0),
             1 => out.checkpoints.push((
                 r.a.unwrap_or_default(),
@@ -388,6 +456,60 @@ mod tests {
                 if thread_id == "th" && checkpoint_id == "c1"),
             "{e}"
         );
+    }
+
+    /// A version stored with several channels comes once, whole (kind 4): the channels named
+    /// are read from it, the others skipped; one it lacks, an unreadable object or a missing
+    /// object is an error naming the version.
+    #[test]
+    fn a_stored_object_gives_the_channels_read_from_it() {
+        let mut cp = Checkpoint::with_id("c2");
+        cp.channel_versions.insert("xs".into(), "c2".into());
+        cp.channel_versions.insert("n".into(), "c1".into());
+        let cp = serde_json::to_string(&cp).unwrap();
+        let head = || {
+            vec![
+                row(0, "", "", "", "", Some(1)),
+                row(1, "c2", "c1", &cp, r#"{"source":"loop","step":1}"#, None),
+            ]
+        };
+        let c1 = r#"{"xs":{"kind":"full","value":[1]},"n":{"kind":"full","value":5},
+                     "gone":{"kind":"full","value":"skipped"}}"#;
+        let c2 = r#"{"xs":{"kind":"delta","base":"c1","items":[2],"depth":1}}"#;
+        let mut rows = head();
+        rows.push(row(4, r#"["xs","n"]"#, "c1", c1, "", None));
+        rows.push(row(4, r#"["xs"]"#, "c2", c2, "", None));
+        let t = assemble("th", "", rows).unwrap().1.unwrap();
+        assert_eq!(t.values["xs"], serde_json::json!([1, 2]));
+        assert_eq!(t.values["n"], serde_json::json!(5));
+        assert_eq!(t.values.len(), 2);
+
+        let bad = [
+            (
+                r#"["xs","n"]"#,
+                r#"{"xs":{"kind":"full","value":[1]}}"#,
+                "channel `n`",
+            ),
+            (
+                r#"["xs","n"]"#,
+                r#"{"xs":{"kind":"full","value":[1]}"#,
+                "stored values",
+            ),
+            (r#"["xs","n"]"#, "", "no stored value"),
+            ("not a list", c1, "channel list"),
+        ];
+        for (channels, object, says) in bad {
+            let mut rows = head();
+            rows.push(row(4, channels, "c1", object, "", None));
+            rows.push(row(4, r#"["xs"]"#, "c2", c2, "", None));
+            let e = assemble("th", "", rows).unwrap_err();
+            assert!(
+                matches!(&e, CheckpointError::Corrupt { thread_id, checkpoint_id, .. }
+                    if thread_id == "th" && checkpoint_id == "c1"),
+                "{e}"
+            );
+            assert!(e.to_string().contains(says), "{e} should say {says}");
+        }
     }
 
     #[test]

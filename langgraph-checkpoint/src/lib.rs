@@ -49,6 +49,8 @@ mod spin;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stats;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod stored_blobs;
 mod thread_status;
 mod threads;
 mod timestamp;

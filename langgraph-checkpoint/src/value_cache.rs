@@ -332,9 +332,7 @@ impl ValueCache {
         let mut rows = fetch(versions).await?;
         let assembled = if kept_any {
             self.with(thread_id, ns, |kept| {
-                let complete = rows
-                    .iter()
-                    .all(|r| r.kind != 2 || r.c.is_some() || kept.get(r.a(), r.b()).is_some());
+                let complete = rows.iter().all(|r| r.covered(kept));
                 complete.then(|| assemble_with(thread_id, ns, std::mem::take(&mut rows), kept))
             })
         } else {

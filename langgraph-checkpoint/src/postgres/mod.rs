@@ -182,6 +182,10 @@ impl PostgresSaver {
         options: PostgresOptions,
     ) -> Result<Self, CheckpointError> {
         let connect: PgConnectOptions = url.parse().map_err(backend("connect"))?;
+        // The saver's statements are short lookups by key. PostgreSQL compiles a statement whose
+        // estimated cost passes `jit_above_cost`, and the estimates of the recursive chain reads
+        // can pass it: the compiling then took 400 ms of a 10 ms read of a page of history.
+        let connect = connect.options([("jit", "off")]);
         if let Some(s) = &options.schema
             && !valid_schema(s)
         {

@@ -10,11 +10,15 @@ use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
 /// The part of a checkpoint read after `cp` (the target checkpoints): the delta chains of
-/// their channel versions and the rows of the epoch, checkpoints and chains (the write rows
-/// follow). `"UNION ALL"` for a read of one checkpoint, which takes in `$4` the versions the
-/// process keeps (a JSON object from channel to version, see `crate::value_cache`): a chain
-/// stops at a kept version, whose row comes without its blob. `"UNION"` for a read of several,
-/// whose chains meet (each chain row once) and whose rows have a seventh column.
+/// their channel versions and the rows of the epoch, checkpoints and chain blobs (the write
+/// rows follow). `"UNION ALL"` for a read of one checkpoint, which takes in `$4` the versions
+/// the process keeps (a JSON object from channel to version, see `crate::value_cache`): a
+/// chain stops at a kept version, whose row comes without its blob. `"UNION"` for a read of
+/// several, whose chains meet (each chain row once) and whose rows have a seventh column.
+///
+/// The chain carries versions only, `(channel, version, base)`, and each version's blob is
+/// read after it: a recursive `UNION` compares whole rows, and rows carrying a long list made
+/// it hash and compare that list at every step.
 macro_rules! chain_and_checkpoints {
     ("UNION ALL") => {
         chain_and_checkpoints!(@ "UNION ALL", "", "$4::jsonb")
@@ -25,8 +29,8 @@ macro_rules! chain_and_checkpoints {
     (@ $union:literal, $seventh:literal, $kept:literal) => {
         concat!(
             "
-chain(channel, cid, blob) AS (
-    SELECT v.key, v.value, b.blob
+chain(channel, cid, base) AS (
+    SELECT v.key, v.value, b.base
     FROM cp
     CROSS JOIN LATERAL jsonb_each_text(
         CASE WHEN jsonb_typeof(cp.checkpoint -> 'channel_versions') = 'object'
@@ -34,24 +38,23 @@ chain(channel, cid, blob) AS (
     CROSS JOIN LATERAL (
         SELECT CASE WHEN v.value = (",
             $kept,
-            " ->> v.key) THEN NULL ELSE c.blobs -> v.key END AS blob
+            " ->> v.key) THEN NULL ELSE c.blobs -> v.key ->> 'base' END AS base
         FROM lg_checkpoints AS c
         WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(v.value, '~')
         LIMIT 1) AS b
     ",
             $union,
             "
-    SELECT chain.channel, chain.blob ->> 'base', b.blob
+    SELECT chain.channel, chain.base, b.base
     FROM chain
     CROSS JOIN LATERAL (
-        SELECT CASE WHEN (chain.blob ->> 'base') = (",
+        SELECT CASE WHEN chain.base = (",
             $kept,
-            " ->> chain.channel) THEN NULL ELSE c.blobs -> chain.channel END AS blob
+            " ->> chain.channel) THEN NULL ELSE c.blobs -> chain.channel ->> 'base' END AS base
         FROM lg_checkpoints AS c
-        WHERE c.thread_id = $1 AND c.ns = $2
-          AND c.checkpoint_id = rtrim(chain.blob ->> 'base', '~')
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(chain.base, '~')
         LIMIT 1) AS b
-    WHERE chain.blob ->> 'kind' = 'delta'
+    WHERE chain.base IS NOT NULL
 )
 SELECT 0::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
        (SELECT epoch FROM lg_threads WHERE thread_id = $1)::bigint",
@@ -60,9 +63,17 @@ SELECT 0::bigint, NULL::text, NULL::text, NULL::text, NULL::text,
 UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint::text, metadata::text, NULL",
             $seventh,
             " FROM cp
-UNION ALL SELECT 2, channel, cid, blob::text, NULL, NULL",
+UNION ALL SELECT 2, chain.channel, chain.cid, b.blob::text, NULL, NULL",
             $seventh,
-            " FROM chain"
+            "
+    FROM chain
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN chain.cid = (",
+            $kept,
+            " ->> chain.channel) THEN NULL ELSE c.blobs -> chain.channel END AS blob
+        FROM lg_checkpoints AS c
+        WHERE c.thread_id = $1 AND c.ns = $2 AND c.checkpoint_id = rtrim(chain.cid, '~')
+        LIMIT 1) AS b"
         )
     };
 }
@@ -260,8 +271,9 @@ mod tests {
                     plan[i].contains(" on lg_checkpoints") || plan[i].contains(" on lg_writes")
                 })
                 .collect();
-            // The target checkpoint, each channel version, each delta's base, the writes.
-            assert_eq!(reads.len(), 4, "{plan:#?}");
+            // The target checkpoint, each channel version, each delta's base, the blob of each
+            // version on the chains, the writes.
+            assert_eq!(reads.len(), 5, "{plan:#?}");
             for i in reads {
                 let cond = plan.get(i + 1).map_or("", String::as_str);
                 assert!(

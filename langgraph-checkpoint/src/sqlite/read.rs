@@ -13,11 +13,18 @@ use crate::model::{CheckpointTuple, ListOptions};
 use crate::spin::Spin;
 
 /// The part of a checkpoint read after `target(id)`: the target checkpoints, the delta chains
-/// of their channel versions and the rows of the epoch, checkpoints and chains (the write rows
-/// follow). `"UNION ALL"` for a read of one checkpoint, which takes in `?4` the versions the
-/// process keeps (a JSON object from channel to version, see `crate::value_cache`): a chain
-/// stops at a kept version, whose row comes without its blob. `"UNION"` for a read of several,
+/// of their channel versions and the rows of the epoch, checkpoints and stored blobs (the
+/// write rows follow). `"UNION ALL"` for a read of one checkpoint, which takes in `?4` the
+/// versions the process keeps (a JSON object from channel to version, see
+/// `crate::value_cache`): a chain stops at a kept version. `"UNION"` for a read of several,
 /// whose chains meet (each chain row once) and whose rows have a seventh column.
+///
+/// The chain carries versions only, `(channel, version, base)`: a recursive `UNION` compares
+/// whole rows, and a row carrying a 400 KB list made each comparison (and the temporary index
+/// behind it) copy and compare that list. Each chain version's stored blobs object then comes
+/// once, whole, with the channels read from it (kind 4): extracting a channel in SQL parsed
+/// the object's JSON once more per channel and per expression, where the reader parses only
+/// what it needs, once. A version whose every channel is kept comes without its object.
 macro_rules! chain_and_checkpoints {
     ("UNION ALL") => {
         chain_and_checkpoints!(@ "UNION ALL", "", "?4")
@@ -33,12 +40,8 @@ cp AS (
     FROM target CROSS JOIN lg_checkpoints AS c
     WHERE c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = target.id
 ),
-chain(channel, cid, blob, base) AS (
+chain(channel, cid, base) AS (
     SELECT v.key, v.value,
-           CASE WHEN v.value IS ",
-            $kept,
-            " ->> ('$.\"' || v.key || '\"') THEN NULL
-                ELSE c.blobs -> ('$.\"' || v.key || '\"') END,
            CASE WHEN v.value IS ",
             $kept,
             " ->> ('$.\"' || v.key || '\"') THEN NULL
@@ -55,10 +58,6 @@ chain(channel, cid, blob, base) AS (
            CASE WHEN chain.base IS ",
             $kept,
             " ->> ('$.\"' || chain.channel || '\"') THEN NULL
-                ELSE c.blobs -> ('$.\"' || chain.channel || '\"') END,
-           CASE WHEN chain.base IS ",
-            $kept,
-            " ->> ('$.\"' || chain.channel || '\"') THEN NULL
                 ELSE c.blobs ->> ('$.\"' || chain.channel || '\".base') END
     FROM chain
     JOIN lg_checkpoints AS c
@@ -71,9 +70,16 @@ SELECT 0, NULL, NULL, NULL, NULL, (SELECT epoch FROM lg_threads WHERE thread_id 
 UNION ALL SELECT 1, checkpoint_id, parent_id, checkpoint, metadata, NULL",
             $seventh,
             " FROM cp
-UNION ALL SELECT 2, channel, cid, blob, NULL, NULL",
+UNION ALL SELECT 4, json_group_array(chain.channel), chain.cid,
+       CASE WHEN min(chain.cid IS ",
+            $kept,
+            " ->> ('$.\"' || chain.channel || '\"')) THEN NULL ELSE c.blobs END,
+       NULL, NULL",
             $seventh,
-            " FROM chain"
+            "
+    FROM chain CROSS JOIN lg_checkpoints AS c
+    WHERE c.thread_id = ?1 AND c.ns = ?2 AND c.checkpoint_id = rtrim(chain.cid, '~')
+    GROUP BY chain.cid"
         )
     };
 }
@@ -236,6 +242,98 @@ mod tests {
             .cloned()
             .collect();
         (searches, plan)
+    }
+
+    /// A thread of three checkpoints: `xs` stored whole at c1 and extended at c2 and c3, `n`
+    /// stored at c3 beside `xs`.
+    fn chain_db() -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::schema::DDL).unwrap();
+        let rows = [
+            (
+                "c1",
+                r#"{"xs":"c1"}"#,
+                r#"{"xs":{"kind":"full","value":[1]}}"#,
+            ),
+            (
+                "c2",
+                r#"{"xs":"c2"}"#,
+                r#"{"xs":{"kind":"delta","base":"c1","items":[2],"depth":1}}"#,
+            ),
+            (
+                "c3",
+                r#"{"xs":"c3","n":"c3"}"#,
+                r#"{"xs":{"kind":"delta","base":"c2","items":[3],"depth":2},"n":{"kind":"full","value":7}}"#,
+            ),
+        ];
+        for (id, versions, blobs) in rows {
+            conn.execute(
+                "INSERT INTO lg_checkpoints VALUES ('t', '', ?1, NULL, ?2, '{}', ?3)",
+                rusqlite::params![id, format!(r#"{{"channel_versions":{versions}}}"#), blobs],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    /// The stored-object rows (kind 4) of a read: version, channels, whether the object came.
+    fn objects(
+        conn: &rusqlite::Connection,
+        statement: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Vec<(String, String, bool)> {
+        let mut st = conn.prepare(statement).unwrap();
+        let mut rows: Vec<(String, String, bool)> = st
+            .query_map(args, |r| {
+                let kind: i64 = r.get(0)?;
+                Ok((kind, r.get(2)?, r.get(1)?, r.get::<_, Option<String>>(3)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|(kind, ..)| *kind == 4)
+            .map(
+                |(_, cid, channels, object): (i64, Option<String>, Option<String>, _)| {
+                    let mut chs: Vec<String> = serde_json::from_str(&channels.unwrap()).unwrap();
+                    chs.sort();
+                    (cid.unwrap(), chs.join(","), object.is_some())
+                },
+            )
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// Each version of the chains comes once with its channels and its stored object; a read
+    /// of one checkpoint given kept versions stops each chain there and leaves out the object
+    /// of a version whose every channel is kept.
+    #[test]
+    fn chains_come_as_one_object_per_version_and_stop_at_kept_versions() {
+        let conn = chain_db();
+        let row = |cid: &str, chs: &str, object: bool| (cid.to_string(), chs.to_string(), object);
+        let none: Option<&str> = None;
+        let all = [
+            row("c1", "xs", true),
+            row("c2", "xs", true),
+            row("c3", "n,xs", true),
+        ];
+        assert_eq!(objects(&conn, TUPLE, &[&"t", &"", &"c3", &none]), all);
+        let kept = r#"{"xs":"c2"}"#;
+        assert_eq!(
+            objects(&conn, TUPLE, &[&"t", &"", &"c3", &kept]),
+            [row("c2", "xs", false), row("c3", "n,xs", true)],
+            "the chain of xs stops at c2, which comes without its object"
+        );
+        let kept = r#"{"xs":"c3","n":"c3"}"#;
+        assert_eq!(
+            objects(&conn, TUPLE, &[&"t", &"", &"c3", &kept]),
+            [row("c3", "n,xs", false)]
+        );
+        let page = r#"["c3","c2"]"#;
+        assert_eq!(
+            objects(&conn, TUPLES, &[&"t", &"", &page]),
+            all,
+            "two checkpoints' chains meet: each version once"
+        );
     }
 
     /// Every lookup of a checkpoint row in a tuple read, and in a read of several, goes by its
