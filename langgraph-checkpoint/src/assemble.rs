@@ -203,7 +203,6 @@ fn sort_rows(rows: Vec<Row>, kept: Kept<'_>) -> Sorted {
     let mut out = Sorted::default();
     for r in rows {
         match r.kind {
-            4 => out.object_row(r.a, r.b.unwrap_or_default(), r.c, kept),
             0 => out.epoch = r.e.unwrap_or(0),
             1 => out.checkpoints.push((
                 r.a.unwrap_or_default(),
@@ -232,6 +231,7 @@ fn sort_rows(rows: Vec<Row>, kept: Kept<'_>) -> Sorted {
                     }
                 }
             }
+            4 => out.object_row(r.a, r.b.unwrap_or_default(), r.c, kept),
             _ => out
                 .writes
                 .entry(r.f.unwrap_or_default())

@@ -176,7 +176,9 @@ impl PostgresSaver {
         Self::connect_with(url, PostgresOptions::default()).await
     }
 
-    /// Connects to `url` with `options`.
+    /// Connects to `url` with `options`. The saver's sessions run with `jit = off`: its
+    /// statements are lookups by key, and PostgreSQL's JIT compiling of a recursive read
+    /// whose estimated cost passes `jit_above_cost` took far longer than the read.
     pub async fn connect_with(
         url: &str,
         options: PostgresOptions,
