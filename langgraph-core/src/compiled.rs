@@ -283,6 +283,12 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
     /// `config.checkpoint_id` (a fork). Without `as_node`, the node that wrote the base
     /// checkpoint is used. Returns the configuration of the new checkpoint.
     ///
+    /// Three `as_node` values name edits that are not a node's write, with an update alone in
+    /// its call: [`END`](crate::END) (with an empty update) drops the tasks due
+    /// ([`clear_tasks`](Self::clear_tasks)), [`INPUT`](crate::INPUT) stages the update as a
+    /// run's input ([`stage_input`](Self::stage_input)) and [`COPY`](crate::COPY) (with an
+    /// empty update) copies the checkpoint ([`copy_checkpoint`](Self::copy_checkpoint)).
+    ///
     /// With `config.checkpoint_ns`, this graph's checkpoints in that namespace are edited: a
     /// subgraph paused inside a parent's task is edited through the subgraph's compiled graph
     /// and the namespace the parent's [`TaskSnapshot::subgraph_ns`](crate::TaskSnapshot) names;
@@ -369,15 +375,19 @@ impl<S: State, O: FromState<S>> CompiledGraph<S, O> {
     }
 
     /// Like [`update_state`](Self::update_state) with a JSON update (from a UI or an API);
-    /// unknown keys are an error.
+    /// unknown keys are an error, and `null` is the empty update (what a client sends with
+    /// `as_node` [`END`](crate::END) or [`COPY`](crate::COPY)).
     pub async fn update_state_json(
         &self,
         config: &RunConfig,
         update: serde_json::Value,
         as_node: Option<&str>,
     ) -> Result<RunConfig, RunError> {
-        let update: S::Update =
-            serde_json::from_value(update).map_err(|e| RunError::serde("the update", e))?;
+        let update: S::Update = if update.is_null() {
+            S::Update::default()
+        } else {
+            serde_json::from_value(update).map_err(|e| RunError::serde("the update", e))?
+        };
         self.update_state(config, update, as_node).await
     }
 

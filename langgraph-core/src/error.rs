@@ -17,7 +17,7 @@ pub enum GraphProblem {
     DuplicateNode(String),
     /// A node uses a reserved or malformed name.
     #[error(
-        "`{0}` cannot be a node name: names must be non-empty, must not be START or END, and must not contain `|` or `:`"
+        "`{0}` cannot be a node name: names must be non-empty, must not be START, END, INPUT or COPY, and must not contain `|` or `:`"
     )]
     InvalidName(String),
     /// An edge, route or breakpoint names a node that does not exist.

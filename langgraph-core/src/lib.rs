@@ -64,6 +64,7 @@ mod persistence;
 mod pregel;
 mod report;
 mod snapshot;
+mod special_edits;
 mod state;
 mod stream;
 mod subgraph;
@@ -92,8 +93,8 @@ pub use stream::{
 };
 pub use subgraph::ParentCommand;
 pub use types::{
-    ALL_NODES, Command, END, Input, Interrupt, IntoRoute, Resume, Route, START, SendArg, SendTo,
-    Target,
+    ALL_NODES, COPY, Command, END, INPUT, Input, Interrupt, IntoRoute, Resume, Route, START,
+    SendArg, SendTo, Target,
 };
 pub use write_set::{
     ChannelChange, INPUT_WRITER, OverwriteSet, StepWrites, WriteConflict, WriterId,

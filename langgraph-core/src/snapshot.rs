@@ -130,11 +130,18 @@ impl<S: State> StateSnapshot<S> {
         for (name, path) in due {
             let id = task_id(&cp.id, &t.ns, step, &name, path);
             let rec = recs.get(&id);
+            // START's write at the live head is an input no run has applied yet (staged with
+            // `stage_input`): not a result, and START stays due.
+            let staged = apply_pending && name == crate::types::START;
             let result = rec
                 .and_then(|r| r.output.as_ref())
+                .filter(|_| !staged)
                 .map(|o| o.update_json().clone());
             let finished = result.is_some();
-            if apply_pending && let Some(r) = rec.and_then(|r| r.output.as_ref()) {
+            if apply_pending
+                && !staged
+                && let Some(r) = rec.and_then(|r| r.output.as_ref())
+            {
                 let update = stored_update::<S>(t, r.update_json(), "a stored task update")?;
                 scratch.clear();
                 let _ = values.apply(update, &mut scratch);

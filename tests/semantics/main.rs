@@ -17,6 +17,7 @@
 mod checkpoints;
 mod common;
 mod edges;
+mod edits;
 mod fault_tolerance;
 mod interrupts;
 mod resume;

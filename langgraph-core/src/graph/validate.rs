@@ -10,10 +10,10 @@ use crate::error::GraphProblem;
 use crate::pregel::names::NameIndex;
 use crate::pregel::plan::{Dest, NodeId, Shape};
 use crate::state::State;
-use crate::types::{END, START};
+use crate::types::{COPY, END, INPUT, START};
 
 fn valid_name(n: &str) -> bool {
-    !n.is_empty() && n != START && n != END && !n.contains('|') && !n.contains(':')
+    !n.is_empty() && ![START, END, INPUT, COPY].contains(&n) && !n.contains('|') && !n.contains(':')
 }
 
 struct Problems<'n> {

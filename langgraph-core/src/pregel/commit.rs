@@ -70,7 +70,17 @@ impl<S: State> Loop<'_, S> {
     pub(crate) fn commit(
         &mut self,
         step: i64,
+        done: Vec<(usize, NodeOutput<S>)>,
+    ) -> Result<(), RunError> {
+        self.commit_as(step, done, Source::Loop)
+    }
+
+    /// [`commit`](Self::commit), checkpointed with `source`.
+    pub(crate) fn commit_as(
+        &mut self,
+        step: i64,
         mut done: Vec<(usize, NodeOutput<S>)>,
+        source: Source,
     ) -> Result<(), RunError> {
         let shape = &self.prog.shape;
         // Node names are needed only for checkpoint metadata.
@@ -120,6 +130,18 @@ impl<S: State> Loop<'_, S> {
         }
         let seen = self.persist.as_ref().map(|p| p.versions());
         self.writes.clear();
+        // START, due with other tasks: its input goes first, as the input's, and its routers
+        // see it applied.
+        let start_routes = match self.due_input.take() {
+            Some(input) => match self.apply_due_input(input, step) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.routes = routes;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         if !self.saved.is_empty() {
             // Updates given with the resume of this superstep go first, as the input's.
             for update in self.resume_updates()? {
@@ -156,6 +178,9 @@ impl<S: State> Loop<'_, S> {
                 None => self.control.finished(shape, t.node as usize, &routes[i]),
             }
         }
+        if let Some(r) = &start_routes {
+            self.control.finished(shape, shape.start(), r);
+        }
         self.control.end_step(shape);
         self.routes = routes;
         self.step = step;
@@ -163,6 +188,10 @@ impl<S: State> Loop<'_, S> {
         self.tally.steps += 1;
         self.saved.clear();
         // Every writer saw the same versions; the last one takes the map itself.
+        let mut names = names;
+        if start_routes.is_some() {
+            names.insert(0, crate::types::START.into());
+        }
         let mut versions_seen = SmallMap::with_capacity(names.len());
         if let Some(seen) = seen
             && let Some((last, rest)) = names.split_last()
@@ -172,7 +201,25 @@ impl<S: State> Loop<'_, S> {
             }
             versions_seen.insert(last.clone(), seen);
         }
-        self.after_commit(Source::Loop, names, versions_seen)
+        self.after_commit(source, names, versions_seen)
+    }
+
+    /// Applies START's `input` as the input's write of superstep `step` and returns where
+    /// START's routers send the state with it applied.
+    fn apply_due_input(&mut self, input: S::Update, step: i64) -> Result<Vec<Resolved>, RunError> {
+        let start = self.prog.shape.start();
+        let mut routes = Vec::new();
+        if !self.prog.shape.out(start).routers.is_empty() {
+            let mut view = self.state.clone();
+            let mut scratch = StepWrites::new(S::info().channels.len());
+            let _ = view.apply(input.clone(), &mut scratch);
+            self.eval_routers(start, &view, &mut routes)?;
+        }
+        self.writes.set_writer(INPUT_WRITER);
+        if let Err(c) = self.state.apply(input, &mut self.writes) {
+            return Err(self.conflict(c, step, &self.task_names()));
+        }
+        Ok(routes)
     }
 
     fn fallback_of(&self, i: usize) -> Option<NodeId> {

@@ -7,8 +7,10 @@
 //! - [`settle`]: a superstep's outcomes become a commit, a pause or an error;
 //! - [`commit`]: applying a superstep's writes, routing, planning;
 //! - [`start`]: the ways a run starts (input, continue, replay, resume, jump);
+//!   [`start_task`]: START as a task of a run that goes on from an input checkpoint;
 //!   [`nested`]: how a subgraph run starts; [`resume`]: answers matched with the interrupts
-//!   they answer; [`update_state`]: state edits as if a node wrote them;
+//!   they answer; [`update_state`]: state edits as if a node wrote them, and
+//!   [`special_edits`]: the edits that drop the tasks due, stage an input or copy a checkpoint;
 //! - [`fallback`]: the node cache and error handlers;
 //! - [`persist`] and [`saved`]: checkpoint I/O and stored task records; [`write_queue`]: the
 //!   order, batching and backlog of a run's saver writes;
@@ -32,6 +34,8 @@ pub(crate) mod runner;
 pub(crate) mod saved;
 pub(crate) mod scratch;
 pub(crate) mod settle;
+pub(crate) mod special_edits;
 pub(crate) mod start;
+pub(crate) mod start_task;
 pub(crate) mod update_state;
 pub(crate) mod write_queue;

@@ -108,6 +108,9 @@ pub(crate) struct Loop<'g, S: State> {
     pub(crate) fallback: Vec<Option<NodeId>>,
     pub(crate) cache_keys: Vec<Option<String>>,
     pub(crate) scratch: Scratch<S>,
+    /// The input START is due to apply: a loaded checkpoint whose `next` holds START (an
+    /// input checkpoint, or a copy of one). It is applied as a task of the next superstep.
+    pub(crate) due_input: Option<S::Update>,
 }
 
 pub(crate) enum StepEnd<S: State> {
@@ -160,6 +163,7 @@ impl<'g, S: State> Loop<'g, S> {
             fallback: Vec::new(),
             cache_keys: Vec::new(),
             scratch: Scratch::default(),
+            due_input: None,
             scope,
         }
     }

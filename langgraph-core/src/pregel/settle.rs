@@ -218,6 +218,10 @@ impl<S: State> Loop<'_, S> {
             scratch.set_writer(INPUT_WRITER);
             let _ = view.apply(update, &mut scratch);
         }
+        if let Some(input) = &self.due_input {
+            scratch.set_writer(INPUT_WRITER);
+            let _ = view.apply(input.clone(), &mut scratch);
+        }
         for (i, out) in done {
             scratch.set_writer(i as u32);
             let _ = view.apply(out.into_parts().0, &mut scratch);

@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use langgraph_checkpoint::{
-    CheckpointError, CheckpointTuple, Checkpointer, Fence, PendingWrite, Source, WRITES,
-};
-use serde_json::json;
+use langgraph_checkpoint::{CheckpointError, CheckpointTuple, Checkpointer, Fence, Source};
 use tracing::Instrument;
 
 use super::algo::Resolved;
@@ -16,7 +13,7 @@ use super::plan::{NodeId, Program};
 use super::run_loop::{Finished, Loop};
 use super::saved::records_of;
 use crate::config::{Durability, RunConfig};
-use crate::context::{RunScope, TaskPath, task_id};
+use crate::context::RunScope;
 use crate::error::RunError;
 use crate::persistence::Replay;
 use crate::state::{ReducerKind, State};
@@ -133,7 +130,7 @@ enum GoOn {
 }
 
 impl<S: State> Loop<'_, S> {
-    fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
+    pub(super) fn apply_input(&mut self, update: S::Update) -> Result<(), RunError> {
         self.writes.clear();
         self.writes.set_writer(INPUT_WRITER);
         self.state
@@ -141,7 +138,7 @@ impl<S: State> Loop<'_, S> {
             .map_err(|c| RunError::InvalidStateUpdate(format!("conflicting input write: {c:?}")))
     }
 
-    fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
+    pub(super) fn route_from(&mut self, from: usize, extra: &[Resolved]) -> Result<(), RunError> {
         let mut routes: Vec<Resolved> = extra.to_vec();
         routes.extend(self.routes_of(from)?);
         let shape = &self.prog.shape;
@@ -196,7 +193,7 @@ impl<S: State> Loop<'_, S> {
         Ok(())
     }
 
-    fn values_event(&mut self) {
+    pub(super) fn values_event(&mut self) {
         if let Some(ev) = &mut self.events
             && ev.wants(StreamMode::Values)
         {
@@ -228,6 +225,7 @@ impl<S: State> Loop<'_, S> {
         self.step = t.metadata.step;
         self.base = Some(Arc::from(t.checkpoint.id.as_str()));
         self.saved = records_of(t)?;
+        self.due_input = self.stored_start_input(t)?;
         let info = S::info();
         self.eph_prev = info
             .channels
@@ -366,18 +364,15 @@ impl<S: State> Loop<'_, S> {
     /// `exit` neither is stored: the run claims the thread and stores only the checkpoint it
     /// ends or pauses on.
     async fn start_input(&mut self, update: S::Update, existing: bool) -> Result<(), RunError> {
-        let input_json =
-            serde_json::to_value(&update).map_err(|e| RunError::serde("the run input", e))?;
         self.control.clear_scheduled();
         self.saved.clear();
+        self.due_input = None;
         let step_in = if existing { self.step + 1 } else { -1 };
-        let ns = self.scope.ns.clone();
         let Some(p) = &mut self.persist else {
             return Ok(());
         };
-        let exit = p.durability == Durability::Exit;
         let mut start_write = None;
-        if !exit {
+        if p.durability != Durability::Exit {
             let input = p.put(
                 &self.state,
                 &self.control,
@@ -389,47 +384,15 @@ impl<S: State> Loop<'_, S> {
                 Some(vec![START.into()]),
                 Vec::new(),
             )?;
-            start_write = Some(PendingWrite {
-                task_id: task_id(&input.id, &ns, step_in + 1, START, TaskPath::Pull),
-                task_name: START.to_string(),
-                channel: WRITES.to_string(),
-                value: json!({ "update": input_json }),
-            });
+            start_write = Some(self.start_write(&input.id, step_in, &update)?);
             self.checkpoint_event(&input);
         } else {
             let id = p.reserve_id();
             let next = Some(vec![START.into()]);
             self.unstored_checkpoint_event(id, Source::Input, step_in, next);
         }
-        self.apply_input(update)?;
-        let start = self.prog.shape.start();
-        self.route_from(start, &[])?;
-        self.step = step_in + 1;
-        self.values_event();
-        if let Some(p) = &mut self.persist {
-            p.record(&self.writes);
-            if exit {
-                self.unsaved = true;
-                let id = p.reserve_id();
-                self.base = Some(id.as_ref().into());
-                p.claim().await?;
-                self.unstored_checkpoint_event(id, Source::Loop, self.step, None);
-            } else {
-                let st = p.put(
-                    &self.state,
-                    &self.control,
-                    &self.prog.shape,
-                    Source::Loop,
-                    self.step,
-                    vec![START.into()],
-                    langgraph_checkpoint::SmallMap::new(),
-                    None,
-                    start_write.into_iter().collect(),
-                )?;
-                self.base = Some(st.id.clone().into());
-                self.checkpoint_event(&st);
-            }
-        }
+        self.step = step_in;
+        self.run_start(update, start_write).await?;
         // The first write claims the thread: nothing runs unless the claim held.
         self.flush_persist().await
     }
@@ -456,11 +419,15 @@ impl<S: State> Loop<'_, S> {
     /// Continue from the loaded checkpoint, or replay it (see [`GoOn`]).
     async fn start_continue(&mut self, go_on: GoOn) -> Result<(), RunError> {
         self.skip_breakpoint = true;
-        let Some(p) = &mut self.persist else {
+        if self.persist.is_none() {
             return Ok(());
-        };
+        }
         if go_on == GoOn::Fork {
             let step = self.step + 1;
+            let next = self.next_with_start();
+            let Some(p) = &mut self.persist else {
+                return Ok(());
+            };
             let st = p.put(
                 &self.state,
                 &self.control,
@@ -469,20 +436,24 @@ impl<S: State> Loop<'_, S> {
                 step,
                 Vec::new(),
                 langgraph_checkpoint::SmallMap::new(),
-                None,
+                next,
                 Vec::new(),
             )?;
             self.step = step;
             self.base = Some(st.id.clone().into());
             self.saved.clear();
             self.checkpoint_event(&st);
+            self.carry_start_input(&st.id, step)?;
         } else {
             if go_on == GoOn::Rerun {
                 self.saved.clear();
             }
-            p.claim().await?;
+            if let Some(p) = &mut self.persist {
+                p.claim().await?;
+            }
             self.schedule_resume_gotos()?;
         }
+        self.run_due_start_alone().await?;
         self.flush_persist().await
     }
 
@@ -506,6 +477,7 @@ impl<S: State> Loop<'_, S> {
         })?;
         self.control.clear_scheduled();
         self.saved.clear();
+        self.due_input = None;
         self.control.begin_step();
         self.control.finished(&self.prog.shape, usize::MAX, &routes);
         self.control.end_step(&self.prog.shape);

@@ -9,13 +9,14 @@ use super::persist::Persist;
 use super::plan::NodeId;
 use super::run_loop::Loop;
 use super::saved::{BREAKPOINT, breakpoint_mark};
+use super::special_edits::Special;
 use crate::config::Durability;
 use crate::error::RunError;
 use crate::state::State;
 use crate::types::START;
 
 /// One edit of `update_state`: `update` as if node `as_node` had written it (`None`: the node
-/// that wrote the checkpoint it is applied to).
+/// that wrote the checkpoint it is applied to), or a special edit (see `special_edits.rs`).
 pub(crate) type Edit<S> = (<S as State>::Update, Option<String>);
 
 impl<S: State> Loop<'_, S> {
@@ -32,6 +33,15 @@ impl<S: State> Loop<'_, S> {
             return Err(RunError::InvalidStateUpdate(
                 "every superstep of a state update needs at least one edit".into(),
             ));
+        }
+        let special = supersteps
+            .iter()
+            .flatten()
+            .find_map(|(_, as_node)| Special::of(as_node.as_deref()));
+        if let Some(kind) = special
+            && (supersteps.len() != 1 || supersteps.iter().flatten().count() != 1)
+        {
+            return Err(kind.not_alone());
         }
         let cfg = &self.scope.config;
         let thread = cfg
@@ -74,6 +84,19 @@ impl<S: State> Loop<'_, S> {
             self.load(b)?;
         } else {
             self.step = -1;
+        }
+        if let Some(kind) = special {
+            let update = supersteps
+                .into_iter()
+                .flatten()
+                .next()
+                .map(|(u, _)| u)
+                .unwrap_or_default();
+            let id = self.special_edit(kind, update, base.as_ref())?;
+            if let Some(p) = &mut self.persist {
+                p.queue.flush().await?;
+            }
+            return Ok(id);
         }
         // A dry run first: an edit that does not apply stores nothing of the others.
         let (state, control, step) = (self.state.clone(), self.control.clone(), self.step);

@@ -15,8 +15,18 @@ pub use send::{SendArg, SendTo};
 
 /// The virtual entry node: `edge(START, "first")` makes `first` run in the first superstep.
 pub const START: &str = "__start__";
-/// The virtual exit node: an edge or route to `END` finishes that branch.
+/// The virtual exit node: an edge or route to `END` finishes that branch. As the `as_node` of
+/// [`update_state`](crate::CompiledGraph::update_state), with an empty update, it drops the
+/// tasks due at the checkpoint (see [`clear_tasks`](crate::CompiledGraph::clear_tasks)).
 pub const END: &str = "__end__";
+/// As the `as_node` of [`update_state`](crate::CompiledGraph::update_state): the update is
+/// stored as the input of a run that has not started (see
+/// [`stage_input`](crate::CompiledGraph::stage_input)).
+pub const INPUT: &str = "__input__";
+/// As the `as_node` of [`update_state`](crate::CompiledGraph::update_state), with an empty
+/// update: a copy of the checkpoint to run again from (see
+/// [`copy_checkpoint`](crate::CompiledGraph::copy_checkpoint)).
+pub const COPY: &str = "__copy__";
 /// Every node, for breakpoints: `interrupt_before([ALL_NODES])` pauses before each superstep,
 /// so a thread can be stepped through one superstep per `invoke`.
 ///
