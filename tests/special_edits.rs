@@ -68,6 +68,14 @@ async fn history(g: &CompiledGraph<Doc>, cfg: &RunConfig) -> Vec<(Source, i64, V
     h
 }
 
+/// A run of the graph (no questions) on thread `cfg`, and the thread's history, newest first.
+async fn ran(store: &Store, cfg: &RunConfig) -> (CompiledGraph<Doc>, Vec<StateSnapshot<Doc>>) {
+    let g = graph(store.open().await, false);
+    g.invoke(line("in"), cfg).await.unwrap();
+    let all = g.state_history(cfg, &ListOptions::default()).await.unwrap();
+    (g, all)
+}
+
 async fn staged_input(store: &Store) {
     let cfg = RunConfig::thread("staged");
     graph(store.open().await, false)
@@ -101,6 +109,17 @@ async fn staged_input(store: &Store) {
             (Source::Loop, 2, vec![])
         ]
     );
+
+    // A resume with an update on a staged input: the input and the update are both applied.
+    let cfg = RunConfig::thread("staged-resume");
+    g.stage_input(&cfg, line("in")).await.unwrap();
+    let out = g
+        .invoke(Command::resume("x").update(line("u")), &cfg)
+        .await
+        .unwrap();
+    assert!(!out.paused);
+    assert!(out.log.starts_with(&["in".to_string()]), "{:?}", out.log);
+    assert!(out.log.contains(&"u".to_string()), "{:?}", out.log);
 }
 on_both!(staged_input: a_staged_input_survives_a_new_process_on_sqlite, a_staged_input_survives_a_new_process_on_postgres);
 
@@ -129,12 +148,7 @@ on_both!(staged_on_a_paused_thread: an_input_staged_on_a_paused_thread_runs_with
 
 async fn copied(store: &Store) {
     let cfg = RunConfig::thread("copied");
-    let g = graph(store.open().await, false);
-    g.invoke(line("in"), &cfg).await.unwrap();
-    let all = g
-        .state_history(&cfg, &ListOptions::default())
-        .await
-        .unwrap();
+    let (g, all) = ran(store, &cfg).await;
     let before_review = all.iter().find(|s| s.next == ["review"]).unwrap();
     let at = cfg
         .clone()
@@ -182,12 +196,7 @@ on_both!(cleared: cleared_tasks_stay_cleared_in_a_new_process_on_sqlite, cleared
 
 async fn replayed_input(store: &Store) {
     let cfg = RunConfig::thread("replayed");
-    let g = graph(store.open().await, false);
-    g.invoke(line("in"), &cfg).await.unwrap();
-    let all = g
-        .state_history(&cfg, &ListOptions::default())
-        .await
-        .unwrap();
+    let (_, all) = ran(store, &cfg).await;
     let c0 = all.last().unwrap().checkpoint_id.clone().unwrap();
     let g = graph(store.open().await, false);
     let out = g

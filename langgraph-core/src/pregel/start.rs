@@ -322,7 +322,9 @@ impl<S: State> Loop<'_, S> {
                                 "resume the thread's latest checkpoint; to answer an older one, replay it first".into(),
                             ));
                         }
-                        let idle = self.control.pull.is_empty() && self.control.push.is_empty();
+                        let idle = self.control.pull.is_empty()
+                            && self.control.push.is_empty()
+                            && self.due_input.is_none();
                         if cmd.update.is_some() && cmd.goto.is_empty() && idle {
                             return Err(RunError::InvalidResume(format!(
                                 "thread `{thread}` has nothing left to run, so an update given \
