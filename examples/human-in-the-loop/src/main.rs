@@ -1,7 +1,8 @@
 //! Human in the loop: `review` asks a person to approve a draft with `ctx.interrupt`, the
 //! runs pause (their state is in `hitl.db`), the "process" restarts (the database is reopened
-//! by a new graph), the reviewer's inbox lists the threads waiting for an answer, and a run
-//! resumes with a typed, schema-checked answer.
+//! by a new graph), the reviewer's inbox lists the threads waiting for an answer, a run
+//! resumes with a typed, schema-checked answer, and a withdrawn article's question is dropped
+//! (`clear_tasks`).
 //!
 //! `cargo run -p human-in-the-loop` answers from standard input (`y`/`n` and a comment), or
 //! approves when there is no input. `cargo run -p human-in-the-loop -- n "too short"` answers
@@ -133,5 +134,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(!out.is_interrupted());
     println!("the inbox now:");
     assert_eq!(inbox(&g).await?, ["article-8"]);
+    // article-8 is withdrawn: its question is dropped and its thread ends where it stood.
+    let withdrawn = RunConfig::thread("article-8");
+    g.clear_tasks(&withdrawn).await?;
+    let state = g.get_state(&withdrawn).await?;
+    println!(
+        "article-8 withdrawn (next: {:?}, published: {}); the inbox now:",
+        state.next, state.values.published
+    );
+    assert!(inbox(&g).await?.is_empty());
     Ok(())
 }
