@@ -100,6 +100,13 @@ async fn x52_a_staged_input_is_applied_by_the_run_that_goes_on_from_it() {
     g.stage_input(&cfg, PUpdate::new()).await.unwrap();
     sc.history("empty_history", &g, &cfg).await;
 
+    // An edit as a node on top of a staged input replaces it.
+    let g = linear(&sc.log).saved();
+    g.stage_input(&cfg, path("in")).await.unwrap();
+    g.update_state(&cfg, path("edit"), Some("a")).await.unwrap();
+    sc.state("edited_state", &g, &cfg, true).await;
+    sc.invoke("edited_run", &g, Input::Continue, &cfg).await;
+
     // A run on the returned configuration (it names the staged checkpoint) forks it first.
     let g = linear(&sc.log).saved();
     let named = g.stage_input(&cfg, path("in")).await.unwrap();

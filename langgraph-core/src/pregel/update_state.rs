@@ -98,6 +98,8 @@ impl<S: State> Loop<'_, S> {
             }
             return Ok(id);
         }
+        // An edit as a node replaces a staged input: START is not due at the new checkpoint.
+        self.due_input = None;
         // A dry run first: an edit that does not apply stores nothing of the others.
         let (state, control, step) = (self.state.clone(), self.control.clone(), self.step);
         let mut writers = last_writers.clone();

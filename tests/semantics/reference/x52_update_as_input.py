@@ -16,7 +16,8 @@ input is applied when the run goes on). On a fresh thread it is step -1, on a th
 checkpoints the base's step + 1. `invoke(None)` then runs the graph from START with that input,
 as `invoke(values)` would have. On a thread paused at a question, the tasks due stay due and run in the superstep of START
 (the node asks again). An empty input is an input too.
-A run on the configuration the call returns (which names the new checkpoint) goes on from a
+An edit as a node on top of a staged input replaces it: START is no longer due. A run on the
+configuration the call returns (which names the new checkpoint) goes on from a
 `fork` copy of it, as a replay does. A replay of an input checkpoint (here the thread's first) runs START again with its input, on a
 `fork` copy."""
 
@@ -46,6 +47,12 @@ def run():
     except Exception as e:  # noqa: BLE001
         out["empty"] = error_info(e)
     out["empty_history"] = hist(app, CFG)
+
+    app = linear()
+    app.update_state(CFG, {"path": ["in"]}, as_node="__input__")
+    app.update_state(CFG, {"path": ["edit"]}, as_node="a")
+    out["edited_state"] = state(app, CFG)
+    out["edited_run"] = invoke(app, None, CFG)
 
     app = linear()
     named = app.update_state(CFG, {"path": ["in"]}, as_node="__input__")
