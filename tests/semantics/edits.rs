@@ -25,6 +25,37 @@ fn asks_beside_a_chain(log: &crate::common::Log) -> CompiledGraph<P> {
         .saved()
 }
 
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Fan {
+    pub items: Vec<i64>,
+    #[reducer(append)]
+    pub path: Vec<String>,
+}
+
+/// START -> plan -(a send to work per item)-> work -> END, paused before work.
+fn fan_out(log: &crate::common::Log) -> CompiledGraph<Fan> {
+    let (lp, lw) = (log.clone(), log.clone());
+    StateGraph::<Fan>::new()
+        .node("plan", move |_: &Fan, ctx: &Ctx| {
+            lp.add(ctx, "plan");
+            FanUpdate::new().path(vec!["plan".into()])
+        })
+        .node_with_input("work", move |item: i64, ctx: &Ctx| {
+            lw.add_with(ctx, "work", serde_json::json!({"item": item}));
+            FanUpdate::new().path(vec![format!("w{item}")])
+        })
+        .edge(START, "plan")
+        .route(
+            "plan",
+            |s: &Fan| Route::send_all(s.items.iter().map(|&i| SendTo::new("work", i))),
+            ["work"],
+        )
+        .edge("work", END)
+        .interrupt_before(["work"])
+        .compile_with(InMemorySaver::new())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn x51_clearing_the_tasks_ends_the_thread_and_keeps_finished_writes() {
     let sc = Scenario::new("x51_update_as_end_clears_tasks");
@@ -158,6 +189,22 @@ async fn x53_a_copy_of_a_checkpoint_runs_its_tasks_again_on_a_new_branch() {
         .unwrap();
     sc.state("asked_copy_state", &g, &copy, true).await;
     sc.invoke("asked_copy_run", &g, Input::Continue, &copy)
+        .await;
+
+    // Pending sends: a copy keeps them with their arguments; dropping the tasks drops them.
+    let g = fan_out(&sc.log);
+    sc.run(&g, FanUpdate::new().items(vec![1, 2, 3]), &cfg)
+        .await;
+    let copy = g.copy_checkpoint(&cfg).await.unwrap();
+    sc.state("sends_copy_state", &g, &copy, true).await;
+    sc.invoke("sends_copy_run", &g, Input::Continue, &copy)
+        .await;
+    let g = fan_out(&sc.log);
+    sc.run(&g, FanUpdate::new().items(vec![1, 2, 3]), &cfg)
+        .await;
+    g.clear_tasks(&cfg).await.unwrap();
+    sc.state("sends_cleared_state", &g, &cfg, true).await;
+    sc.invoke("sends_cleared_run", &g, Input::Continue, &cfg)
         .await;
 
     let g = linear(&sc.log).saved();

@@ -1,5 +1,7 @@
-from _graphs import CFG, asks_between, hist, linear
-from _common import checkpoint_cfg, error_info, invoke, labels, main, state
+from langgraph.graph import END
+
+from _graphs import CFG, asks_between, fan_out, hist, linear
+from _common import checkpoint_cfg, error_info, invoke, labels, log, main, state
 
 META = {
     "title": "update_state(None, as_node='__copy__'): a copy of a checkpoint to run again from",
@@ -14,7 +16,13 @@ DOC = """\
 head when it names none): a `fork` checkpoint with the same values and the same `next`, a
 sibling of the original (its parent is the original's parent), at the original's step + 1.
 `invoke(None)` on the copy runs its tasks again, as a replay would, on a new branch. The copy of
-a checkpoint where a node asked asks again. Copying a thread without checkpoints is an error."""
+a checkpoint where a node asked asks again; a copy keeps pending sends with their arguments,
+and dropping the tasks drops them. Copying a thread without checkpoints is an error."""
+
+
+def work(a):
+    log("work", item=a["item"])
+    return {"path": [f"w{a['item']}"]}
 
 
 def run():
@@ -33,6 +41,17 @@ def run():
     new = app.update_state(CFG, None, as_node="__copy__")
     out["asked_copy_state"] = state(app, new)
     out["asked_copy_run"] = invoke(app, None, new)
+
+    app = fan_out(work, interrupt_before=["work"])
+    invoke(app, {"items": [1, 2, 3], "path": []}, CFG)
+    new = app.update_state(CFG, None, as_node="__copy__")
+    out["sends_copy_state"] = state(app, new)
+    out["sends_copy_run"] = invoke(app, None, new, log_extra=True)
+    app = fan_out(work, interrupt_before=["work"])
+    invoke(app, {"items": [1, 2, 3], "path": []}, CFG)
+    app.update_state(CFG, None, as_node=END)
+    out["sends_cleared_state"] = state(app, CFG)
+    out["sends_cleared_run"] = invoke(app, None, CFG)
 
     app = linear()
     try:
