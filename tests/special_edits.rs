@@ -215,3 +215,50 @@ async fn replayed_input(store: &Store) {
     assert_eq!(fork.next, ["__start__"]);
 }
 on_both!(replayed_input: a_replay_of_the_input_checkpoint_runs_from_start_on_sqlite, a_replay_of_the_input_checkpoint_runs_from_start_on_postgres);
+
+/// The same thread read with another state type, whose `log` is a number.
+#[derive(State, Clone, Debug, Default, Serialize, Deserialize)]
+struct Counted {
+    log: i64,
+}
+
+async fn unreadable_input(store: &Store) {
+    let cfg = RunConfig::thread("unreadable");
+    graph(store.open().await, false)
+        .stage_input(&cfg, line("in"))
+        .await
+        .unwrap();
+    let staged = graph(store.open().await, false)
+        .get_state(&cfg)
+        .await
+        .unwrap()
+        .checkpoint_id
+        .unwrap();
+    let other = StateGraph::<Counted>::new()
+        .node("n", |_: &Counted| CountedUpdate::new().log(1))
+        .edge(START, "n")
+        .edge("n", END)
+        .compile_with_shared(store.open().await)
+        .unwrap();
+    // The staged input does not fit: a typed error naming the thread and the checkpoint.
+    let e = other.invoke(Input::Continue, &cfg).await.unwrap_err();
+    match &e {
+        RunError::Checkpoint(langgraph::checkpoint::CheckpointError::Corrupt {
+            thread_id,
+            checkpoint_id,
+            reason,
+        }) => {
+            assert_eq!(thread_id, "unreadable");
+            assert_eq!(checkpoint_id, &staged);
+            assert!(reason.contains("run input"), "{reason}");
+        }
+        e => panic!("expected a corrupt checkpoint, got {e:?}"),
+    }
+    // Nothing was lost: the right graph still runs the staged input.
+    let out = graph(store.open().await, false)
+        .invoke(Input::Continue, &cfg)
+        .await
+        .unwrap();
+    assert_eq!(out.log, ["in", "draft", "review:auto"]);
+}
+on_both!(unreadable_input: a_staged_input_that_does_not_fit_is_a_typed_error_on_sqlite, a_staged_input_that_does_not_fit_is_a_typed_error_on_postgres);
