@@ -19,7 +19,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Statement, params};
 use super::backfill::Backfill;
 use super::batch::{self, Job, Outcome};
 use super::group::{self, Group};
-use super::read::TUPLE;
+use super::read::{LISTED, TUPLE, TUPLES};
 use super::script::{self, CLAIM, Param, Params, Sql, Step, claimed};
 use super::{Synchronous, backend};
 use crate::assemble::Row;
@@ -190,6 +190,49 @@ impl Direct {
                 })
             })?;
             rows.collect::<rusqlite::Result<Vec<Row>>>()
+        })
+    }
+
+    /// The rows of [`TUPLES`] for checkpoints `ids` (a JSON array of ids).
+    pub(super) fn load_many_rows(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        ids: &str,
+    ) -> Option<Result<Vec<Row>, CheckpointError>> {
+        self.with("list", |c| {
+            let mut st = c.prepare_cached(TUPLES)?;
+            let rows = st.query_map(params![thread_id, ns, ids], |r| {
+                Ok(Row {
+                    kind: r.get(0)?,
+                    a: r.get(1)?,
+                    b: r.get(2)?,
+                    c: r.get(3)?,
+                    d: r.get(4)?,
+                    e: r.get(5)?,
+                    f: r.get(6)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<Row>>>()
+        })
+    }
+
+    /// The `(id, metadata)` rows of [`LISTED`] (`before`, the SQL side of a metadata filter
+    /// and a limit, -1 for none).
+    pub(super) fn listed(
+        &self,
+        thread_id: &str,
+        ns: &str,
+        before: Option<&str>,
+        prefilter: Option<&str>,
+        limit: i64,
+    ) -> Option<Result<Vec<(String, String)>, CheckpointError>> {
+        self.with("list", |c| {
+            let mut st = c.prepare_cached(LISTED.as_str())?;
+            let rows = st.query_map(params![thread_id, ns, before, prefilter, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<(String, String)>>>()
         })
     }
 
@@ -383,7 +426,7 @@ mod tests {
 
     use super::*;
     use crate::model::{Checkpoint, CheckpointMetadata, PutCheckpoint, Source, next_checkpoint_id};
-    use crate::sqlite::{SqliteOptions, SqliteSaver};
+    use crate::sqlite::{SqliteOptions, SqliteSaver, read};
 
     async fn database(name: &str) -> (SqliteSaver, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("lg-direct-{}-{name}", std::process::id()));
@@ -515,6 +558,61 @@ mod tests {
         assert!(direct.load("t", "", None).is_none());
         drop(guard);
         assert!(direct.load("t", "", None).unwrap().unwrap().1.is_some());
+    }
+
+    #[tokio::test]
+    async fn lists_on_the_callers_thread_match_the_pools_and_a_busy_connection_hands_over() {
+        use crate::model::{Blob, BlobValue, ListOptions};
+        use crate::saver::Checkpointer;
+        let (pool_saver, path) = database("list").await;
+        let mut prev: Option<String> = None;
+        for i in 0..5 {
+            let mut put = first_put("t");
+            let id = next_checkpoint_id(prev.as_deref());
+            put.checkpoint = Checkpoint::with_id(id.clone());
+            put.checkpoint
+                .channel_versions
+                .insert("xs".into(), id.as_str().into());
+            put.metadata = CheckpointMetadata::new(Source::Loop, i);
+            put.parent_id = prev.as_deref().map(Into::into);
+            put.expected_head = prev.as_deref().map(Into::into);
+            put.blobs = vec![Blob {
+                channel: "xs".into(),
+                version: id.as_str().into(),
+                value: BlobValue::Full {
+                    value: serde_json::json!((0..=i).collect::<Vec<_>>()),
+                },
+            }];
+            if i > 0 {
+                put.fence = put.fence.held();
+            }
+            pool_saver.put(put).await.unwrap();
+            prev = Some(id.to_string());
+        }
+        let direct = Direct::open(&path, Synchronous::Normal, false, false).unwrap();
+        let spin = crate::spin::Spin::new(std::time::Duration::ZERO);
+        let mut opts = ListOptions {
+            limit: Some(3),
+            ..ListOptions::default()
+        };
+        opts.filter.insert("step".into(), serde_json::json!(3));
+        for opts in [ListOptions::default(), opts] {
+            let pool = &pool_saver.pool;
+            let here = read::list(pool, Some(&direct), &spin, "t", "", &opts).await;
+            let there = read::list(pool, None, &spin, "t", "", &opts).await;
+            assert_eq!(format!("{here:?}"), format!("{there:?}"));
+            assert!(!here.unwrap().is_empty());
+        }
+        let listed = direct.listed("t", "", None, None, 2).unwrap().unwrap();
+        assert_eq!(listed.len(), 2);
+        let ids = serde_json::to_string(&[&listed[0].0]).unwrap();
+        let rows = direct.load_many_rows("t", "", &ids).unwrap().unwrap();
+        assert!(rows.iter().any(|r| r.kind == 1), "{rows:?}");
+        // A caller that finds the connection in use reads through the pool.
+        let guard = direct.conn.lock().unwrap();
+        assert!(direct.listed("t", "", None, None, 2).is_none());
+        assert!(direct.load_many_rows("t", "", &ids).is_none());
+        drop(guard);
     }
 
     #[tokio::test]

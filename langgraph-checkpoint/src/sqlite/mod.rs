@@ -473,7 +473,8 @@ impl Checkpointer for SqliteSaver {
         ns: &str,
         opts: &ListOptions,
     ) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-        read::list(&self.pool, &self.spin, thread_id, ns, opts).await
+        let direct = self.direct.as_deref();
+        read::list(&self.pool, direct, &self.spin, thread_id, ns, opts).await
     }
 
     async fn claim(&self, thread_id: &str, seen_epoch: i64) -> Result<Fence, CheckpointError> {

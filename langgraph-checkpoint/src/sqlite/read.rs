@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use sqlx::sqlite::SqlitePool;
 
 use super::backend;
+use super::direct::Direct;
 use crate::assemble::{Row, assemble, assemble_many, ids_and_metadata, rows_of};
 use crate::error::CheckpointError;
 use crate::filter_sql::{sqlite_mismatch, sqlite_prefilter};
@@ -114,7 +115,7 @@ UNION ALL SELECT 3, w.task_id, w.task_name, w.channel, w.value, w.rowid
 /// once (the recursive `UNION` drops a chain row already found, and so stops walking a chain
 /// where another one joined it) and each pending write's checkpoint in a seventh column.
 /// A page of a long thread's history shares nearly all of its chains.
-const TUPLES: &str = concat!(
+pub(super) const TUPLES: &str = concat!(
     "
 WITH RECURSIVE
 target(id) AS (SELECT value FROM json_each(?3)),",
@@ -157,7 +158,7 @@ pub(super) async fn load_rows<'c>(
 
 /// The ids and metadata of a namespace's checkpoints, newest first: `?3` before, `?4` the SQL
 /// side of a metadata filter (see `sqlite_prefilter`), `?5` the limit (-1: none).
-static LISTED: LazyLock<String> = LazyLock::new(|| {
+pub(super) static LISTED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT checkpoint_id, metadata FROM lg_checkpoints
          WHERE thread_id = ?1 AND ns = ?2 AND (?3 IS NULL OR checkpoint_id < ?3)
@@ -167,11 +168,13 @@ static LISTED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Checkpoints of a namespace, newest first, filtered and limited. Each statement waits
-/// through `spin` on its own, so that the saver's polling budget learns single statements,
-/// not the whole list.
+/// Checkpoints of a namespace, newest first, filtered and limited. Each statement runs on
+/// the direct connection when it is free (on the caller's thread, as the rows are assembled),
+/// else on the pool, waiting through `spin` on its own, so that the saver's polling budget
+/// learns single statements, not the whole list.
 pub(super) async fn list(
     pool: &SqlitePool,
+    direct: Option<&Direct>,
     spin: &Spin,
     thread_id: &str,
     ns: &str,
@@ -183,6 +186,11 @@ pub(super) async fn list(
     let prefilter = prefilter.as_deref();
     let ids = select_ids(thread_id, opts, |before, limit| async move {
         let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        if let Some(done) =
+            direct.and_then(|d| d.listed(thread_id, ns, before.as_deref(), prefilter, limit))
+        {
+            return done;
+        }
         let rows = sqlx::query(sqlx::AssertSqlSafe(LISTED.as_str()))
             .bind(thread_id)
             .bind(ns)
@@ -193,25 +201,32 @@ pub(super) async fn list(
         ids_and_metadata(&spin.run(rows).await.map_err(backend("list"))?)
     })
     .await?;
-    load_in_pages(&ids, |page| spin.run(load_many(pool, thread_id, ns, page))).await
+    load_in_pages(&ids, |page| async move {
+        let list = serde_json::to_string(page).map_err(|e| CheckpointError::backend("list", e))?;
+        let rows = match direct.and_then(|d| d.load_many_rows(thread_id, ns, &list)) {
+            Some(done) => done?,
+            None => spin.run(load_many_rows(pool, thread_id, ns, list)).await?,
+        };
+        assemble_many(thread_id, ns, page, rows)
+    })
+    .await
 }
 
-/// Checkpoints `ids` of a namespace, in that order (one deleted meanwhile is left out).
-async fn load_many(
+/// The rows of [`TUPLES`] for checkpoints `ids` (a JSON array of ids), through the pool.
+async fn load_many_rows(
     pool: &SqlitePool,
     thread_id: &str,
     ns: &str,
-    ids: &[String],
-) -> Result<Vec<CheckpointTuple>, CheckpointError> {
-    let list = serde_json::to_string(ids).map_err(|e| CheckpointError::backend("list", e))?;
+    ids: String,
+) -> Result<Vec<Row>, CheckpointError> {
     let rows = sqlx::query(TUPLES)
         .bind(thread_id)
         .bind(ns)
-        .bind(list)
+        .bind(ids)
         .fetch_all(pool)
         .await
         .map_err(backend("list"))?;
-    assemble_many(thread_id, ns, ids, rows_of(&rows, "list")?)
+    rows_of(&rows, "list")
 }
 
 #[cfg(test)]
