@@ -57,6 +57,23 @@ impl std::fmt::Debug for Direct {
     }
 }
 
+/// A row of [`TUPLE`] or [`TUPLES`] (whose seventh column is a pending write's checkpoint).
+fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        kind: r.get(0)?,
+        a: r.get(1)?,
+        b: r.get(2)?,
+        c: r.get(3)?,
+        d: r.get(4)?,
+        e: r.get(5)?,
+        f: if r.as_ref().column_count() > 6 {
+            r.get(6)?
+        } else {
+            None
+        },
+    })
+}
+
 /// Another connection holds a lock this statement needs.
 pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
@@ -178,17 +195,7 @@ impl Direct {
     ) -> Option<Result<Vec<Row>, CheckpointError>> {
         self.with("get", |c| {
             let mut st = c.prepare_cached(TUPLE)?;
-            let rows = st.query_map(params![thread_id, ns, checkpoint_id, kept], |r| {
-                Ok(Row {
-                    kind: r.get(0)?,
-                    a: r.get(1)?,
-                    b: r.get(2)?,
-                    c: r.get(3)?,
-                    d: r.get(4)?,
-                    e: r.get(5)?,
-                    f: None,
-                })
-            })?;
+            let rows = st.query_map(params![thread_id, ns, checkpoint_id, kept], row_of)?;
             rows.collect::<rusqlite::Result<Vec<Row>>>()
         })
     }
@@ -202,17 +209,7 @@ impl Direct {
     ) -> Option<Result<Vec<Row>, CheckpointError>> {
         self.with("list", |c| {
             let mut st = c.prepare_cached(TUPLES)?;
-            let rows = st.query_map(params![thread_id, ns, ids], |r| {
-                Ok(Row {
-                    kind: r.get(0)?,
-                    a: r.get(1)?,
-                    b: r.get(2)?,
-                    c: r.get(3)?,
-                    d: r.get(4)?,
-                    e: r.get(5)?,
-                    f: r.get(6)?,
-                })
-            })?;
+            let rows = st.query_map(params![thread_id, ns, ids], row_of)?;
             rows.collect::<rusqlite::Result<Vec<Row>>>()
         })
     }
