@@ -382,10 +382,8 @@ impl<'g, S: State> Loop<'g, S> {
         self.journal.clone()
     }
 
-    /// Runs one superstep.
-    async fn superstep(&mut self) -> Result<StepEnd<S>, RunError> {
-        let step = self.step + 1;
-        self.tasks.clear();
+    /// Moves the tasks due (pulled nodes, then sends in order) into `self.tasks`.
+    pub(crate) fn take_due_tasks(&mut self) {
         for n in self.control.pull.drain(..) {
             self.tasks.push(Task {
                 node: n,
@@ -400,6 +398,13 @@ impl<'g, S: State> Loop<'g, S> {
                 arg: Some(p.arg),
             });
         }
+    }
+
+    /// Runs one superstep.
+    async fn superstep(&mut self) -> Result<StepEnd<S>, RunError> {
+        let step = self.step + 1;
+        self.tasks.clear();
+        self.take_due_tasks();
         for t in &self.tasks {
             let input = match &t.arg {
                 Some(a) => TaskInput::Arg(a),

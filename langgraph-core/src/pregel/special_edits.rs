@@ -4,8 +4,8 @@
 
 use langgraph_checkpoint::{CheckpointTuple, SmallMap, Source};
 
-use super::run_loop::{Loop, Task};
-use crate::context::{TaskPath, task_id};
+use super::run_loop::Loop;
+use crate::context::task_id;
 use crate::error::RunError;
 use crate::state::{State, StateUpdate};
 use crate::types::{COPY, END, INPUT};
@@ -143,22 +143,10 @@ impl<S: State> Loop<'_, S> {
         let shape = &self.prog.shape;
         let base = self.base.clone();
         let ns = self.scope.ns.clone();
-        let due: Vec<Task> = self
-            .control
-            .pull
-            .drain(..)
-            .map(|node| Task {
-                node,
-                path: TaskPath::Pull,
-                arg: None,
-            })
-            .chain(self.control.push.drain(..).enumerate().map(|(i, p)| Task {
-                node: p.node,
-                path: TaskPath::Push(i as u32),
-                arg: Some(p.arg),
-            }))
-            .collect();
+        // The tasks that finished keep their place in the superstep; the others are dropped.
         self.tasks.clear();
+        self.take_due_tasks();
+        let due = std::mem::take(&mut self.tasks);
         let mut done = Vec::new();
         for t in due {
             let output = match &base {
